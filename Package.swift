@@ -1,0 +1,70 @@
+// swift-tools-version: 6.2
+// Distillery: a Swift dataflow engine that distills large pathology foundation models into small ones.
+// Layout: docs/architecture.md (follows ../shared/docs/DESIGN.md §1).
+import PackageDescription
+
+let package = Package(
+    name: "Distillery",
+    products: [
+        .library(name: "Distillery", targets: ["Distillery"]),
+        .executable(name: "distill", targets: ["distill"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-async-algorithms.git", from: "1.1.4"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swhitty/FlyingFox.git", from: "0.27.1"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+    ],
+    targets: [
+        // The engine: stages, edges, graph files, runner, stats, monitor.
+        .target(
+            name: "Dataflow",
+            dependencies: [
+                .product(name: "AsyncAlgorithms", package: "swift-async-algorithms"),
+                .product(name: "DequeModule", package: "swift-collections"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "Yams", package: "Yams"),
+                .product(name: "Histogram", package: "hdrhistogram-swift"),
+            ]
+        ),
+        // Built-in stage actors (test stages now; slide readers, augmentation, teacher, trainer later).
+        .target(name: "Stages", dependencies: ["Dataflow"]),
+        // Benchmarks behind `distill bench`.
+        .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages"]),
+        // The library users depend on: re-exports the modules above.
+        .target(name: "Distillery", dependencies: ["Dataflow", "Stages"]),
+        // The `distill` command set, as a library so custom-stage packages can ship their own `distill`.
+        .target(
+            name: "DistillCLI",
+            dependencies: [
+                "Distillery", "Benchmarks",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .executableTarget(name: "distill", dependencies: ["DistillCLI"]),
+        .testTarget(name: "DataflowTests", dependencies: ["Dataflow", "Stages"]),
+        .testTarget(
+            name: "DistillCLITests",
+            dependencies: ["DistillCLI", "distill"]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
+
+for target in package.targets where target.type != .system {
+    target.swiftSettings = (target.swiftSettings ?? []) + [
+        .enableUpcomingFeature("ExistentialAny"),
+        .enableUpcomingFeature("NonisolatedNonsendingByDefault"),
+    ]
+}
