@@ -44,7 +44,7 @@ public enum ByteFormat {
         let digits = trimmed.prefix { $0.isNumber || $0 == "." }
         let unit = trimmed.dropFirst(digits.count).trimmingWhitespace()
         guard !digits.isEmpty, let value = Double(digits) else { return nil }
-        guard let scale = units.first(where: { $0.0 == unit })?.1 else { return nil }
+        guard let scale = unit.isEmpty ? 1 : units.first(where: { $0.0 == unit })?.1 else { return nil }
         let bytes = value * scale
         guard bytes.rounded() == bytes, bytes < Double(Int.max) else { return nil }
         return Int(bytes)

@@ -39,11 +39,13 @@ protocol AnyEdge: AnyObject, Sendable {
 /// Wraps swift-async-algorithms' `MultiProducerSingleConsumerAsyncChannel` (watermark backpressure) so
 /// that stage code never handles its non-copyable halves (`swift-notes.md` §1.4):
 ///
-/// - **Bound.** The channel enqueues before it checks its watermark, so each of P producers may add one
-///   item beyond the high mark (§1.3). With an item capacity C the high mark is C − (P − 1), which keeps
-///   items in the edge ≤ C exactly; the validator rejects C < P. A byte capacity is a soft bound: at
-///   most one item per producer beyond it (an item larger than the capacity still passes, alone).
-///   Producers resume when the level falls below half the high mark.
+/// - **Bound.** Items in the edge (sent and not yet received) stay ≤ the item capacity C. The channel
+///   enqueues before it checks its watermark, so each of P producers may add one item beyond the high
+///   mark (§1.3), and an item handed straight to a waiting consumer leaves the channel's count before
+///   the consumer has it. The high mark is therefore C − P, and the validator requires C > P. A byte
+///   capacity is a soft bound: at most one item per producer (and the one being handed over) beyond
+///   it; an item larger than the capacity still passes, alone. Producers resume when the level falls
+///   below half the high mark.
 /// - **Closing.** The edge ends when every producer has finished (after its buffered items); a failed
 ///   producer ends it with ``UpstreamFailed`` after the buffered items; a consumer that stops makes
 ///   every later or waiting send throw ``DownstreamClosed``.
@@ -67,7 +69,7 @@ final class Edge<Item: Sendable>: AnyEdge, @unchecked Sendable {
         let strategy: Channel.Source.BackpressureStrategy
         switch configuration.capacity {
         case .items(let capacity):
-            let high = max(1, capacity - (configuration.producers - 1))
+            let high = max(1, capacity - configuration.producers)
             strategy = .watermark(low: max(1, high / 2), high: high)
         case .bytes(let capacity):
             let measure = byteCount ?? { _ in 1 }

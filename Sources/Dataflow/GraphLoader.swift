@@ -563,15 +563,15 @@ struct GraphParse {
 
     mutating func parseCapacity(_ edge: RawEdge, byteSized: Bool, producers: Int, producerName: String) -> Capacity? {
         let key = "edges[\(edge.index)].capacity"
-        guard let text = edge.capacity else { return .items(max(Self.defaultCapacity, producers)) }
+        guard let text = edge.capacity else { return .items(max(Self.defaultCapacity, producers + 1)) }
         if let count = Int(text.replacingUnderscores()) {
             guard count >= 1 else {
-                fail(edge.capacityLine, key, "must be at least 1 item, got \(count)")
+                fail(edge.capacityLine, key, "must be a positive number of items, got \(count)")
                 return nil
             }
-            guard count >= producers else {
+            guard count > producers else {
                 fail(edge.capacityLine, key,
-                     "\(count) items is less than the \(producers) replicas of '\(producerName)' sending into it; use at least \(producers)")
+                     "\(count) items leaves no room: an edge needs one slot per producer replica ('\(producerName)' has \(producers)) plus one for the item being handed to its consumer; use at least \(producers + 1)")
                 return nil
             }
             return .items(count)

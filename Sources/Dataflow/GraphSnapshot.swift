@@ -78,6 +78,8 @@ public struct EdgeSnapshot: Codable, Sendable, Equatable {
     public var depthBytes: Int
     /// Highest number of items in the edge so far.
     public var maxDepth: Int
+    /// Highest number of payload bytes in the edge so far.
+    public var maxDepthBytes: Int
     /// Items and payload bytes that went through, since the start.
     public var items: Int
     public var bytes: Int
@@ -91,7 +93,7 @@ public struct EdgeSnapshot: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case name, from, to, depth, capacity, unit, depthBytes = "depth_bytes", maxDepth = "max_depth", items,
+        case name, from, to, depth, capacity, unit, depthBytes = "depth_bytes", maxDepth = "max_depth", maxDepthBytes = "max_depth_bytes", items,
              bytes, blocked
     }
 }

@@ -85,7 +85,7 @@ final class StatsSampler: Sendable {
             edgeSnapshots.append(EdgeSnapshot(
                 name: entry.node.name, from: entry.node.from.description, to: entry.node.to.description,
                 depth: reading.depth, capacity: entry.node.capacity.limit, unit: entry.node.capacity.unit,
-                depthBytes: reading.depthBytes, maxDepth: reading.maxDepth, items: reading.itemsOut,
+                depthBytes: reading.depthBytes, maxDepth: reading.maxDepth, maxDepthBytes: reading.maxDepthBytes, items: reading.itemsOut,
                 bytes: reading.bytesOut, blocked: max(0, (reading.blockedSeconds - old.blockedSeconds) / window)))
         }
         var snapshot = GraphSnapshot(

@@ -1,1 +1,14 @@
-func _placeholder() {}
+import Dataflow
+
+extension StageRegistry {
+    /// Every stage type that ships with Distillery. Custom stages are added with
+    /// ``StageRegistry/register(_:as:)-(S.Type,_)`` on a copy of it.
+    public static var builtIn: StageRegistry {
+        var registry = StageRegistry()
+        registry.register(SyntheticSource.self, as: "synthetic-source")
+        registry.register(WorkMap.self, as: "map")
+        registry.register(CheckingSink.self, as: "sink")
+        registry.register(FaultInjector.self, as: "fault")
+        return registry
+    }
+}

@@ -1,1 +1,4 @@
-print("x")
+import DistillCLI
+import Distillery
+
+await Distill.main(registry: .builtIn)

@@ -1,0 +1,216 @@
+import Foundation
+import Logging
+import UnixSignals
+
+/// Settings of one `distill run` that are not part of the graph.
+public struct RunOptions: Sendable {
+    /// Use exactly this run directory instead of `<run.run_dir>/<graph>-<time>/`.
+    public var runDirectory: String?
+    /// Listen here instead of the graph's `run.monitor` (port 0: any free port).
+    public var listen: MonitorAddress?
+    /// Lowest level written to `run.log` and the console.
+    public var logLevel: Logger.Level = .info
+    /// Also write log lines to standard error.
+    public var logToConsole = true
+    /// Turn SIGINT/SIGTERM into drain requests for the duration of the run.
+    public var handleSignals = true
+    /// Called with each stats snapshot (every `run.stats_interval`), e.g. to draw the live table.
+    public var onStats: (@Sendable (GraphSnapshot) -> Void)?
+
+    public init() {}
+}
+
+/// A run as `distill run` does it: the run directory, the log, `metrics.jsonl`, the monitor endpoint
+/// and signal handling around a ``GraphRun``.
+///
+/// Run directory contents:
+/// - `graph.yaml`: the resolved graph (defaults, overrides and `${ENV}` applied);
+/// - `run.log`: the log;
+/// - `metrics.jsonl`: one ``GraphSnapshot`` per stats interval and a final one;
+/// - `summary.json`: outcome, exit code, hung stages and the final snapshot, written last (atomically).
+public final class RunSession: Sendable {
+    public let graph: GraphSpec
+    /// The run directory path.
+    public let runDirectory: String
+    /// Its last path component, used as the run ID.
+    public let runID: String
+    /// Where the monitor listens, if it does.
+    public let monitorAddress: MonitorAddress?
+    public let logger: Logger
+    private let run: GraphRun
+    private let monitor: MonitorServer?
+    private let log: RunLogFile
+    private let metricsFile: RunLogFile
+    private let options: RunOptions
+
+    /// Creates the run directory, opens the log and starts the monitor. Stages are built but not run.
+    /// - Throws: ``RunDirectoryError`` when the directory or its files cannot be written,
+    ///   ``MonitorError`` when the monitor address cannot be bound, or a stage initialiser's error.
+    public init(graph: GraphSpec, registry: StageRegistry, options: RunOptions = RunOptions()) async throws {
+        self.graph = graph
+        self.options = options
+        let directory = try Self.makeRunDirectory(graph: graph, exact: options.runDirectory)
+        runDirectory = directory
+        runID = URL(fileURLWithPath: directory).lastPathComponent
+        log = try RunLogFile(path: directory + "/run.log")
+        metricsFile = try RunLogFile(path: directory + "/metrics.jsonl")
+        let level = options.logLevel
+        let log = self.log
+        let console = options.logToConsole
+        var logger = Logger(label: "distill") { label in
+            var handlers: [any LogHandler] = [RunLogHandler(file: log, level: level)]
+            if console {
+                var stderr = StreamLogHandler.standardError(label: label)
+                stderr.logLevel = level
+                handlers.append(stderr)
+            }
+            return MultiplexLogHandler(handlers)
+        }
+        logger.logLevel = level
+        self.logger = logger
+        try Self.writeAtomically(GraphWriter.yaml(graph), to: directory + "/graph.yaml")
+        let run = try GraphRun(graph: graph, registry: registry, runID: runID, runDirectory: directory, logger: logger)
+        self.run = run
+        if let address = options.listen ?? graph.run.monitor.flatMap(MonitorAddress.init) {
+            let server = try await MonitorServer(address: address, snapshot: { run.snapshot() })
+            monitor = server
+            monitorAddress = server.address
+        } else {
+            monitor = nil
+            monitorAddress = nil
+        }
+    }
+
+    /// Runs the graph to its end, recording stats, and writes the summary.
+    public func execute() async -> RunResult {
+        logger.info("run \(runID): \(graph.stages.count) stages, \(graph.edges.count) edges, directory \(runDirectory)")
+        if let monitorAddress {
+            logger.info("monitor: http://\(monitorAddress)/metrics and /stats (attach with `distill monitor \(monitorAddress)`)")
+        }
+        let signals: Task<Void, Never>? = options.handleSignals ? Task { [run] in
+            for await signal in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
+                run.requestStop(signal == .sigint ? .interrupt : .terminate)
+            }
+        } : nil
+        let interval = graph.run.statsInterval
+        let ticker = Task { [run, metricsFile, options] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(interval))
+                if Task.isCancelled { break }
+                let snapshot = run.tick()
+                metricsFile.append(Self.jsonLine(snapshot))
+                options.onStats?(snapshot)
+            }
+        }
+        let result = await run.run()
+        ticker.cancel()
+        signals?.cancel()
+        metricsFile.append(Self.jsonLine(result.snapshot))
+        options.onStats?(result.snapshot)
+        metricsFile.close()
+        await monitor?.stop()
+        writeSummary(result)
+        log.close()
+        return result
+    }
+
+    private func writeSummary(_ result: RunResult) {
+        let outcome: String
+        var failure: [String: String]?
+        switch result.outcome {
+        case .completed: outcome = "completed"
+        case .failed(let stage, let message):
+            outcome = "failed"
+            failure = ["stage": stage, "message": message]
+        case .stopped(let request): outcome = "stopped by \(request)"
+        }
+        let summary = RunSummary(
+            graph: graph.name, runID: runID, outcome: outcome, exitCode: result.outcome.exitCode, failure: failure,
+            hung: result.hung.map(\.description), elapsedSeconds: result.snapshot.elapsedSeconds,
+            stages: result.snapshot.stages, edges: result.snapshot.edges)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if let data = try? encoder.encode(summary) {
+            do {
+                try Self.writeAtomically(String(decoding: data, as: UTF8.self) + "\n", to: runDirectory + "/summary.json")
+            } catch {
+                logger.error("\(error)")
+            }
+        }
+        switch result.outcome {
+        case .completed: logger.info("run completed in \(Decimal3.string(result.snapshot.elapsedSeconds)) s")
+        case .failed(let stage, let message): logger.error("run failed: stage '\(stage)': \(message)")
+        case .stopped(let request) where result.hung.isEmpty: logger.notice("run stopped by \(request) after draining")
+        case .stopped(let request): logger.error("run stopped by \(request); \(result.hung.count) task(s) did not stop")
+        }
+        for hung in result.hung { logger.error("hung: stage \(hung)") }
+        logger.info("outputs: \(runDirectory) (graph.yaml, run.log, metrics.jsonl, summary.json)")
+    }
+
+    static func jsonLine(_ snapshot: GraphSnapshot) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        guard let data = try? encoder.encode(snapshot) else { return "{}\n" }
+        return String(decoding: data, as: UTF8.self) + "\n"
+    }
+
+    /// Writes to a temporary file in the same directory and renames it over `path`.
+    static func writeAtomically(_ text: String, to path: String) throws {
+        let temporary = path + ".tmp-\(getpid())"
+        do {
+            try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
+            if FileManager.default.fileExists(atPath: path) {
+                _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
+            } else {
+                try FileManager.default.moveItem(atPath: temporary, toPath: path)
+            }
+        } catch {
+            try? FileManager.default.removeItem(atPath: temporary)
+            throw RunDirectoryError(message: "cannot write \(path): \(GraphLoader.reason(error))")
+        }
+    }
+
+    static func makeRunDirectory(graph: GraphSpec, exact: String?) throws -> String {
+        let manager = FileManager.default
+        var path: String
+        if let exact {
+            path = exact
+        } else {
+            let formatter = DateFormatter()
+            formatter.dateFormat = "yyyyMMdd-HHmmss"
+            formatter.timeZone = TimeZone(identifier: "UTC")
+            formatter.locale = Locale(identifier: "en_US_POSIX")
+            let base = graph.run.runDirectory + "/" + graph.name + "-" + formatter.string(from: Date())
+            path = base
+            var suffix = 2
+            while manager.fileExists(atPath: path) {
+                path = "\(base)-\(suffix)"
+                suffix += 1
+            }
+        }
+        do {
+            try manager.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw RunDirectoryError(message: "cannot create run directory \(path): \(GraphLoader.reason(error))")
+        }
+        return path
+    }
+}
+
+/// `summary.json`.
+struct RunSummary: Encodable {
+    var graph: String
+    var runID: String
+    var outcome: String
+    var exitCode: Int32
+    var failure: [String: String]?
+    var hung: [String]
+    var elapsedSeconds: Double
+    var stages: [StageSnapshot]
+    var edges: [EdgeSnapshot]
+
+    enum CodingKeys: String, CodingKey {
+        case graph, runID = "run_id", outcome, exitCode = "exit_code", failure, hung, elapsedSeconds = "elapsed_s",
+             stages, edges
+    }
+}

@@ -1,0 +1,22 @@
+import ArgumentParser
+import Distillery
+
+/// Options shared by `run` and `validate`.
+struct GraphOptions: ParsableArguments {
+    @Argument(help: "The graph file (YAML).")
+    var graph: String
+
+    @Option(name: .customLong("set"), help: ArgumentHelp(
+        "Override a value: STAGE.PARAM=VALUE, STAGE.replicas=N or run.KEY=VALUE (repeatable).", valueName: "key=value"))
+    var overrides: [String] = []
+
+    /// Loads the graph, or prints every error (one per line) to standard error and exits with code 2.
+    func load() throws -> GraphSpec {
+        do {
+            return try GraphLoader(registry: Distill.registry).load(path: graph, overrides: overrides)
+        } catch {
+            for line in error.errors { Console.error("error: \(line)") }
+            throw ExitCode(2)
+        }
+    }
+}
