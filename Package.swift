@@ -7,6 +7,8 @@ let package = Package(
     name: "Distillery",
     products: [
         .library(name: "Distillery", targets: ["Distillery"]),
+        // The `distill` command set, for packages that ship a `distill` with their own stages.
+        .library(name: "DistillCLI", targets: ["DistillCLI"]),
         .executable(name: "distill", targets: ["distill"]),
     ],
     dependencies: [

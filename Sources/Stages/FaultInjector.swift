@@ -49,5 +49,11 @@ public struct FaultInjector: Stage {
 public struct InjectedFault: Error, CustomStringConvertible {
     public let stage: String
     public let after: Int
+
+    public init(stage: String, after: Int) {
+        self.stage = stage
+        self.after = after
+    }
+
     public var description: String { "injected failure after \(after) items" }
 }
