@@ -20,6 +20,7 @@ public final class GraphRun: Sendable {
     private let tasks: [PlannedTask]
     private let taskStages: [String]
     private let taskActivity: [ReplicaActivity?]
+    private let taskCounters: [StageCounters]
     private let contexts: [StageContext]
     private let afterAll: [String: @Sendable () -> Void]
     private let sampler: StatsSampler
@@ -57,6 +58,7 @@ public final class GraphRun: Sendable {
         var tasks: [PlannedTask] = []
         var taskStages: [String] = []
         var taskActivity: [ReplicaActivity?] = []
+        var taskCounters: [StageCounters] = []
         var contexts: [StageContext] = []
         var afterAll: [String: @Sendable () -> Void] = [:]
         var stageEntries: [StatsSampler.StageEntry] = []
@@ -80,6 +82,7 @@ public final class GraphRun: Sendable {
             tasks += plan.tasks
             taskStages += plan.tasks.map { _ in node.name }
             taskActivity += plan.tasks.map { $0.replica.map { counters.activity[$0] } }
+            taskCounters += plan.tasks.map { _ in counters }
             contexts += plan.contexts
             afterAll[node.name] = plan.afterAll
             stageEntries.append(.init(node: node, counters: counters, metrics: metrics))
@@ -88,6 +91,7 @@ public final class GraphRun: Sendable {
         self.tasks = tasks
         self.taskStages = taskStages
         self.taskActivity = taskActivity
+        self.taskCounters = taskCounters
         self.contexts = contexts
         self.afterAll = afterAll
         self.sampler = StatsSampler(graph: graph.name, runID: runID, stages: stageEntries, edges: edgeEntries)
@@ -103,6 +107,7 @@ public final class GraphRun: Sendable {
         for (index, planned) in tasks.enumerated() {
             let thread = StageThread(name: planned.label)
             let activity = taskActivity[index]
+            let counters = taskCounters[index]
             activity?.start()
             let task = Task(executorPreference: thread) { [self] in
                 let end: TaskEnd
@@ -118,7 +123,10 @@ public final class GraphRun: Sendable {
                         end = .failed(error)
                     }
                 }
-                if case .failed(let error) = end { eventSink.yield(.failed(task: index, error: error)) }
+                if case .failed(let error) = end {
+                    counters.didFail()
+                    eventSink.yield(.failed(task: index, error: error))
+                }
                 planned.cleanup(end)
                 activity?.end()
                 eventSink.yield(.finished(task: index))

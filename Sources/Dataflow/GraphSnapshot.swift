@@ -45,7 +45,7 @@ public struct StageSnapshot: Codable, Sendable, Equatable {
     /// Busy time per item, milliseconds, since the start (p50 and p99).
     public var latencyP50Milliseconds: Double
     public var latencyP99Milliseconds: Double
-    /// Failed items or replicas.
+    /// Failed replicas plus item errors the stage survived (``StageContext/recordItemError(_:)``).
     public var errors: Int
     /// What each replica is doing now.
     public var phases: [String]

@@ -25,12 +25,13 @@ public final class StageContext: Sendable {
     let inboxes: [String: any Sendable]
     let outboxes: [String: any Sendable]
     let finishers: [@Sendable ((any Error)?) -> Void]
+    private let counters: StageCounters
     private let draining: Atomic<Bool>
 
     init(
         stageName: String, stageType: String, replica: Int, replicas: Int, parameters: StageParameters,
         device: String, seed: UInt64, runDirectory: String?, logger: Logger, metrics: StageMetrics,
-        inboxes: [String: any Sendable], outboxes: [String: any Sendable],
+        counters: StageCounters, inboxes: [String: any Sendable], outboxes: [String: any Sendable],
         finishers: [@Sendable ((any Error)?) -> Void]
     ) {
         self.stageName = stageName
@@ -49,6 +50,7 @@ public final class StageContext: Sendable {
         self.inboxes = inboxes
         self.outboxes = outboxes
         self.finishers = finishers
+        self.counters = counters
         self.draining = Atomic(false)
     }
 
@@ -68,6 +70,14 @@ public final class StageContext: Sendable {
             throw PortError(stage: stageName, port: port.name, type: String(describing: Item.self))
         }
         return outbox
+    }
+
+    /// Records an error that the stage survived (a tile that failed to decode, a corrupt record it
+    /// skipped): counted in the stage's `errors` stat and logged as a warning with `message`, which
+    /// should name the file and item (slide and coordinates, shard and tile index).
+    public func recordItemError(_ message: String) {
+        counters.didFail()
+        logger.warning("\(message)")
     }
 
     /// True once the run was asked to stop cleanly (SIGINT/SIGTERM): sources are being stopped and the

@@ -51,7 +51,7 @@ public final class StageCounters: Sendable {
         let micros = max(1, nanoseconds / 1000)
         _ = latency.withLock { $0.record(micros) }
     }
-    /// Counts a failed item or a failed replica.
+    /// Counts a failed replica or an item error the stage survived.
     func didFail() { errors.add(1, ordering: .relaxed) }
 
     /// Reads the counters now.

@@ -64,6 +64,7 @@ enum StageLauncher {
                 stageName: node.name, stageType: node.type, replica: replica, replicas: replicas,
                 parameters: node.parameters, device: node.device, seed: setup.seed,
                 runDirectory: setup.runDirectory, logger: setup.logger, metrics: setup.metrics,
+                counters: setup.counters,
                 inboxes: Dictionary(uniqueKeysWithValues: inputs.map { ($0.0, $0.1.inboxes[replica]) }),
                 outboxes: Dictionary(uniqueKeysWithValues: outputs.map { ($0.0, $0.1.outbox) }),
                 finishers: outputs.map { $0.1.finish })

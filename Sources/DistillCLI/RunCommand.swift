@@ -58,6 +58,7 @@ struct RunCommand: AsyncParsableCommand {
             Console.error("listening on \(address)")
         }
         let result = await session.execute()
+        if !monitor { Console.error(StatsTable.render(result.snapshot)) }
         if case .failed(let stage, let message) = result.outcome {
             Console.error("error: stage '\(stage)' failed: \(message)")
         }

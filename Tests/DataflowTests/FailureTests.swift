@@ -22,6 +22,7 @@ struct FailureTests {
         #expect(result.outcome == .failed(stage: "faulty", message: "injected failure after 1000 items"))
         #expect(result.hung.isEmpty)
         #expect(result.snapshot.state == "failed")
+        #expect(result.snapshot.stage("faulty")!.errors == 1)
         #expect(result.snapshot.stages.allSatisfy { $0.phases.allSatisfy { $0 == "finished" } })
         #expect(clock.now - start < .seconds(10), "the graph did not stop after the failure")
     }

@@ -92,4 +92,22 @@ struct ReplicaTests {
         #expect(result.outcome == .completed)
         #expect(result.snapshot.stage("sink")!.metrics["distinct"] == 400)
     }
+
+    @Test("stages run off the cooperative pool: three replicas blocking their threads do not stall the graph")
+    func blockingStagesOwnTheirThreads() async throws {
+        let result = try await GraphHarness.run("""
+            stages:
+              - {name: source, type: synthetic-source, params: {count: 300}}
+              - {name: blockers, type: test-blocking-map, replicas: 3}
+              - {name: after, type: sink, params: {expect_count: 300}}
+              - {name: progress, type: test-releasing-sink, params: {after: 100, release: 3}}
+            edges:
+              - {from: source, to: blockers, capacity: 400}
+              - {from: source, to: progress, capacity: 8}
+              - {from: blockers, to: after}
+            """)
+        #expect(result.outcome == .completed)
+        let timedOut = ThreadLatch.timedOut.load(ordering: .relaxed)
+        #expect(!timedOut, "blocked stages starved the rest of the graph")
+    }
 }

@@ -1,4 +1,5 @@
 import Dataflow
+import Dispatch
 import Stages
 import Synchronization
 
@@ -12,6 +13,8 @@ enum TestStages {
         registry.register(InstanceRecorder.self, as: "test-instances")
         registry.register(OrphanSource.self, as: "test-orphan-source")
         registry.register(MetricSink.self, as: "test-metric-sink")
+        registry.register(BlockingMap.self, as: "test-blocking-map")
+        registry.register(ReleasingSink.self, as: "test-releasing-sink")
         return registry
     }
 }
@@ -79,7 +82,7 @@ actor InstanceRecorder: MapStage {
 
     func process(_ item: TestItem, context: StageContext) async throws -> TestItem? {
         let me = ObjectIdentifier(self)
-        Self.seen.withLock { $0[context.replica, default: []].insert(me) }
+        _ = Self.seen.withLock { $0[context.replica, default: []].insert(me) }
         return item
     }
 }
@@ -123,6 +126,54 @@ struct MetricSink: Stage {
         for try await item in try context.inbox(Self.input) {
             context.metrics.set("loss", 1.0 / Double(item.sequence + 1))
             context.metrics.add("seen")
+        }
+    }
+}
+
+/// A latch that blocking test stages wait on (a whole OS thread blocked, like a stuck C call).
+enum ThreadLatch {
+    static let semaphore = DispatchSemaphore(value: 0)
+    static let timedOut = Atomic<Bool>(false)
+}
+
+/// Blocks its thread on ``ThreadLatch`` at its first item (up to 20 s), then passes items on.
+actor BlockingMap: MapStage {
+    typealias Input = TestItem
+    typealias Output = TestItem
+    static let summary = "blocks its thread once"
+    static let parameters: [ParameterSpec] = []
+    var blocked = false
+    init(parameters: StageParameters) {}
+
+    func process(_ item: TestItem, context: StageContext) async throws -> TestItem? {
+        let first = !blocked
+        blocked = true
+        if first, ThreadLatch.semaphore.wait(timeout: .now() + 20) == .timedOut {
+            ThreadLatch.timedOut.store(true, ordering: .relaxed)
+        }
+        return item
+    }
+}
+
+/// A sink that opens ``ThreadLatch`` for `release` waiters once it has received `after` items.
+struct ReleasingSink: Stage {
+    static let summary = "releases the latch"
+    static let input = InputPort<TestItem>("in")
+    static var inputs: [PortSpec] { [input.spec] }
+    static let parameters = [ParameterSpec("after", .integer(), "items before releasing"),
+                             ParameterSpec("release", .integer(), "waiters to release")]
+    let after: Int
+    let release: Int
+    init(parameters: StageParameters) {
+        after = parameters.integer("after")
+        release = parameters.integer("release")
+    }
+
+    func run(_ context: StageContext) async throws {
+        var count = 0
+        for try await _ in try context.inbox(Self.input) {
+            count += 1
+            if count == after { for _ in 0..<release { ThreadLatch.semaphore.signal() } }
         }
     }
 }
