@@ -18,20 +18,15 @@ public struct DownstreamClosed: Error, CustomStringConvertible {
     public var description: String { "downstream of \(edge) has stopped" }
 }
 
+/// The task was cancelled while waiting for room after its item had entered the edge.
+struct SendCancelled: Error {}
+
 /// Delivered to a consumer after the buffered items when a producer of its edge failed.
 public struct UpstreamFailed: Error, CustomStringConvertible {
     /// The failed producer stage.
     public let stage: String
     public let underlying: any Error
     public var description: String { "upstream stage '\(stage)' failed: \(underlying)" }
-}
-
-/// Type-erased edge, as the runner and the stats see it.
-protocol AnyEdge: AnyObject, Sendable {
-    var configuration: EdgeConfiguration { get }
-    var counters: EdgeCounters { get }
-    /// Closes the producer side for good once all senders are made; until then the edge cannot end.
-    func sealProducers()
 }
 
 /// A bounded multi-producer, single-consumer channel between two stages.
@@ -51,18 +46,25 @@ protocol AnyEdge: AnyObject, Sendable {
 ///   every later or waiting send throw ``DownstreamClosed``.
 /// - **Counters.** Items and bytes in and out, depth high-water marks, producer blocked time and
 ///   consumer starved time (``EdgeCounters``).
-final class Edge<Item: Sendable>: AnyEdge, @unchecked Sendable {
-    typealias Channel = MultiProducerSingleConsumerAsyncChannel<Item, any Error>
+///
+/// Items travel as `any Sendable`: the channel is then one concrete type that the compiler specialises
+/// in this module, instead of generic code that looks up type metadata at run time on every send and
+/// receive (that lookup was a third of the engine's CPU time per hop; docs/benchmarks.md). The typed
+/// ``Inbox`` and ``Outbox`` wrap and unwrap items; ports are type-checked before a run starts.
+final class Edge: @unchecked Sendable {
+    typealias Channel = MultiProducerSingleConsumerAsyncChannel<any Sendable, any Error>
 
     let configuration: EdgeConfiguration
     let counters: EdgeCounters
-    let byteCount: (@Sendable (Item) -> Int)?
+    /// Payload size of an item, for byte capacities and byte counters; nil for items that are not
+    /// ``ByteSized``.
+    let byteCount: (@Sendable (any Sendable) -> Int)?
     // Safety: `primary` is guarded by its mutex; `channel` is taken exactly once by `makeReceiver`
     // under `receiverTaken`.
     private let primary: Mutex<Channel.Source?>
     private let receiverState: Mutex<Channel?>
 
-    init(configuration: EdgeConfiguration, byteCount: (@Sendable (Item) -> Int)?) {
+    init(configuration: EdgeConfiguration, byteCount: (@Sendable (any Sendable) -> Int)?) {
         self.configuration = configuration
         self.byteCount = byteCount
         self.counters = EdgeCounters(capacity: configuration.capacity)
@@ -76,14 +78,14 @@ final class Edge<Item: Sendable>: AnyEdge, @unchecked Sendable {
             strategy = .watermark(low: max(1, capacity / 2), high: max(1, capacity),
                                   waterLevelForElement: { measure($0) })
         }
-        var pair = Channel.makeChannel(of: Item.self, throwing: (any Error).self, backpressureStrategy: strategy)
+        var pair = Channel.makeChannel(of: (any Sendable).self, throwing: (any Error).self, backpressureStrategy: strategy)
         let channel = pair.takeChannel()
         self.receiverState = Mutex(channel)
         self.primary = Mutex(consume pair.source)
     }
 
     /// A new producer handle; call once per producer replica before ``sealProducers()``.
-    func makeSender() -> EdgeSender<Item> {
+    func makeSender() -> EdgeSender {
         let source = primary.withLock { primary -> Channel.Source? in
             guard primary != nil else { return nil }
             return primary!.makeAdditionalSource()
@@ -96,33 +98,33 @@ final class Edge<Item: Sendable>: AnyEdge, @unchecked Sendable {
     }
 
     /// The consumer handle; the single consumer takes it once.
-    func makeReceiver() -> EdgeReceiver<Item> {
+    func makeReceiver() -> EdgeReceiver {
         let channel = receiverState.withLock { $0.take() }
         return EdgeReceiver(edge: self, channel: channel)
     }
 }
 
 /// One producer's handle on an edge. Sendable; used by one task at a time.
-final class EdgeSender<Item: Sendable>: Sendable {
+final class EdgeSender: Sendable {
     private enum Outcome {
         case sent
-        case wait(Edge<Item>.Channel.Source.SendResult.CallbackHandle)
+        case wait(Edge.Channel.Source.SendResult.CallbackHandle)
     }
 
-    let edge: Edge<Item>
-    private let source: Mutex<Edge<Item>.Channel.Source?>
+    let edge: Edge
+    private let source: Mutex<Edge.Channel.Source?>
 
-    init(edge: Edge<Item>, source: consuming sending Edge<Item>.Channel.Source?) {
+    init(edge: Edge, source: consuming sending Edge.Channel.Source?) {
         self.edge = edge
         self.source = Mutex(source)
     }
 
-    /// Sends one item, waiting while the edge is full.
+    /// Sends one item, then waits while the edge is full.
     /// - Returns: nanoseconds spent waiting for room.
-    /// - Throws: ``DownstreamClosed`` when the consumer stopped, `CancellationError` when the task was
-    ///   cancelled while waiting.
+    /// - Throws: ``DownstreamClosed`` when the consumer stopped (the item was not sent);
+    ///   ``SendCancelled`` when the task was cancelled while waiting (the item *was* sent).
     @discardableResult
-    func send(_ item: Item) async throws -> UInt64 {
+    func send(_ item: any Sendable) async throws -> UInt64 {
         let bytes = edge.byteCount?(item) ?? 0
         edge.counters.willSend(bytes: bytes)
         let outcome: Outcome
@@ -155,7 +157,10 @@ final class EdgeSender<Item: Sendable>: Sendable {
                 handle.cancelCallback()
             }
         } catch is MultiProducerSingleConsumerAsyncChannelAlreadyFinishedError {
-            throw DownstreamClosed(edge: edge.configuration.name)
+            // The item was in the channel when the consumer went away: it counts as sent.
+            return MonotonicClock.now() - start
+        } catch is CancellationError {
+            throw SendCancelled()
         }
         return MonotonicClock.now() - start
     }
@@ -174,20 +179,20 @@ final class EdgeSender<Item: Sendable>: Sendable {
 }
 
 /// The consumer's handle on an edge. Used by exactly one task.
-final class EdgeReceiver<Item: Sendable>: @unchecked Sendable {
+final class EdgeReceiver: @unchecked Sendable {
     // Safety: only the consuming task touches `channel` (the runner hands each receiver to one task and
     // closes it from that task after the stage returned).
-    private var channel: Edge<Item>.Channel?
-    let edge: Edge<Item>
+    private var channel: Edge.Channel?
+    let edge: Edge
 
-    init(edge: Edge<Item>, channel: consuming sending Edge<Item>.Channel?) {
+    init(edge: Edge, channel: consuming sending Edge.Channel?) {
         self.edge = edge
         self.channel = channel
     }
 
     /// The next item, or nil at the end of the stream, after ``close()`` or when the task is cancelled.
     /// - Throws: the error a producer finished with (after the buffered items).
-    func next() async throws -> Item? {
+    func next() async throws -> (any Sendable)? {
         guard channel != nil else { return nil }
         let start = MonotonicClock.now()
         let item = try await channel!.next()

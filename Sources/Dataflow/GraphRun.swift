@@ -40,8 +40,8 @@ public final class GraphRun: Sendable {
     ) throws {
         self.graph = graph
         self.logger = logger
-        var edgesByConsumer: [PortReference: any AnyEdge] = [:]
-        var edgesByProducer: [PortReference: [any AnyEdge]] = [:]
+        var edgesByConsumer: [PortReference: Edge] = [:]
+        var edgesByProducer: [PortReference: [Edge]] = [:]
         var edgeEntries: [StatsSampler.EdgeEntry] = []
         for edgeNode in graph.edges {
             guard let producer = graph.stage(edgeNode.from.stage), let consumer = graph.stage(edgeNode.to.stage),

@@ -14,29 +14,28 @@ enum OrderedMapPool {
         let replicas = node.replicas
         let clocks = (0..<replicas).map { ReplicaClock(counters: setup.counters, replica: $0, measuresOnSend: false) }
         let toWorkers = (0..<replicas).map {
-            Edge<S.Input>(configuration: .init(name: "\(node.name)/deal->\($0)", capacity: .items(1), producers: 1),
-                          byteCount: nil)
+            Edge(configuration: .init(name: "\(node.name)/deal->\($0)", capacity: .items(1), producers: 1),
+                 byteCount: nil)
         }
         let fromWorkers = (0..<replicas).map {
-            Edge<S.Output?>(configuration: .init(name: "\(node.name)/\($0)->collect", capacity: .items(1), producers: 1),
-                            byteCount: nil)
+            Edge(configuration: .init(name: "\(node.name)/\($0)->collect", capacity: .items(1), producers: 1),
+                 byteCount: nil)
         }
         let dealers = toWorkers.map { $0.makeSender() }
         let collectors = fromWorkers.map { $0.makeSender() }
         for edge in toWorkers { edge.sealProducers() }
         for edge in fromWorkers { edge.sealProducers() }
 
-        let inputEdge = setup.inputEdges[S.input.name] as! Edge<S.Input>
-        let input = inputEdge.makeReceiver()
-        let outputEdges = setup.outputEdges[S.output.name, default: []].map { $0 as! Edge<S.Output> }
-        let outbox = Outbox(
+        let input = setup.inputEdges[S.input.name]!.makeReceiver()
+        let outputEdges = setup.outputEdges[S.output.name, default: []]
+        let outbox = Outbox<S.Output>(
             port: S.output.name, senders: outputEdges.map { $0.makeSender() }, clock: clocks[0], accountsTime: false)
 
         var tasks: [PlannedTask] = []
         var contexts: [StageContext] = []
         for replica in 0..<replicas {
             let receiver = toWorkers[replica].makeReceiver()
-            let inbox = Inbox(port: S.input.name, source: receiver, clock: clocks[replica])
+            let inbox = Inbox<S.Input>(port: S.input.name, source: receiver, clock: clocks[replica])
             let context = StageContext(
                 stageName: node.name, stageType: node.type, replica: replica, replicas: replicas,
                 parameters: node.parameters, device: node.device, seed: setup.seed,
@@ -87,8 +86,8 @@ enum OrderedMapPool {
             label: "\(node.name)/collect", replica: nil, isSource: false,
             body: {
                 var index = 0
-                while let result = try await resultReceivers[index % replicas].next() {
-                    if let result { try await outbox.send(result) }
+                while let boxed = try await resultReceivers[index % replicas].next() {
+                    if let result = boxed as! S.Output? { try await outbox.send(result) }
                     index += 1
                 }
             },

@@ -12,13 +12,13 @@ import Synchronization
 public final class Outbox<Item: Sendable>: Sendable {
     /// The port name.
     public let port: String
-    private let senders: [EdgeSender<Item>]
+    private let senders: [EdgeSender]
     private let open: Mutex<[Bool]>
     private let clock: ReplicaClock
     /// Internal outboxes (ordered pools) count items but leave blocked time and latency to the workers.
     private let accountsTime: Bool
 
-    init(port: String, senders: [EdgeSender<Item>], clock: ReplicaClock, accountsTime: Bool = true) {
+    init(port: String, senders: [EdgeSender], clock: ReplicaClock, accountsTime: Bool = true) {
         self.port = port
         self.senders = senders
         self.open = Mutex(Array(repeating: true, count: senders.count))
@@ -33,6 +33,7 @@ public final class Outbox<Item: Sendable>: Sendable {
         let start = MonotonicClock.now()
         if accountsTime { clock.activity.set(.sending, at: start) }
         var delivered = false
+        var cancelled = false
         var blocked: UInt64 = 0
         for (index, sender) in senders.enumerated() where open.withLock({ $0[index] }) {
             do {
@@ -40,10 +41,15 @@ public final class Outbox<Item: Sendable>: Sendable {
                 delivered = true
             } catch is DownstreamClosed {
                 open.withLock { $0[index] = false }
+            } catch is SendCancelled {
+                delivered = true
+                cancelled = true
+                break
             }
         }
         guard delivered else { throw DownstreamClosed(edge: senders.first?.edge.configuration.name ?? port) }
         clock.counters.didSend()
+        if cancelled { throw CancellationError() }
         guard accountsTime else { return }
         let end = MonotonicClock.now()
         clock.addBlocked(blocked)

@@ -25,11 +25,11 @@ public struct PortSpec: Sendable, CustomStringConvertible {
     /// Whether the item type is ``ByteSized`` (needed for byte capacities).
     public let isByteSized: Bool
     /// Builds an edge carrying this port's item type.
-    let makeEdge: @Sendable (EdgeConfiguration) -> any AnyEdge
+    let makeEdge: @Sendable (EdgeConfiguration) -> Edge
     /// Input ports: builds the replicas' inboxes on the edge into the port.
-    let wireInput: @Sendable (any AnyEdge, [ReplicaClock]) -> InputWiring
+    let wireInput: @Sendable (Edge, [ReplicaClock]) -> InputWiring
     /// Output ports: builds one replica's outbox on the edges out of the port.
-    let wireOutput: @Sendable ([any AnyEdge], ReplicaClock) -> OutputWiring
+    let wireOutput: @Sendable ([Edge], ReplicaClock) -> OutputWiring
 
     public var description: String { "\(name): \(typeName)" }
 }
@@ -47,7 +47,7 @@ public struct InputPort<Item: Sendable>: Sendable {
         self.spec = PortSpec(
             name: name, direction: .input, typeID: ObjectIdentifier(Item.self),
             typeName: String(describing: Item.self), isByteSized: false,
-            makeEdge: { Edge<Item>(configuration: $0, byteCount: nil) },
+            makeEdge: { Edge(configuration: $0, byteCount: nil) },
             wireInput: { InputWiring.make(name, Item.self, edge: $0, clocks: $1) },
             wireOutput: { _, _ in preconditionFailure("input port wired as output") })
     }
@@ -58,7 +58,7 @@ public struct InputPort<Item: Sendable>: Sendable {
         self.spec = PortSpec(
             name: name, direction: .input, typeID: ObjectIdentifier(Item.self),
             typeName: String(describing: Item.self), isByteSized: true,
-            makeEdge: { Edge<Item>(configuration: $0, byteCount: { $0.byteCount }) },
+            makeEdge: { Edge(configuration: $0, byteCount: { ($0 as! Item).byteCount }) },
             wireInput: { InputWiring.make(name, Item.self, edge: $0, clocks: $1) },
             wireOutput: { _, _ in preconditionFailure("input port wired as output") })
     }
@@ -78,7 +78,7 @@ public struct OutputPort<Item: Sendable>: Sendable {
         self.spec = PortSpec(
             name: name, direction: .output, typeID: ObjectIdentifier(Item.self),
             typeName: String(describing: Item.self), isByteSized: false,
-            makeEdge: { Edge<Item>(configuration: $0, byteCount: nil) },
+            makeEdge: { Edge(configuration: $0, byteCount: nil) },
             wireInput: { _, _ in preconditionFailure("output port wired as input") },
             wireOutput: { OutputWiring.make(name, Item.self, edges: $0, clock: $1) })
     }
@@ -89,7 +89,7 @@ public struct OutputPort<Item: Sendable>: Sendable {
         self.spec = PortSpec(
             name: name, direction: .output, typeID: ObjectIdentifier(Item.self),
             typeName: String(describing: Item.self), isByteSized: true,
-            makeEdge: { Edge<Item>(configuration: $0, byteCount: { $0.byteCount }) },
+            makeEdge: { Edge(configuration: $0, byteCount: { ($0 as! Item).byteCount }) },
             wireInput: { _, _ in preconditionFailure("output port wired as input") },
             wireOutput: { OutputWiring.make(name, Item.self, edges: $0, clock: $1) })
     }

@@ -8,18 +8,17 @@ struct InputWiring: Sendable {
     let closeAll: @Sendable () -> Void
 
     static func make<Item: Sendable>(
-        _ port: String, _ type: Item.Type, edge: any AnyEdge, clocks: [ReplicaClock]
+        _ port: String, _ type: Item.Type, edge: Edge, clocks: [ReplicaClock]
     ) -> InputWiring {
-        let edge = edge as! Edge<Item>  // port types were checked by the validator
         let receiver = edge.makeReceiver()
         if clocks.count == 1 {
             return InputWiring(
-                inboxes: [Inbox(port: port, source: receiver, clock: clocks[0])],
+                inboxes: [Inbox<Item>(port: port, source: receiver, clock: clocks[0])],
                 closeReplica: [{ receiver.close() }], closeAll: {})
         }
         let shared = SharedInput(receiver: receiver)
         return InputWiring(
-            inboxes: clocks.map { Inbox(port: port, source: shared.makeReader(), clock: $0) },
+            inboxes: clocks.map { Inbox<Item>(port: port, source: shared.makeReader(), clock: $0) },
             closeReplica: clocks.map { _ in {} }, closeAll: { shared.stop() })
     }
 }
@@ -31,10 +30,10 @@ struct OutputWiring: Sendable {
     let finish: @Sendable ((any Error)?) -> Void
 
     static func make<Item: Sendable>(
-        _ port: String, _ type: Item.Type, edges: [any AnyEdge], clock: ReplicaClock
+        _ port: String, _ type: Item.Type, edges: [Edge], clock: ReplicaClock
     ) -> OutputWiring {
-        let senders = edges.map { ($0 as! Edge<Item>).makeSender() }
-        let outbox = Outbox(port: port, senders: senders, clock: clock)
+        let senders = edges.map { $0.makeSender() }
+        let outbox = Outbox<Item>(port: port, senders: senders, clock: clock)
         return OutputWiring(outbox: outbox, finish: { outbox.finish(throwing: $0) })
     }
 }

@@ -9,12 +9,12 @@ import Synchronization
 /// Lifecycle: the dispatcher ends the hand-off when the edge ends (or fails, passing the error on);
 /// ``stop()`` (called when every replica has returned) releases a dispatcher waiting for a taker and
 /// closes the edge, so the producers see ``DownstreamClosed``.
-final class SharedInput<Item: Sendable>: Sendable {
-    private let handoff = AsyncThrowingChannel<Item, any Error>()
+final class SharedInput: Sendable {
+    private let handoff = AsyncThrowingChannel<any Sendable, any Error>()
     private let stopped = Atomic<Bool>(false)
 
     /// Starts the dispatcher task reading `receiver`.
-    init(receiver: EdgeReceiver<Item>) {
+    init(receiver: EdgeReceiver) {
         let handoff = self.handoff
         Task { [self] in
             do {
@@ -30,7 +30,7 @@ final class SharedInput<Item: Sendable>: Sendable {
     }
 
     /// A per-replica reader of the hand-off.
-    func makeReader() -> SharedInputReader<Item> {
+    func makeReader() -> SharedInputReader {
         SharedInputReader(iterator: handoff.makeAsyncIterator())
     }
 
@@ -42,15 +42,15 @@ final class SharedInput<Item: Sendable>: Sendable {
 }
 
 /// One replica's reader of a ``SharedInput``.
-final class SharedInputReader<Item: Sendable>: ItemSource, @unchecked Sendable {
+final class SharedInputReader: ItemSource, @unchecked Sendable {
     // Safety: used only by the replica's own task, like an edge receiver.
-    private var iterator: AsyncThrowingChannel<Item, any Error>.Iterator
+    private var iterator: AsyncThrowingChannel<any Sendable, any Error>.Iterator
 
-    init(iterator: AsyncThrowingChannel<Item, any Error>.Iterator) {
+    init(iterator: AsyncThrowingChannel<any Sendable, any Error>.Iterator) {
         self.iterator = iterator
     }
 
-    func next() async throws -> Item? {
+    func next() async throws -> (any Sendable)? {
         try await iterator.next()
     }
 }

@@ -4,9 +4,9 @@ import Logging
 struct StageLaunchSetup: Sendable {
     let node: StageNode
     /// The edge into each connected input port.
-    let inputEdges: [String: any AnyEdge]
+    let inputEdges: [String: Edge]
     /// The edges out of each connected output port.
-    let outputEdges: [String: [any AnyEdge]]
+    let outputEdges: [String: [Edge]]
     let counters: StageCounters
     let metrics: StageMetrics
     let logger: Logger

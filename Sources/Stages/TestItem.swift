@@ -1,9 +1,5 @@
 import Dataflow
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// The item of the built-in test stages: a sequence number, the replica that made it, and a payload
 /// of a chosen size whose first and last 8 bytes hold the sequence number (so a sink can tell a
 /// payload that was mixed up or cut short).
@@ -15,7 +11,7 @@ public struct TestItem: ByteSized, Equatable {
     /// The payload, shared by reference: the engine never copies it.
     public let payload: Payload
 
-    /// Makes an item with a zeroed payload of `size` bytes stamped at both ends.
+    /// Makes an item with a payload of `size` bytes stamped at both ends.
     public init(sequence: Int, producer: Int, size: Int) {
         self.sequence = sequence
         self.producer = producer
@@ -32,18 +28,18 @@ public struct TestItem: ByteSized, Equatable {
     }
 }
 
-/// Immutable bytes allocated with `calloc`, so a large payload costs an allocation, not a fill (the
-/// kernel maps zero pages lazily): the engine benchmark measures moving items, not making them.
+/// Bytes whose first and last 8 hold a stamp; the bytes between are left uninitialised and never
+/// read, so a large payload costs an allocation, not a fill: the engine benchmark measures moving
+/// items, not making them. Immutable after init.
 public final class Payload: @unchecked Sendable {
     // Safety: written only in init, read-only afterwards.
-    private let bytes: UnsafeMutablePointer<UInt8>?
+    private let bytes: UnsafeMutablePointer<UInt8>
     /// Size in bytes.
     public let count: Int
 
     init(size: Int, stamp: UInt64) {
         count = size
-        bytes = size > 0 ? calloc(size, 1)?.assumingMemoryBound(to: UInt8.self) : nil
-        guard let bytes else { return }
+        bytes = .allocate(capacity: max(1, size))
         for index in 0..<min(8, size) {
             let byte = UInt8(truncatingIfNeeded: stamp >> (8 * UInt64(index)))
             bytes[index] = byte
@@ -51,18 +47,12 @@ public final class Payload: @unchecked Sendable {
         }
     }
 
-    deinit { free(bytes) }
-
-    /// Byte at `index`, `0..<count`.
-    public subscript(index: Int) -> UInt8 {
-        precondition(index >= 0 && index < count, "payload index \(index) out of 0..<\(count)")
-        return bytes![index]
-    }
+    deinit { bytes.deallocate() }
 
     func hasStamp(_ stamp: UInt64) -> Bool {
         for index in 0..<min(8, count) {
             let byte = UInt8(truncatingIfNeeded: stamp >> (8 * UInt64(index)))
-            if self[index] != byte || self[count - 1 - index] != byte { return false }
+            if bytes[index] != byte || bytes[count - 1 - index] != byte { return false }
         }
         return true
     }
