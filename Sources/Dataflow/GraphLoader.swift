@@ -86,8 +86,10 @@ struct GraphParse {
         var orderedLine: Int?
         var device = "cpu"
         var deviceLine: Int?
-        /// Raw parameter text (or list) by name, with its line.
-        var params: [(name: String, value: RawValue, line: Int?)] = []
+        /// `--set STAGE.device` when the device came from the command line.
+        var deviceOverride: String?
+        /// Raw parameter text (or list) by name, with its line, or the `--set STAGE.PARAM` it came from.
+        var params: [(name: String, value: RawValue, line: Int?, override: String?)] = []
         var paramsLine: Int?
     }
 
@@ -117,9 +119,17 @@ struct GraphParse {
             root = try Yams.compose(yaml: yaml)
         } catch let error as YamlError {
             switch error {
-            case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _),
-                 .composer(_, let problem, let mark, _):
-                fail(mark.line, "", "YAML syntax error: \(problem)")
+            case .scanner(let context, let problem, let mark, _), .parser(let context, let problem, let mark, _),
+                 .composer(let context, let problem, let mark, _):
+                var where_ = ""
+                if let context, context.mark.line != mark.line {
+                    where_ = " (\(context.text) that starts on line \(context.mark.line))"
+                }
+                fail(mark.line, "", "YAML syntax error: \(problem)\(where_)")
+            case .duplicatedKeysInMapping(let duplicates, let context):
+                let key = duplicates.first ?? ""
+                fail(Self.lineOfRepeatedKey(key, in: yaml, after: context.mark.line) ?? context.mark.line, "",
+                     "YAML syntax error: duplicate key '\(key)' in one mapping")
             default:
                 fail(nil, "", "YAML syntax error: \(error)")
             }
@@ -137,6 +147,7 @@ struct GraphParse {
         var stages: [RawStage] = []
         var edges: [RawEdge] = []
         var sawStages = false
+        var stagesLine: Int?
         for (keyNode, value) in top {
             let key = keyNode.string ?? ""
             switch key {
@@ -148,6 +159,7 @@ struct GraphParse {
                 readRun(value, into: &run)
             case "stages":
                 sawStages = true
+                stagesLine = keyNode.mark?.line
                 stages = readStages(value)
             case "edges":
                 edges = readEdges(value)
@@ -156,11 +168,30 @@ struct GraphParse {
             }
         }
         if !sawStages { fail(root.mark?.line, "stages", "missing: a graph needs at least one stage") }
+        if sawStages, stages.isEmpty, errors.isEmpty {
+            fail(stagesLine, "stages", "empty: a graph needs at least one stage")
+        }
         applyOverrides(overrides, stages: &stages, run: &run)
         let nodes = validateStages(stages)
         let edgeNodes = validateEdges(edges, stages: stages)
         guard errors.isEmpty else { return nil }
         return GraphSpec(name: name, path: file, run: run, stages: nodes, edges: edgeNodes)
+    }
+
+    /// The line of the second `key:` at or after `line` (1-based), for duplicate-key errors.
+    static func lineOfRepeatedKey(_ key: String, in yaml: String, after line: Int) -> Int? {
+        var seen = 0
+        for (index, text) in yaml.split(separator: "\n", omittingEmptySubsequences: false).enumerated() where index + 1 >= line {
+            let trimmed = text.trimmingWhitespace().drop { $0 == "-" || $0 == " " || $0 == "{" }
+            var rest = Substring(trimmed)
+            while let range = rest.range(of: key + ":") {
+                let before = rest[..<range.lowerBound].last
+                if before == nil || before == " " || before == "{" || before == "," { seen += 1 }
+                if seen == 2 { return index + 1 }
+                rest = rest[range.upperBound...]
+            }
+        }
+        return nil
     }
 
     // MARK: Scalars
@@ -251,9 +282,8 @@ struct GraphParse {
                 switch key {
                 case "name":
                     guard let text = scalar(value, "\(prefix).name") else { continue }
-                    guard Self.isIdentifier(text) else {
+                    if !Self.isIdentifier(text) {
                         fail(line, "\(prefix).name", "stage names use letters, digits, '_' and '-' (got '\(text)')")
-                        continue
                     }
                     stage.name = text
                     hasName = true
@@ -300,9 +330,9 @@ struct GraphParse {
                             for element in list {
                                 if let text = scalar(element, keyPath) { items.append(text) }
                             }
-                            stage.params.append((name, .list(items), paramKey.mark?.line))
+                            stage.params.append((name, .list(items), paramKey.mark?.line, nil))
                         } else if let text = scalar(paramValue, keyPath) {
-                            stage.params.append((name, .text(text), paramKey.mark?.line))
+                            stage.params.append((name, .text(text), paramKey.mark?.line, nil))
                         }
                     }
                 default:
@@ -328,17 +358,17 @@ struct GraphParse {
 
     mutating func applyOverrides(_ overrides: [String], stages: inout [RawStage], run: inout RunSettings) {
         for override in overrides {
-            let key = "--set \(override)"
             guard let equals = override.firstIndex(of: "="), let dot = override[..<equals].firstIndex(of: ".") else {
-                fail(nil, key, "expected STAGE.PARAM=VALUE, STAGE.replicas=N or run.KEY=VALUE")
+                fail(nil, "--set \(override)", "expected STAGE.PARAM=VALUE, STAGE.replicas=N or run.KEY=VALUE")
                 continue
             }
             let target = String(override[..<dot])
             let name = String(override[override.index(after: dot)..<equals])
             let value = String(override[override.index(after: equals)...])
+            let key = "--set \(target).\(name)"
             guard let text = expand(value, line: nil, key: key) else { continue }
             if target == "run" {
-                setRun(name, text, line: nil, keyPath: "--set run.\(name)", run: &run)
+                setRun(name, text, line: nil, keyPath: key, run: &run)
                 continue
             }
             guard let index = stages.firstIndex(where: { $0.name == target }) else {
@@ -354,9 +384,16 @@ struct GraphParse {
                 stages[index].replicas = count
             case "device":
                 stages[index].device = text
+                stages[index].deviceOverride = key
+            case "ordered":
+                guard case .boolean(let on)? = ParameterSpec("ordered", .boolean, "").parse(text) else {
+                    fail(nil, key, "expected true or false, got '\(text)'")
+                    continue
+                }
+                stages[index].ordered = on
             default:
                 stages[index].params.removeAll { $0.name == name }
-                stages[index].params.append((name, .text(text), nil))
+                stages[index].params.append((name, .text(text), nil, key))
             }
         }
     }
@@ -369,7 +406,7 @@ struct GraphParse {
             guard let descriptor = registry.descriptor(stage.type) else { continue }
             let prefix = "stages.\(stage.name)"
             if !descriptor.devices.contains(stage.device) {
-                fail(stage.deviceLine, "\(prefix).device",
+                fail(stage.deviceOverride == nil ? stage.deviceLine : nil, stage.deviceOverride ?? "\(prefix).device",
                      "stage type '\(stage.type)' runs on \(descriptor.devices.joined(separator: ", ")), not '\(stage.device)'")
             }
             if stage.ordered && !descriptor.supportsOrdered {
@@ -378,13 +415,16 @@ struct GraphParse {
             }
             var values: [String: ParameterValue] = [:]
             var lines: [String: Int?] = [:]
+            var keys: [String: String] = [:]
             var valid = true
             for param in stage.params {
-                let keyPath = "\(prefix).params.\(param.name)"
-                lines[param.name] = param.line
+                let keyPath = param.override ?? "\(prefix).params.\(param.name)"
+                let line = param.override == nil ? param.line ?? stage.line : nil
+                lines[param.name] = line
+                keys[param.name] = keyPath
                 guard let spec = descriptor.parameter(param.name) else {
                     let known = descriptor.parameters.map(\.name)
-                    fail(param.line ?? stage.line, keyPath,
+                    fail(line, keyPath,
                          "unknown parameter for '\(stage.type)'\(Self.suggestion(param.name, known)) (accepted: \(known.isEmpty ? "none" : known.joined(separator: ", ")))")
                     valid = false
                     continue
@@ -401,7 +441,7 @@ struct GraphParse {
                     case .text(let text): shown = "'\(text)'"
                     case .list: shown = "a list"
                     }
-                    fail(param.line ?? stage.line, keyPath, "expected \(spec.kind), got \(shown)")
+                    fail(line, keyPath, "expected \(spec.kind), got \(shown)")
                     valid = false
                     continue
                 }
@@ -412,7 +452,7 @@ struct GraphParse {
                     values[spec.name] = fallback
                 } else {
                     fail(stage.paramsLine ?? stage.line, "\(prefix).params.\(spec.name)",
-                         "missing required parameter (\(spec.kind): \(spec.summary))")
+                         "missing required parameter: \(spec.summary) (\(spec.kind))")
                     valid = false
                 }
             }
@@ -421,7 +461,7 @@ struct GraphParse {
                 do {
                     _ = try descriptor.makeInstance(parameters)
                 } catch let error as ParameterError {
-                    fail((lines[error.key] ?? nil) ?? stage.line, "\(prefix).params.\(error.key)", error.message)
+                    fail(lines[error.key] ?? stage.line, keys[error.key] ?? "\(prefix).params.\(error.key)", error.message)
                 } catch {
                     fail(stage.line, prefix, "\(error)")
                 }
@@ -480,8 +520,18 @@ struct GraphParse {
         var result: [EdgeNode] = []
         var consumers: [PortReference: Int] = [:]
         var producersUsed: Set<PortReference> = []
-        for edge in edges where edge.fromLine != nil && edge.toLine != nil {
+        // Stages named by edges that were rejected. When there are any, unconnected ports are not
+        // reported: they are most likely the ends of those edges, and would only add noise.
+        var rejected: Set<String> = []
+        func stageName(_ text: String) -> String { String(text.split(separator: ".", maxSplits: 1).first ?? "") }
+        for edge in edges {
+            guard edge.fromLine != nil && edge.toLine != nil else {
+                rejected.formUnion([stageName(edge.from), stageName(edge.to)])
+                continue
+            }
             let prefix = "edges[\(edge.index)]"
+            var accepted = false
+            defer { if !accepted { rejected.formUnion([stageName(edge.from), stageName(edge.to)]) } }
             guard let from = resolve(edge.from, direction: .output, line: edge.fromLine, key: "\(prefix).from", stages: stages),
                   let to = resolve(edge.to, direction: .input, line: edge.toLine, key: "\(prefix).to", stages: stages)
             else { continue }
@@ -503,9 +553,10 @@ struct GraphParse {
                                                producers: producers, producerName: producer.name)
             else { continue }
             result.append(EdgeNode(from: from.reference, to: to.reference, capacity: capacity))
+            accepted = true
         }
         // Dangling ports: every declared port must be connected.
-        for stage in stages {
+        for stage in stages where rejected.isEmpty {
             guard let descriptor = registry.descriptor(stage.type) else { continue }
             for port in descriptor.inputs where consumers[PortReference(stage: stage.name, port: port.name)] == nil {
                 fail(stage.line, "stages.\(stage.name)",
@@ -571,7 +622,7 @@ struct GraphParse {
             }
             guard count > producers else {
                 fail(edge.capacityLine, key,
-                     "\(count) items leaves no room: an edge needs one slot per producer replica ('\(producerName)' has \(producers)) plus one for the item being handed to its consumer; use at least \(producers + 1)")
+                     "capacity \(count) leaves no room: an edge needs one slot per sending task ('\(producerName)' sends from \(producers)) plus one for the item being handed to its consumer; use at least \(producers + 1)")
                 return nil
             }
             return .items(count)

@@ -1,7 +1,7 @@
 import Foundation
 
 /// `${NAME}` and `${NAME:-default}` substitution from the environment in graph-file values; `$$` is a
-/// literal `$`.
+/// literal `$`. As in the shell, the default also replaces a variable that is set but empty.
 public enum Interpolation {
     /// What went wrong in a value.
     public enum Failure: Error, Equatable, CustomStringConvertible {
@@ -51,7 +51,7 @@ public enum Interpolation {
             guard let first = name.first, first == "_" || first.isLetter,
                   name.allSatisfy({ $0 == "_" || $0.isLetter || $0.isNumber }), name.allSatisfy(\.isASCII)
             else { throw .badName(String(name)) }
-            if let value = environment[String(name)] {
+            if let value = environment[String(name)], !(value.isEmpty && fallback != nil) {
                 output += value
             } else if let fallback {
                 output += fallback

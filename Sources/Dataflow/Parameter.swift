@@ -19,7 +19,10 @@ public enum ParameterKind: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .integer(let range?): return "an integer in \(range.lowerBound)...\(range.upperBound)"
+        case .integer(let range?) where range.lowerBound == 0 && range.upperBound == Int.max:
+            return "a non-negative integer"
+        case .integer(let range?) where range.upperBound == Int.max: return "an integer ≥ \(range.lowerBound)"
+        case .integer(let range?): return "an integer from \(range.lowerBound) to \(range.upperBound)"
         case .integer(nil): return "an integer"
         case .number: return "a number"
         case .boolean: return "true or false"

@@ -42,6 +42,7 @@ public final class RunSession: Sendable {
     private let log: RunLogFile
     private let metricsFile: RunLogFile
     private let options: RunOptions
+    private let signals: Task<Void, Never>?
 
     /// Creates the run directory, opens the log and starts the monitor. Stages are built but not run.
     /// - Throws: ``RunDirectoryError`` when the directory or its files cannot be written,
@@ -71,6 +72,18 @@ public final class RunSession: Sendable {
         try Self.writeAtomically(GraphWriter.yaml(graph), to: directory + "/graph.yaml")
         let run = try GraphRun(graph: graph, registry: registry, runID: runID, runDirectory: directory, logger: logger)
         self.run = run
+        // Trap SIGINT/SIGTERM before anything is printed, so a signal right after start drains the run
+        // instead of killing the process; a request made before `execute()` is kept until it starts.
+        if options.handleSignals {
+            let trapped = await UnixSignalsSequence(trapping: .sigint, .sigterm)
+            signals = Task {
+                for await signal in trapped {
+                    run.requestStop(signal == .sigint ? .interrupt : .terminate)
+                }
+            }
+        } else {
+            signals = nil
+        }
         if let address = options.listen ?? graph.run.monitor.flatMap(MonitorAddress.init) {
             let server = try await MonitorServer(address: address, snapshot: { run.snapshot() })
             monitor = server
@@ -87,11 +100,6 @@ public final class RunSession: Sendable {
         if let monitorAddress {
             logger.info("monitor: http://\(monitorAddress)/metrics and /stats (attach with `distill monitor \(monitorAddress)`)")
         }
-        let signals: Task<Void, Never>? = options.handleSignals ? Task { [run] in
-            for await signal in await UnixSignalsSequence(trapping: .sigint, .sigterm) {
-                run.requestStop(signal == .sigint ? .interrupt : .terminate)
-            }
-        } : nil
         let interval = graph.run.statsInterval
         let ticker = Task { [run, metricsFile, options] in
             while !Task.isCancelled {

@@ -56,11 +56,12 @@ struct MonitorTests {
 
     @Test("the bottleneck is the busiest stage whose input is full and output is not")
     func bottleneckNamed() async throws {
+        // Sleeping work, so the ratios do not depend on how much CPU other tests leave this one.
         let run = try GraphHarness.make("""
             stages:
               - {name: source, type: synthetic-source, params: {count: 100000000}}
-              - {name: fast, type: map, params: {work: 20us}}
-              - {name: slow, type: map, params: {work: 2ms}}
+              - {name: fast, type: map, params: {work: 50us, mode: sleep}}
+              - {name: slow, type: map, params: {work: 20ms, mode: sleep}}
               - {name: sink, type: sink}
             edges:
               - {from: source, to: fast, capacity: 8}
@@ -68,8 +69,10 @@ struct MonitorTests {
               - {from: slow, to: sink, capacity: 8}
             """)
         let running = Task { await run.run() }
+        // Start the window once the pipeline is full (fast blocked on slow's full input).
+        while run.snapshot().edge("fast.out->slow.in")?.depth ?? 0 < 7 { try await Task.sleep(for: .milliseconds(5)) }
         _ = run.tick()
-        while run.snapshot().elapsedSeconds < 0.3 { try await Task.sleep(for: .milliseconds(20)) }
+        try await Task.sleep(for: .milliseconds(400))
         let snapshot = run.tick()
         run.requestStop(.requested)
         run.requestStop(.requested)
