@@ -50,7 +50,17 @@ public enum ByteFormat {
         return Int(bytes)
     }
 
-    /// Formats bytes with a binary unit: `1 MiB`, `1.5 GiB`, `512 B`.
+    /// The exact size in the largest binary unit that keeps it a whole number (`64 KiB`, `1500 B`);
+    /// ``parse(_:)`` reads it back to the same value.
+    public static func exactString(_ bytes: Int) -> String {
+        for (name, scale) in [("TiB", 1 << 40), ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10)]
+        where bytes != 0 && bytes % scale == 0 {
+            return "\(bytes / scale) \(name)"
+        }
+        return "\(bytes) B"
+    }
+
+    /// Formats bytes with a binary unit, rounded for display: `1 MiB`, `1.465 KiB`, `512 B`.
     public static func string(_ bytes: Int) -> String {
         for (name, scale) in [("TiB", 1_099_511_627_776.0), ("GiB", 1_073_741_824), ("MiB", 1_048_576), ("KiB", 1024)]
         where Double(bytes) >= scale {

@@ -43,7 +43,8 @@ public struct UpstreamFailed: Error, CustomStringConvertible {
 ///   below half the high mark.
 /// - **Closing.** The edge ends when every producer has finished (after its buffered items); a failed
 ///   producer ends it with ``UpstreamFailed`` after the buffered items; a consumer that stops makes
-///   every later or waiting send throw ``DownstreamClosed``.
+///   every later send throw ``DownstreamClosed`` (a send already waiting for room returns: its item had
+///   entered the edge).
 /// - **Counters.** Items and bytes in and out, depth high-water marks, producer blocked time and
 ///   consumer starved time (``EdgeCounters``).
 ///

@@ -88,6 +88,8 @@ struct GraphParse {
         var deviceLine: Int?
         /// `--set STAGE.device` when the device came from the command line.
         var deviceOverride: String?
+        /// `--set STAGE.ordered` when `ordered` came from the command line.
+        var orderedOverride: String?
         /// Raw parameter text (or list) by name, with its line, or the `--set STAGE.PARAM` it came from.
         var params: [(name: String, value: RawValue, line: Int?, override: String?)] = []
         var paramsLine: Int?
@@ -240,7 +242,7 @@ struct GraphParse {
             run.runDirectory = text
         case "monitor":
             guard MonitorAddress(text) != nil else {
-                return fail(line, keyPath, "expected HOST:PORT (e.g. 127.0.0.1:9464), got '\(text)'")
+                return fail(line, keyPath, "expected IPV4:PORT (e.g. 127.0.0.1:9464; IPv6 is not supported), got '\(text)'")
             }
             run.monitor = text
         case "stats_interval":
@@ -391,6 +393,7 @@ struct GraphParse {
                     continue
                 }
                 stages[index].ordered = on
+                stages[index].orderedOverride = key
             default:
                 stages[index].params.removeAll { $0.name == name }
                 stages[index].params.append((name, .text(text), nil, key))
@@ -410,7 +413,7 @@ struct GraphParse {
                      "stage type '\(stage.type)' runs on \(descriptor.devices.joined(separator: ", ")), not '\(stage.device)'")
             }
             if stage.ordered && !descriptor.supportsOrdered {
-                fail(stage.orderedLine, "\(prefix).ordered",
+                fail(stage.orderedOverride == nil ? stage.orderedLine : nil, stage.orderedOverride ?? "\(prefix).ordered",
                      "only map stages can keep order; '\(stage.type)' is not a map stage")
             }
             var values: [String: ParameterValue] = [:]

@@ -11,7 +11,7 @@ public struct GraphSnapshot: Codable, Sendable, Equatable {
     public var time: String
     /// Seconds since the run started.
     public var elapsedSeconds: Double
-    /// `running`, `draining`, `stopping`, `completed`, `failed`, `stopped`.
+    /// `running`, `draining` (after a stop request), then `completed`, `failed` or `stopped`.
     public var state: String
     public var stages: [StageSnapshot]
     public var edges: [EdgeSnapshot]

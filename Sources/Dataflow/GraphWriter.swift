@@ -16,8 +16,8 @@ public enum GraphWriter {
             ("run_dir", scalar(graph.run.runDirectory)),
         ]
         if let monitor = graph.run.monitor { run.append(("monitor", scalar(monitor))) }
-        run.append(("stats_interval", scalar(DurationFormat.string(seconds: graph.run.statsInterval))))
-        run.append(("drain_timeout", scalar(DurationFormat.string(seconds: graph.run.drainTimeout))))
+        run.append(("stats_interval", scalar(DurationFormat.exactString(seconds: graph.run.statsInterval))))
+        run.append(("drain_timeout", scalar(DurationFormat.exactString(seconds: graph.run.drainTimeout))))
         let stages: [Node] = graph.stages.map { stage in
             var pairs: [(String, Node)] = [
                 ("name", scalar(stage.name)), ("type", scalar(stage.type)),
@@ -29,7 +29,7 @@ public enum GraphWriter {
                 if case .stringList(let items) = value {
                     return (name, .sequence(Node.Sequence(items.map { scalar($0) })))
                 }
-                return (name, scalar(value.description))
+                return (name, scalar(exact(value)))
             }
             if !params.isEmpty { pairs.append(("params", mapping(params))) }
             return mapping(pairs)
@@ -38,7 +38,7 @@ public enum GraphWriter {
             let capacity: String
             switch edge.capacity {
             case .items(let count): capacity = String(count)
-            case .bytes(let bytes): capacity = "\(bytes) B"
+            case .bytes(let bytes): capacity = ByteFormat.exactString(bytes)
             }
             return mapping([("from", scalar(edge.from.description)), ("to", scalar(edge.to.description)),
                             ("capacity", scalar(capacity))])
@@ -48,5 +48,15 @@ public enum GraphWriter {
             ("stages", .sequence(Node.Sequence(stages))), ("edges", .sequence(Node.Sequence(edges))),
         ])
         return (try? Yams.serialize(node: root)) ?? ""
+    }
+
+    /// A parameter value as text that parses back to exactly the same value.
+    static func exact(_ value: ParameterValue) -> String {
+        switch value {
+        case .duration(let seconds): return DurationFormat.exactString(seconds: seconds)
+        case .bytes(let bytes): return ByteFormat.exactString(bytes)
+        case .number(let number): return "\(number)"
+        default: return value.description
+        }
     }
 }

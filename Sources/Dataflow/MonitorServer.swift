@@ -1,5 +1,6 @@
 import FlyingFox
 import Foundation
+import Synchronization
 
 /// The HTTP endpoint of a running graph (FlyingFox, loopback by default):
 /// - `GET /metrics`: Prometheus text (``PrometheusExporter``);
@@ -38,22 +39,34 @@ public final class MonitorServer: Sendable {
             return HTTPResponse(
                 statusCode: .ok, headers: HTTPHeaders([.contentType: "application/json"]), body: body)
         }
+        let failure = ErrorBox()
         let task = Task {
-            do { try await server.run() } catch {}
+            do { try await server.run() } catch { failure.set(error) }
         }
-        do {
-            try await server.waitUntilListening(timeout: 5)
-        } catch {
-            task.cancel()
-            throw MonitorError(message: "cannot listen on \(address): \(error)")
-        }
-        guard case .ip4(let host, let port) = await server.listeningAddress else {
-            task.cancel()
-            throw MonitorError(message: "cannot listen on \(address): the server did not report its address")
+        // Wait until the server listens, or fails to (a port in use fails at once), for at most 5 s.
+        let deadline = ContinuousClock.now.advanced(by: .seconds(5))
+        var bound: MonitorAddress?
+        while bound == nil {
+            if let error = failure.get() {
+                throw MonitorError(message: "cannot listen on \(address): \(error)")
+            }
+            guard ContinuousClock.now < deadline else {
+                task.cancel()
+                throw MonitorError(message: "cannot listen on \(address): the server did not start within 5 s")
+            }
+            switch await server.listeningAddress {
+            case .ip4(let host, let port)?:
+                bound = MonitorAddress(host: host, port: port)
+            case .some:
+                task.cancel()
+                throw MonitorError(message: "cannot listen on \(address): the server did not report an IPv4 address")
+            case nil:
+                try? await Task.sleep(for: .milliseconds(5))
+            }
         }
         self.server = server
         self.task = task
-        self.address = MonitorAddress(host: host, port: port)
+        self.address = bound!
     }
 
     /// Stops serving.
@@ -61,6 +74,13 @@ public final class MonitorServer: Sendable {
         await server.stop(timeout: 1)
         task.cancel()
     }
+}
+
+/// The error a background task ended with, if any.
+private final class ErrorBox: Sendable {
+    private let value = Mutex<(any Error)?>(nil)
+    func set(_ error: any Error) { value.withLock { $0 = error } }
+    func get() -> (any Error)? { value.withLock { $0 } }
 }
 
 /// The monitor could not listen, or a monitor client could not read a running graph.

@@ -123,8 +123,11 @@ public struct ParameterError: Error, CustomStringConvertible {
 
 /// Parsing and printing durations (`250us`, `1.5ms`, `2s`, `1m`, `1h`; a bare number is seconds).
 public enum DurationFormat {
-    static let units: [(String, Double)] = [
-        ("ns", 1e-9), ("us", 1e-6), ("µs", 1e-6), ("ms", 1e-3), ("s", 1), ("m", 60), ("min", 60), ("h", 3600),
+    /// Unit name, and the value of one unit in seconds as a multiplier or a divisor (dividing keeps
+    /// `20us` exactly 20 / 1e6 rather than 20 × 1e-6).
+    static let units: [(name: String, times: Double, over: Double)] = [
+        ("ns", 1, 1e9), ("us", 1, 1e6), ("µs", 1, 1e6), ("ms", 1, 1e3), ("s", 1, 1), ("m", 60, 1), ("min", 60, 1),
+        ("h", 3600, 1),
     ]
 
     /// Seconds, or nil for text that is not a non-negative duration.
@@ -134,7 +137,19 @@ public enum DurationFormat {
         let unit = trimmed.dropFirst(digits.count).trimmingWhitespace()
         guard !digits.isEmpty, let value = Double(digits) else { return nil }
         if unit.isEmpty { return value }
-        return units.first(where: { $0.0 == unit }).map { value * $0.1 }
+        return units.first(where: { $0.name == unit }).map { value * $0.times / $0.over }
+    }
+
+    /// The exact value in the largest unit that keeps it a whole number (`250us`, `2s`, `1500ns`), or in
+    /// seconds with full precision; ``parse(_:)`` reads it back to the same value.
+    public static func exactString(seconds: Double) -> String {
+        for (name, over) in [("s", 1.0), ("ms", 1e3), ("us", 1e6), ("ns", 1e9)] {
+            let scaled = seconds * over
+            if scaled == scaled.rounded(), abs(scaled) < 1e15, parse("\(Int(scaled))\(name)") == seconds {
+                return "\(Int(scaled))\(name)"
+            }
+        }
+        return "\(seconds)s"
     }
 
     /// A short human form: `250us`, `1.5ms`, `2s`.

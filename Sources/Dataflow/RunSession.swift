@@ -85,9 +85,19 @@ public final class RunSession: Sendable {
             signals = nil
         }
         if let address = options.listen ?? graph.run.monitor.flatMap(MonitorAddress.init) {
-            let server = try await MonitorServer(address: address, snapshot: { run.snapshot() })
-            monitor = server
-            monitorAddress = server.address
+            do {
+                let server = try await MonitorServer(address: address, snapshot: { run.snapshot() })
+                monitor = server
+                monitorAddress = server.address
+            } catch {
+                // Leave a run directory that says why nothing ran.
+                logger.error("\(error)")
+                signals?.cancel()
+                metricsFile.close()
+                Self.writeNotStartedSummary(graph: graph, runID: runID, directory: directory, reason: "\(error)")
+                log.close()
+                throw error
+            }
         } else {
             monitor = nil
             monitorAddress = nil
@@ -153,6 +163,18 @@ public final class RunSession: Sendable {
         }
         for hung in result.hung { logger.error("hung: stage \(hung)") }
         logger.info("outputs: \(runDirectory) (graph.yaml, run.log, metrics.jsonl, summary.json)")
+    }
+
+    /// `summary.json` for a run that failed before any stage started (e.g. the monitor port is taken).
+    static func writeNotStartedSummary(graph: GraphSpec, runID: String, directory: String, reason: String) {
+        let summary = RunSummary(
+            graph: graph.name, runID: runID, outcome: "not started", exitCode: 1,
+            failure: ["stage": "", "message": reason], hung: [], elapsedSeconds: 0, stages: [], edges: [])
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        if let data = try? encoder.encode(summary) {
+            try? writeAtomically(String(decoding: data, as: UTF8.self) + "\n", to: directory + "/summary.json")
+        }
     }
 
     static func jsonLine(_ snapshot: GraphSnapshot) -> String {

@@ -50,7 +50,7 @@ extension Stage {
 ///
 /// The engine runs the receive-process-send loop; with `replicas: N` it can keep input order
 /// (`ordered: true`): items are dealt round-robin to replicas and their results collected in the same
-/// order, with at most 2 items per replica in flight.
+/// order, with at most 3 items per replica between the stage's input and output edges.
 public protocol MapStage: Stage {
     associatedtype Input: Sendable
     associatedtype Output: Sendable
