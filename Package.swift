@@ -24,6 +24,17 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
+        // System libraries (Debian: libopenslide-dev, libzstd-dev, zlib1g-dev, libpng-dev).
+        .systemLibrary(name: "COpenSlide", pkgConfig: "openslide", providers: [.apt(["libopenslide-dev"])]),
+        .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
+        // RGB8 images, PNG files, and (with the augmentation issue) PIL-exact image ops.
+        .target(name: "ImageOps", dependencies: ["CPNG"]),
+        // Whole-slide images: OpenSlide reader, resolution, levels, tissue detection, tile grid.
+        .target(name: "SlideIO", dependencies: ["COpenSlide", "ImageOps"]),
+        // Tile shard format v1: writer, reader, index, verify.
+        .target(name: "TileShards", dependencies: ["CZstd", "CZlib"]),
         // The engine: stages, edges, graph files, runner, stats, monitor.
         .target(
             name: "Dataflow",
@@ -40,11 +51,11 @@ let package = Package(
             ]
         ),
         // Built-in stage actors (test stages now; slide readers, augmentation, teacher, trainer later).
-        .target(name: "Stages", dependencies: ["Dataflow"]),
+        .target(name: "Stages", dependencies: ["Dataflow", "SlideIO", "TileShards", "ImageOps"]),
         // Benchmarks behind `distill bench`.
-        .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages"]),
+        .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps"]),
         // The library users depend on: re-exports the modules above.
-        .target(name: "Distillery", dependencies: ["Dataflow", "Stages"]),
+        .target(name: "Distillery", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps"]),
         // The `distill` command set, as a library so custom-stage packages can ship their own `distill`.
         .target(
             name: "DistillCLI",
@@ -56,6 +67,10 @@ let package = Package(
         ),
         .executableTarget(name: "distill", dependencies: ["DistillCLI"]),
         .testTarget(name: "DataflowTests", dependencies: ["Dataflow", "Stages"]),
+        .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
+        .testTarget(name: "SlideIOTests", dependencies: ["SlideIO", "ImageOps"]),
+        .testTarget(name: "TileShardsTests", dependencies: ["TileShards"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps"]),
         .testTarget(
             name: "DistillCLITests",
             dependencies: ["DistillCLI", "distill"]

@@ -14,7 +14,8 @@ public struct Distill: AsyncParsableCommand {
         commandName: "distill",
         abstract: "Distill large pathology foundation models into small ones with a backpressured dataflow graph.",
         version: "0.1.0",
-        subcommands: [RunCommand.self, ValidateCommand.self, MonitorCommand.self, StagesCommand.self, BenchCommand.self])
+        subcommands: [RunCommand.self, ValidateCommand.self, MonitorCommand.self, StagesCommand.self, BenchCommand.self,
+                      InspectCommand.self, ShardsCommand.self, TileCommand.self])
 
     public init() {}
 

@@ -9,6 +9,10 @@ extension StageRegistry {
         registry.register(WorkMap.self, as: "map")
         registry.register(CheckingSink.self, as: "sink")
         registry.register(FaultInjector.self, as: "fault")
+        registry.register(SlideListSource.self, as: "slide-list")
+        registry.register(SlideReaderStage.self, as: "slide-reader")
+        registry.register(ShardWriterStage.self, as: "shard-writer")
+        registry.register(ShardReaderStage.self, as: "shard-reader")
         return registry
     }
 }

@@ -1,0 +1,238 @@
+import ImageOps
+
+/// A whole-slide thumbnail read in bounded memory, with its exact scale (field cases M3, R8, L7).
+public struct SlideThumbnail: Sendable {
+    /// The thumbnail; its longest side is at most the requested `maxSide`.
+    public let image: RGBImage
+    /// The pyramid level it was read from: the smallest level still at least the thumbnail's size.
+    public let level: Int
+    /// Level-0 px per thumbnail px along x: `level-0 width / thumbnail width` (use it, not a nominal
+    /// downsample, to map thumbnail pixels back to the slide: L7).
+    public let level0PerPixelX: Double
+    /// Level-0 px per thumbnail px along y: `level-0 height / thumbnail height`.
+    public let level0PerPixelY: Double
+    /// Level rows read per OpenSlide call.
+    public let stripHeight: Int
+    /// The number of strips read (`ceil(level height / stripHeight)`).
+    public let stripsRead: Int
+    /// The largest ARGB buffer allocated for one strip, in px (`level width × stripHeight`): with the
+    /// thumbnail itself, a bound on the memory the read used, whatever the level's size.
+    public let stripBufferPixels: Int
+}
+
+extension Slide {
+    /// The largest thumbnail side allowed, in px: far below image codecs' 65 500 px limit (M3).
+    public static let maxThumbnailSide = 16_384
+
+    /// The default strip size, in px (level width × strip height): 2²² px, 16 MiB of ARGB.
+    public static let defaultStripPixels = 1 << 22
+
+    /// A thumbnail of the whole slide whose longest side is ≤ `maxSide` px (the slide's own size if it is
+    /// smaller), read from the smallest level that is still at least the thumbnail's size, in horizontal
+    /// strips of `stripHeight` level rows, and shrunk with area averaging (each thumbnail pixel is the
+    /// mean of the level pixels it covers, partial pixels weighted by the covered fraction).
+    ///
+    /// Memory is bounded by construction: one ARGB strip of `level width × stripHeight` px, one composited
+    /// row, two rows of accumulators and the thumbnail; a whole level is never held (R8, M3). Strip `k`
+    /// starts at level row `r = k × stripHeight`, read at level-0 `y = round(r × downsample)`; on a level
+    /// with a non-integer downsample OpenSlide resamples by the sub-pixel remainder.
+    ///
+    /// - Parameters:
+    ///   - maxSide: the thumbnail's longest side in px, 1…``maxThumbnailSide``.
+    ///   - stripHeight: level rows per read; default: as many as fit in ``defaultStripPixels`` (at least 1).
+    /// - Throws: ``SlideError/invalidRequest(path:detail:)`` for a bad `maxSide` or `stripHeight`; read errors as
+    ///   ``readRegion(x:y:level:width:height:)``.
+    public func thumbnail(maxSide: Int, stripHeight: Int? = nil) throws -> SlideThumbnail {
+        guard (1...Self.maxThumbnailSide).contains(maxSide) else {
+            throw SlideError.invalidRequest(path: path, detail: "thumbnail side \(maxSide) px is outside 1…\(Self.maxThumbnailSide)")
+        }
+        if let stripHeight, stripHeight < 1 {
+            throw SlideError.invalidRequest(path: path, detail: "strip height \(stripHeight) must be at least 1 row")
+        }
+        let (thumbWidth, thumbHeight) = Self.thumbnailSize(width: width, height: height, maxSide: maxSide)
+        let source = levels.last { $0.width >= thumbWidth && $0.height >= thumbHeight } ?? levels[0]
+        let rows = max(1, min(source.height, stripHeight ?? max(1, Self.defaultStripPixels / max(1, source.width))))
+        let reducer = AreaReducer(sourceWidth: source.width, sourceHeight: source.height,
+                                  outputWidth: thumbWidth, outputHeight: thumbHeight)
+        var output = [UInt8](repeating: 0, count: thumbWidth * thumbHeight * 3)
+        var strips = 0
+        var argb = [UInt32](repeating: 0, count: source.width * rows)
+        var rgbRow = [UInt8](repeating: 0, count: source.width * 3)
+        var reduction = reducer.makeState()
+        var row = 0
+        while row < source.height {
+            let count = min(rows, source.height - row)
+            let y0 = Int((Double(row) * source.downsample).rounded())
+            try validate(x: 0, y: y0, level: source.index, width: source.width, height: count)
+            try argb.withUnsafeMutableBufferPointer { buffer in
+                try readARGB(into: buffer.baseAddress, x: 0, y: y0, level: source.index, width: source.width, height: count)
+            }
+            strips += 1
+            for stripRow in 0..<count {
+                rgbRow.withUnsafeMutableBufferPointer { rgb in
+                    argb.withUnsafeBufferPointer { strip in
+                        PremultipliedARGB.composite(strip.baseAddress! + stripRow * source.width, count: source.width,
+                                                    onto: backgroundColor, into: rgb.baseAddress!)
+                    }
+                    reducer.add(row: UnsafePointer(rgb.baseAddress!), at: row + stripRow, state: &reduction, output: &output)
+                }
+            }
+            row += count
+        }
+        reducer.finish(state: &reduction, output: &output)
+        return SlideThumbnail(
+            image: RGBImage(width: thumbWidth, height: thumbHeight, pixels: output), level: source.index,
+            level0PerPixelX: Double(width) / Double(thumbWidth), level0PerPixelY: Double(height) / Double(thumbHeight),
+            stripHeight: rows, stripsRead: strips, stripBufferPixels: source.width * rows)
+    }
+
+    /// The thumbnail size for a `width × height` slide: scaled so the longest side is `maxSide` (rounded,
+    /// at least 1 px), or the slide's own size when it already fits.
+    static func thumbnailSize(width: Int, height: Int, maxSide: Int) -> (width: Int, height: Int) {
+        let longest = max(width, height)
+        guard longest > maxSide else { return (width, height) }
+        let scale = Double(maxSide) / Double(longest)
+        return (max(1, min(maxSide, Int((Double(width) * scale).rounded()))),
+                max(1, min(maxSide, Int((Double(height) * scale).rounded()))))
+    }
+}
+
+/// Area-averaging reduction of an RGB image streamed one row at a time: output pixel (i, j) covers source
+/// x in [i·sx, (i+1)·sx) and y in [j·sy, (j+1)·sy) with `sx = sourceWidth / outputWidth ≥ 1` (likewise y);
+/// each source pixel contributes its covered area. Holds two output rows of accumulators.
+struct AreaReducer {
+    let sourceWidth: Int
+    let sourceHeight: Int
+    let outputWidth: Int
+    let outputHeight: Int
+    private let scaleY: Double
+    /// For output column i, entries `columnStart[i] ..< columnStart[i + 1]` of `columnIndex`/`columnWeight`.
+    private let columnStart: [Int]
+    private let columnIndex: [Int]
+    private let columnWeight: [Double]
+    private let columnTotal: [Double]
+
+    /// Accumulators for the two output rows a source row can touch (`sums`: 2 × outputWidth × 3, row
+    /// `j` in half `j & 1`).
+    struct State {
+        var sums: [Double]
+        var weights: [Double]
+        var horizontal: [Double]
+        var nextRow = 0
+    }
+
+    init(sourceWidth: Int, sourceHeight: Int, outputWidth: Int, outputHeight: Int) {
+        precondition(outputWidth >= 1 && outputHeight >= 1 && sourceWidth >= outputWidth && sourceHeight >= outputHeight)
+        self.sourceWidth = sourceWidth
+        self.sourceHeight = sourceHeight
+        self.outputWidth = outputWidth
+        self.outputHeight = outputHeight
+        scaleY = Double(sourceHeight) / Double(outputHeight)
+        let scaleX = Double(sourceWidth) / Double(outputWidth)
+        var start: [Int] = [0], index: [Int] = [], weight: [Double] = [], total: [Double] = []
+        for column in 0..<outputWidth {
+            let from = Double(column) * scaleX
+            let to = column == outputWidth - 1 ? Double(sourceWidth) : Double(column + 1) * scaleX
+            var sum = 0.0
+            var k = Int(from)
+            while k < sourceWidth && Double(k) < to {
+                let w = min(Double(k + 1), to) - max(Double(k), from)
+                if w > 1e-12 {
+                    index.append(k)
+                    weight.append(w)
+                    sum += w
+                }
+                k += 1
+            }
+            start.append(index.count)
+            total.append(sum)
+        }
+        columnStart = start
+        columnIndex = index
+        columnWeight = weight
+        columnTotal = total
+    }
+
+    func makeState() -> State {
+        State(sums: [Double](repeating: 0, count: 2 * outputWidth * 3), weights: [0, 0],
+              horizontal: [Double](repeating: 0, count: outputWidth * 3))
+    }
+
+    /// Adds source row `y` (`sourceWidth × 3` bytes) and writes every output row it completes.
+    func add(row: [UInt8], at y: Int, state: inout State, output: inout [UInt8]) {
+        row.withUnsafeBufferPointer { add(row: $0.baseAddress!, at: y, state: &state, output: &output) }
+    }
+
+    /// Adds source row `y` (`sourceWidth × 3` bytes at `row`) and writes every output row it completes.
+    func add(row: UnsafePointer<UInt8>, at y: Int, state: inout State, output: inout [UInt8]) {
+        let stride = outputWidth * 3
+        state.horizontal.withUnsafeMutableBufferPointer { horizontal in
+            columnStart.withUnsafeBufferPointer { starts in
+                columnIndex.withUnsafeBufferPointer { indices in
+                    columnWeight.withUnsafeBufferPointer { weights in
+                        for column in 0..<outputWidth {
+                            var r = 0.0, g = 0.0, b = 0.0
+                            for entry in starts[column]..<starts[column + 1] {
+                                let k = indices[entry] * 3, w = weights[entry]
+                                r += w * Double(row[k])
+                                g += w * Double(row[k + 1])
+                                b += w * Double(row[k + 2])
+                            }
+                            horizontal[column * 3] = r
+                            horizontal[column * 3 + 1] = g
+                            horizontal[column * 3 + 2] = b
+                        }
+                    }
+                }
+            }
+        }
+        let top = Double(y), bottom = Double(y + 1)
+        var j = Int(top / scaleY)
+        while j < outputHeight && Double(j) * scaleY < bottom {
+            let end = j == outputHeight - 1 ? Double(sourceHeight) : Double(j + 1) * scaleY
+            let w = min(bottom, end) - max(top, Double(j) * scaleY)
+            if w > 1e-12 {
+                let half = (j & 1) * stride
+                state.weights[j & 1] += w
+                state.horizontal.withUnsafeBufferPointer { horizontal in
+                    state.sums.withUnsafeMutableBufferPointer { sums in
+                        for index in 0..<stride { sums[half + index] += w * horizontal[index] }
+                    }
+                }
+            }
+            j += 1
+        }
+        while state.nextRow < outputHeight {
+            let end = state.nextRow == outputHeight - 1 ? Double(sourceHeight) : Double(state.nextRow + 1) * scaleY
+            guard end <= bottom + 1e-9 else { break }
+            emit(state: &state, output: &output)
+        }
+    }
+
+    /// Writes any output rows not yet written (only floating-point leftovers).
+    func finish(state: inout State, output: inout [UInt8]) {
+        while state.nextRow < outputHeight { emit(state: &state, output: &output) }
+    }
+
+    private func emit(state: inout State, output: inout [UInt8]) {
+        let j = state.nextRow, stride = outputWidth * 3, half = (j & 1) * stride
+        let vertical = state.weights[j & 1]
+        let base = j * stride
+        state.sums.withUnsafeMutableBufferPointer { sums in
+            output.withUnsafeMutableBufferPointer { out in
+                for column in 0..<outputWidth {
+                    let area = vertical * columnTotal[column]
+                    for channel in 0..<3 {
+                        let index = column * 3 + channel
+                        // Values are ≥ 0: adding 0.5 and truncating rounds half up without a libm call.
+                        let value = area > 0 ? sums[half + index] / area + 0.5 : 0
+                        out[base + index] = UInt8(max(0, min(255, value)))
+                        sums[half + index] = 0
+                    }
+                }
+            }
+        }
+        state.weights[j & 1] = 0
+        state.nextRow += 1
+    }
+}

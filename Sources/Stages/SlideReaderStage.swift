@@ -1,0 +1,213 @@
+import Dataflow
+import Foundation
+import ImageOps
+import SlideIO
+
+/// `slide-reader`: turns each ``SlideJob`` into its tiles and then one ``SlideReport`` (on one edge, so the
+/// report follows the tiles).
+///
+/// Per slide: open a `Slide` (each replica its own handle), resolve the mpp (`mpp_override`, `mpp_csv`, then
+/// the slide's metadata), read a thumbnail in bounded memory, detect tissue (`SaturationOtsuDetector`; a dark
+/// background is reported as fluorescence and not tiled unless `fluorescence: bright-objects`), lay out the
+/// `TileGrid` over the slide bounds, write `<run dir>/qc/<slide>.png`, then read each kept tile from the best
+/// level (`LevelChoice`) and resample the residual scale to `size`.
+///
+/// Errors: a slide that cannot be opened, has no mpp, is DICOM, or whose thumbnail does not decode gives a
+/// `failed` report — never a crash or a hang. A tile that does not decode is recorded with
+/// `recordItemError` (slide and coordinates) and skipped, on a fresh handle (OpenSlide poisons the handle
+/// after an error); after `max_tile_errors` such tiles the slide is `quarantined`. With `fail_fast: true`
+/// any slide error fails the run instead.
+public struct SlideReaderStage: Stage {
+    public static let summary = "Reads slides: mpp, tissue detection, tile grid, QC thumbnail, tiles"
+    public static let input = InputPort<SlideJob>("in")
+    public static let output = OutputPort<TileStreamItem>("out")
+    public static var inputs: [PortSpec] { [input.spec] }
+    public static var outputs: [PortSpec] { [output.spec] }
+    public static let parameters: [ParameterSpec] = [
+        ParameterSpec("mpp", .number, default: .number(0.5), "target resolution, µm/px"),
+        ParameterSpec("size", .integer(1...8192), default: .integer(224), "tile side, px"),
+        ParameterSpec("overlap", .integer(0...8191), default: .integer(0), "px shared by neighbouring tiles (at the target mpp)"),
+        ParameterSpec("min_tissue", .number, default: .number(0.5), "minimum tissue fraction of a kept tile, 0…1"),
+        ParameterSpec("edge", .choice(["drop", "pad", "shift"]), default: .string("drop"), "partial tiles at the right/bottom edges"),
+        ParameterSpec("mpp_override", .number, default: .number(0), "µm/px for every slide (wins over metadata); 0 = none"),
+        ParameterSpec("mpp_csv", .string, default: .string(""), "CSV of slide,mpp overrides; empty = none"),
+        ParameterSpec("fluorescence", .choice(["reject", "bright-objects"]), default: .string("reject"), "dark-background slides: report and skip, or take bright regions as tissue"),
+        ParameterSpec("thumbnail_side", .integer(64...16384), default: .integer(2048), "longest side of the tissue-detection thumbnail, px"),
+        ParameterSpec("max_tile_errors", .integer(1...Int.max), default: .integer(10), "tile read errors after which a slide is quarantined"),
+        ParameterSpec("fail_fast", .boolean, default: .boolean(false), "fail the run on the first slide or tile error"),
+        ParameterSpec("qc", .boolean, default: .boolean(true), "write <run dir>/qc/<slide>.png"),
+    ]
+
+    public let targetMPP: Double
+    public let size: Int
+    public let overlap: Int
+    public let minTissue: Double
+    public let edge: TileGrid.EdgePolicy
+    public let mppOverride: Double?
+    public let mppCSV: String?
+    public let brightObjects: Bool
+    public let thumbnailSide: Int
+    public let maxTileErrors: Int
+    public let failFast: Bool
+    public let writeQC: Bool
+    /// Tests only: tiles for which this returns true fail as if OpenSlide could not decode them.
+    var tileFault: (@Sendable (TileGrid.Tile) -> Bool)?
+
+    public init(parameters: StageParameters) throws {
+        targetMPP = parameters.number("mpp")
+        guard targetMPP > 0, targetMPP.isFinite else { throw ParameterError(key: "mpp", "must be a positive number of µm/px") }
+        size = parameters.integer("size")
+        overlap = parameters.integer("overlap")
+        guard overlap < size else { throw ParameterError(key: "overlap", "must be smaller than size (\(size))") }
+        minTissue = parameters.number("min_tissue")
+        guard (0...1).contains(minTissue) else { throw ParameterError(key: "min_tissue", "must be between 0 and 1") }
+        edge = TileGrid.EdgePolicy(rawValue: parameters.string("edge")) ?? .drop
+        let override = parameters.number("mpp_override")
+        guard override >= 0, override.isFinite else { throw ParameterError(key: "mpp_override", "must be 0 (none) or a positive µm/px") }
+        mppOverride = override > 0 ? override : nil
+        let csv = parameters.string("mpp_csv")
+        mppCSV = csv.isEmpty ? nil : csv
+        brightObjects = parameters.string("fluorescence") == "bright-objects"
+        thumbnailSide = parameters.integer("thumbnail_side")
+        maxTileErrors = parameters.integer("max_tile_errors")
+        failFast = parameters.boolean("fail_fast")
+        writeQC = parameters.boolean("qc")
+    }
+
+    public func run(_ context: StageContext) async throws {
+        let inbox = try context.inbox(Self.input)
+        let out = try context.outbox(Self.output)
+        let table: MPPOverrideTable?
+        do {
+            table = try mppCSV.map { try MPPOverrideTable(contentsOf: $0) }
+        } catch {
+            throw SlideReaderError(message: "mpp_csv: \(error)")
+        }
+        while let job = try await inbox.next() {
+            let report = try await read(job, table: table, context: context) { sample in
+                try await out.send(.tile(sample))
+            }
+            context.metrics.add("slides")
+            if report.status != .ok { context.metrics.add("slides_not_tiled") }
+            try await out.send(.report(report))
+        }
+    }
+
+    /// Reads one slide, handing each tile to `emit`, and returns its report.
+    /// - Throws: only with `fail_fast` (the slide's error), or what `emit` throws (the run is stopping).
+    public func read(_ job: SlideJob, table: MPPOverrideTable?, context: StageContext?,
+                     emit: (TileSample) async throws -> Void) async throws -> SlideReport {
+        let clock = ContinuousClock()
+        let start = clock.now
+        var report = SlideReport(slideID: job.slideID, path: job.path, status: .ok)
+        func fail(_ status: SlideReport.Status, _ message: String) throws -> SlideReport {
+            if failFast { throw SlideReaderError(message: "slide \(job.slideID): \(message)") }
+            report.status = status
+            report.error = message
+            report.seconds = (clock.now - start) / .seconds(1)
+            return report
+        }
+        let slide: Slide
+        do {
+            slide = try Slide(path: job.path)
+        } catch {
+            return try fail(.failed, "\(error)")
+        }
+        let mpp: ResolvedMPP
+        do {
+            let resolver = ResolutionResolver(slideOverrides: table, runOverride: job.mppOverride ?? mppOverride)
+            mpp = try resolver.resolve(slide)
+        } catch {
+            return try fail(.failed, "\(error)")
+        }
+        report.mpp = mpp.x
+        report.mppSource = mpp.source.description
+        let thumbnail: SlideThumbnail
+        do {
+            thumbnail = try slide.thumbnail(maxSide: min(thumbnailSide, max(1, slide.width, slide.height)))
+        } catch {
+            return try fail(.failed, "thumbnail: \(error)")
+        }
+        let frame = ThumbnailFrame(level0PerPixelX: thumbnail.level0PerPixelX, level0PerPixelY: thumbnail.level0PerPixelY)
+        let detector = SaturationOtsuDetector(darkBackgroundPolicy: brightObjects ? .brightObjects : .reject)
+        let detection: TissueDetection
+        do {
+            detection = try detector.detect(in: thumbnail.image, frame: frame)
+        } catch let error as TissueDetectionError {
+            if case .darkBackground = error { return try fail(.fluorescence, "\(error)") }
+            return try fail(.failed, "tissue detection: \(error)")
+        } catch {
+            return try fail(.failed, "tissue detection: \(error)")
+        }
+        report.tissueFraction = detection.tissueFraction
+        let grid: TileGrid
+        let all: [TileGrid.Tile]
+        do {
+            let bounds = slide.bounds
+            grid = try TileGrid(slideWidth: slide.width, slideHeight: slide.height, slideMPP: mpp.x, tileSize: size,
+                                targetMPP: targetMPP, overlap: overlap, edgePolicy: edge, regionX: bounds.x,
+                                regionY: bounds.y, regionWidth: bounds.width, regionHeight: bounds.height)
+            all = try grid.tiles(mask: detection.mask, minimumTissue: minTissue)
+        } catch {
+            return try fail(.failed, "tile grid: \(error)")
+        }
+        if writeQC, let runDirectory = context?.runDirectory {
+            let directory = (runDirectory as NSString).appendingPathComponent("qc")
+            do {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                let name = job.slideID.replacingOccurrences(of: "/", with: "_") + ".png"
+                try QCOverlay.write(thumbnail: thumbnail.image, frame: frame, mask: detection.mask, tiles: all,
+                                    to: (directory as NSString).appendingPathComponent(name))
+            } catch {
+                context?.logger.warning("slide \(job.slideID): QC thumbnail not written: \(error)")
+            }
+        }
+        let kept = all.filter(\.kept)
+        let choice = slide.chooseLevel(targetMPP: targetMPP * Double(grid.readExtent) / grid.extent, mpp: mpp)
+        var handle = slide
+        for tile in kept {
+            try Task.checkCancellation()
+            if context?.isDraining == true { break }
+            let pixels: RGBImage
+            do {
+                if let tileFault, tileFault(tile) {
+                    throw SlideError.readFailed(path: job.path, x: tile.x, y: tile.y, level: choice.level, detail: "injected fault")
+                }
+                pixels = try Self.readTile(handle, tile: tile, choice: choice, size: size)
+            } catch {
+                report.tileErrors += 1
+                let message = "slide \(job.slideID) at (\(tile.x), \(tile.y)): \(error)"
+                if failFast { throw SlideReaderError(message: message) }
+                context?.recordItemError(message)
+                if report.tileErrors >= maxTileErrors {
+                    return try fail(.quarantined, "quarantined after \(report.tileErrors) tile read errors; last: \(message)")
+                }
+                if !handle.isUsable {
+                    do { handle = try Slide(path: job.path) } catch {
+                        return try fail(.quarantined, "cannot reopen after a tile read error: \(error)")
+                    }
+                }
+                continue
+            }
+            try await emit(TileSample(slideID: job.slideID, x: tile.x, y: tile.y, mpp: targetMPP,
+                                      tissueFraction: Float(tile.tissueFraction), size: size, pixels: pixels.pixels))
+            report.tiles += 1
+            context?.metrics.add("tiles")
+        }
+        report.seconds = (clock.now - start) / .seconds(1)
+        return report
+    }
+
+    /// Reads the level-0 square of `tile` from `choice.level` and resizes it to `size × size`.
+    public static func readTile(_ slide: Slide, tile: TileGrid.Tile, choice: LevelChoice, size: Int) throws -> RGBImage {
+        let side = max(1, Int((Double(tile.readExtent) / choice.levelDownsample).rounded()))
+        let region = try slide.readRegion(x: tile.x, y: tile.y, level: choice.level, width: side, height: side)
+        return TileResampler.resize(region, width: size, height: size)
+    }
+}
+
+/// A slide or tile error under `fail_fast`, or a bad `mpp_csv`.
+public struct SlideReaderError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { message }
+}

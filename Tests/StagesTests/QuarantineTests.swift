@@ -1,0 +1,109 @@
+import Dataflow
+import Foundation
+import SlideIO
+@testable import Stages
+import Synchronization
+import Testing
+import TileShards
+
+func defaultParameters(_ specs: [ParameterSpec], _ extra: [String: ParameterValue] = [:]) -> StageParameters {
+    var values: [String: ParameterValue] = [:]
+    for spec in specs { if let value = spec.defaultValue { values[spec.name] = value } }
+    values.merge(extra) { $1 }
+    return StageParameters(stageName: "test", values: values)
+}
+
+let cmuJob = SlideJob(path: slidesRoot + "/aperio/CMU-1-Small-Region.svs", slideID: "CMU-1-Small-Region.svs")
+
+/// Emits tiles and reports given by `script` (`A+3` = 3 tiles of slide A, `A=ok`/`A=quarantined` = its report).
+struct ScriptedTileSource: Stage {
+    static let summary = "test source"
+    static let output = OutputPort<TileStreamItem>("out")
+    static var outputs: [PortSpec] { [output.spec] }
+    static let parameters: [ParameterSpec] = [ParameterSpec("script", .stringList, "steps")]
+    let script: [String]
+    init(parameters: StageParameters) throws { script = parameters.stringList("script") }
+    func run(_ context: StageContext) async throws {
+        let out = try context.outbox(Self.output)
+        var counts: [String: Int] = [:]
+        for step in script {
+            if let plus = step.firstIndex(of: "+") {
+                let slide = String(step[..<plus]), n = Int(step[step.index(after: plus)...])!
+                for _ in 0..<n {
+                    let i = counts[slide, default: 0]
+                    counts[slide] = i + 1
+                    try await out.send(.tile(TileSample(slideID: slide, x: i, y: 0, mpp: 0.5, tissueFraction: 1, size: 4,
+                                                        pixels: [UInt8](repeating: UInt8(i), count: 48))))
+                }
+            } else if let eq = step.firstIndex(of: "=") {
+                let slide = String(step[..<eq])
+                let status = SlideReport.Status(rawValue: String(step[step.index(after: eq)...]))!
+                try await out.send(.report(SlideReport(slideID: slide, path: slide, status: status, tiles: counts[slide, default: 0])))
+            }
+        }
+    }
+}
+
+@Suite(.serialized) struct QuarantineTests {
+    @Test func tileErrorsAreCountedAndTheSlideQuarantined() async throws {
+        var reader = try SlideReaderStage(parameters: defaultParameters(SlideReaderStage.parameters, ["qc": .boolean(false)]))
+        let emitted = Mutex(0)
+        // Two bad tiles: the slide is still tiled, without them.
+        let bad = Mutex<Set<Int>>([])
+        reader.tileFault = { tile in
+            bad.withLock { set in
+                if set.count < 2 && !set.contains(tile.x * 100_000 + tile.y) { set.insert(tile.x * 100_000 + tile.y); return true }
+                return false
+            }
+        }
+        let report = try await reader.read(cmuJob, table: nil, context: nil) { _ in emitted.withLock { $0 += 1 } }
+        #expect(report.status == .ok)
+        #expect(report.tileErrors == 2)
+        #expect(report.tiles == emitted.withLock { $0 })
+        #expect(report.tiles > 10)
+
+        // Every tile fails: quarantined after max_tile_errors, the reader goes on (returns a report).
+        var failing = try SlideReaderStage(parameters: defaultParameters(SlideReaderStage.parameters,
+                                                                           ["qc": .boolean(false), "max_tile_errors": .integer(4)]))
+        failing.tileFault = { _ in true }
+        let quarantined = try await failing.read(cmuJob, table: nil, context: nil) { _ in }
+        #expect(quarantined.status == .quarantined)
+        #expect(quarantined.tileErrors == 4)
+        #expect(quarantined.tiles == 0)
+        #expect(quarantined.error?.contains("CMU-1-Small-Region.svs at (") == true)
+
+        // fail_fast: the first tile error is thrown.
+        var fast = try SlideReaderStage(parameters: defaultParameters(SlideReaderStage.parameters,
+                                                                        ["qc": .boolean(false), "fail_fast": .boolean(true)]))
+        fast.tileFault = { _ in true }
+        await #expect(throws: SlideReaderError.self) { _ = try await fast.read(cmuJob, table: nil, context: nil) { _ in } }
+    }
+
+    @Test func writerDropsTilesOfQuarantinedSlides() async throws {
+        let out = temporaryDirectory("quarantine")
+        defer { try? FileManager.default.removeItem(atPath: out) }
+        var registry = StageRegistry.builtIn
+        registry.register(ScriptedTileSource.self, as: "scripted")
+        let yaml = """
+            stages:
+              - {name: source, type: scripted, params: {script: ["a.svs+5", "b.svs+4", "a.svs=ok", "b.svs+3", "b.svs=quarantined", "c.svs=ok"]}}
+              - {name: writer, type: shard-writer, params: {out: "\(out)/data", size: 4, tiles_per_shard: 3}}
+            edges:
+              - {from: source, to: writer}
+            """
+        let spec = try GraphLoader(registry: registry, environment: [:]).load(yaml: yaml, path: "q.yaml")
+        let result = await (try GraphRun(graph: spec, registry: registry, runDirectory: out + "/run")).run()
+        #expect(result.outcome == .completed)
+        let verify = DatasetVerifier.verify(directory: out + "/data")
+        #expect(verify.isIntact, "\(verify.lines)")
+        let dataset = try ShardDataset(directory: out + "/data")
+        #expect(dataset.tileCount == 5)
+        #expect(Set(dataset.index.completedSources) == ["a.svs", "c.svs"])
+        for shard in 0..<dataset.index.shards.count {
+            let reader = try dataset.openShard(shard)
+            for i in 0..<reader.count { #expect(try reader.metadata(at: i).slideID == "a.svs") }
+        }
+        let csv = try String(contentsOfFile: out + "/run/tiling-summary.csv", encoding: .utf8)
+        #expect(csv.contains("b.svs,quarantined"))
+    }
+}
