@@ -6,7 +6,7 @@ import Foundation
 /// `distill bench …`: benchmarks, each printed as a table or JSON.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure throughput.", subcommands: [EngineBench.self])
+        commandName: "bench", abstract: "Measure throughput.", subcommands: [EngineBench.self, TilingBench.self])
 }
 
 /// `distill bench engine`.
@@ -45,5 +45,95 @@ struct EngineBench: AsyncParsableCommand {
                                name, pass.itemsPerSecond, pass.wallMicrosecondsPerItem,
                                pass.cpuMicrosecondsPerItemPerHop, pass.gigabytesPerSecond))
         }
+    }
+}
+
+/// `distill bench tiling`.
+struct TilingBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tiling",
+        abstract: "Whole tiling job on one thread (open, thumbnail, tissue, grid, read, resample, write shards): tiles/s per core, shard decode GB/s per core, and the Python reference side by side.")
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    @Option(name: .customLong("slide"), help: ArgumentHelp(
+        "A slide, PATH or PATH=MPP (an mpp override); repeatable. Default: the sample slides under --slides-root.",
+        valueName: "path[=mpp]"))
+    var slides: [String] = []
+
+    @Option(name: .customLong("slides-root"), help: "Folder of the sample slides (default slides: aperio/CMU-1-Small-Region.svs at its 0.499 µm/px, aperio/tcga-cr-7395-01a-01-ts1.svs at an override of 0.25).")
+    var slidesRoot = "../shared/data/slides"
+
+    @Option(name: .customLong("min-seconds"), help: "Repeat the job until it has run this long (wall seconds).")
+    var minimumSeconds = 2.0
+
+    @Option(help: "Python interpreter for the reference (needs openslide-python, numpy, zstandard, pillow).")
+    var python = "python3"
+
+    @Option(name: .customLong("reference-script"), help: "The reference script (default: tools/bench/tiling_reference.py, looked up from the current folder and the executable's).")
+    var referenceScript: String?
+
+    @Flag(inversion: .prefixedNo, help: "Run the Python reference too (default: when --python can import openslide, numpy, zstandard and PIL).")
+    var reference: Bool?
+
+    func run() async throws {
+        var options = TilingBenchmark.Options(
+            slides: try slides.isEmpty ? TilingBenchmark.defaultSlides(root: slidesRoot) : slides.map(TilingBenchmark.SlideSpec.init(argument:)))
+        options.minimumSeconds = minimumSeconds
+        var skipped: String?
+        if reference == false {
+            skipped = "--no-reference"
+        } else if !TilingBenchmark.pythonHasReferenceModules(python) {
+            if reference == true { throw ValidationError("\(python) cannot import openslide, numpy, zstandard and PIL (see tools/bench/README.md)") }
+            skipped = "\(python) cannot import openslide, numpy, zstandard and PIL"
+        } else if let script = referenceScript ?? Self.findScript() {
+            options.reference = TilingBenchmark.ReferenceOptions(python: python, script: script)
+        } else {
+            if reference == true { throw ValidationError("tools/bench/tiling_reference.py not found; give --reference-script") }
+            skipped = "tools/bench/tiling_reference.py not found"
+        }
+        let report = try TilingBenchmark.run(options, referenceSkipped: skipped)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            Console.out(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        Console.out("tiling: one thread, \(report.tileSize) px at \(report.targetMPP) µm/px, min tissue \(report.minimumTissue), \(report.cores) cores on the machine")
+        for slide in report.slides {
+            let override = slide.mppOverride.map { " (mpp OVERRIDE \($0))" } ?? ""
+            Console.out(String(format: "  %@: mpp %.3f%@, level %d, read %d px, %d tiles, %.3f s/pass wall, %.3f s CPU (thumbnail %.3f, detect %.3f, tiles %.3f of which read %.3f)",
+                               slide.slide, slide.mpp, override, slide.level, slide.readSide, slide.tiles, slide.seconds, slide.cpuSeconds,
+                               slide.thumbnailCPUSeconds, slide.detectCPUSeconds, slide.tilesCPUSeconds, slide.readCPUSeconds))
+        }
+        let t = report.totals
+        Console.out(String(format: "  swift:  %d passes, %d tiles, %.2f s wall, %.2f s CPU: %.1f tiles/s per core, %.1f tiles/wall s; tile phase %.1f tiles/s per core",
+                           t.passes, t.tiles, t.wallSeconds, t.cpuSeconds, t.tilesPerSecondPerCore, t.tilesPerWallSecond,
+                           t.tilePhaseTilesPerSecondPerCore))
+        let d = report.decode
+        Console.out(String(format: "  decode: %d tiles, %.2f GB/s per core (%.2f GB/s wall), target ≥ %.1f GB/s per core",
+                           d.tiles, d.gigabytesPerSecondPerCore, d.gigabytesPerSecond, d.targetGigabytesPerSecondPerCore))
+        if let r = report.reference, let ratio = report.ratioSwiftOverPython {
+            Console.out(String(format: "  python: %d passes, %d tiles, %.2f s wall, %.2f s CPU: %.1f tiles/s per core, %.1f tiles/wall s; tile phase %.1f tiles/s per core",
+                               r.passes, r.tiles, r.wallSeconds, r.cpuSeconds, r.tilesPerSecondPerCore, r.tilesPerWallSecond,
+                               r.tilePhaseTilesPerSecondPerCore ?? .nan))
+            Console.out(String(format: "  ratio swift/python (tiles/s per core): %.2f× whole job, %.2f× tile phase (target ≥ %.0f×)",
+                               ratio, report.tilePhaseRatioSwiftOverPython ?? .nan, report.targetRatio))
+        } else if let why = report.referenceSkipped {
+            Console.out("  python reference skipped: \(why)")
+        }
+    }
+
+    /// tools/bench/tiling_reference.py from the current folder, or from the executable's folder upwards.
+    static func findScript() -> String? {
+        let relative = "tools/bench/tiling_reference.py"
+        var candidates = [FileManager.default.currentDirectoryPath + "/" + relative]
+        var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
+        for _ in 0..<5 {
+            candidates.append(folder.path + "/" + relative)
+            folder = folder.deletingLastPathComponent()
+        }
+        return candidates.first { FileManager.default.fileExists(atPath: $0) }
     }
 }

@@ -264,4 +264,19 @@ import Glibc
         #expect((report["small"] as? [String: Any])?["items"] as? Int == 20000)
         #expect((report["large"] as? [String: Any])?["items"] as? Int == 200)
     }
+
+    @Test func tilingBenchPrintsJSON() async throws {
+        let distill = try Paths.requireDistill()
+        let result = try await runToEnd(
+            distill, ["bench", "tiling", "--json", "--no-reference", "--min-seconds", "0"], timeout: .seconds(120))
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(report["benchmark"] as? String == "tiling")
+        let totals = try #require(report["totals"] as? [String: Any])
+        #expect(totals["tiles"] as? Int == 86, "39 tiles from CMU-1-Small-Region + 47 from the TCGA slide at 0.25 µm/px")
+        #expect((totals["tiles_per_s_per_core"] as? Double ?? 0) > 0)
+        let decode = try #require(report["decode"] as? [String: Any])
+        #expect((decode["gb_per_s_per_core"] as? Double ?? 0) > 0)
+        #expect(report["reference_skipped"] as? String == "--no-reference")
+    }
 }
