@@ -37,7 +37,8 @@ struct BackpressureTests {
         #expect(final.edge("source.out->pass.in")!.maxDepth <= 8)
         #expect(final.edge("pass.out->slow.in")!.maxDepth <= 4)
         #expect(final.edge("source.out->pass.in")!.maxDepthBytes <= 8 * 65536)
-        #expect(final.stage("source")!.itemsOut < 1000, "the source ran ahead: \(final.stage("source")!.itemsOut)")
+        #expect(final.stage("source")!.itemsOut - final.stage("slow")!.itemsIn <= 8 + 4 + 3,
+                "the source ran ahead of the sink")
         let sourceBlocked = samples.map { $0.stage("source")!.blocked }.max() ?? 0
         #expect(sourceBlocked > 0.5, "the source should spend most of its time blocked, saw \(sourceBlocked)")
     }
@@ -69,6 +70,9 @@ struct BackpressureTests {
         }
         // 16 KiB of 1 KiB tiles, plus one tile per producer and one being handed over.
         #expect(result.snapshot.edge("tiles.out->slow.in")!.maxDepthBytes <= 16 * 1024 + 2 * 1024)
-        #expect(result.snapshot.stage("tiles")!.itemsOut < 1000)
+        // How far the expander got depends on how soon the stop request came (other tests share the
+        // machine); what must hold is the bound above, at every sample and at the end.
+        let final = result.snapshot
+        #expect(final.stage("tiles")!.itemsOut - final.stage("slow")!.itemsIn <= 16 + 2)
     }
 }
