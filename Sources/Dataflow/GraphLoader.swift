@@ -307,7 +307,7 @@ struct GraphParse {
                     stage.replicasLine = line
                 case "ordered":
                     guard let text = scalar(value, "\(prefix).ordered") else { continue }
-                    guard let flag = ParameterSpec("ordered", .boolean, "").parse(text), case .boolean(let on) = flag else {
+                    guard let on = ParameterSpec.boolean(text) else {
                         fail(line, "\(prefix).ordered", "expected true or false, got '\(text)'")
                         continue
                     }
@@ -388,7 +388,7 @@ struct GraphParse {
                 stages[index].device = text
                 stages[index].deviceOverride = key
             case "ordered":
-                guard case .boolean(let on)? = ParameterSpec("ordered", .boolean, "").parse(text) else {
+                guard let on = ParameterSpec.boolean(text) else {
                     fail(nil, key, "expected true or false, got '\(text)'")
                     continue
                 }

@@ -76,6 +76,15 @@ public struct ParameterSpec: Sendable {
         self.summary = summary
     }
 
+    /// `true`/`yes`/`on` or `false`/`no`/`off` (any case), as graph files write flags; nil otherwise.
+    public static func boolean(_ text: String) -> Bool? {
+        switch text.lowercased() {
+        case "true", "yes", "on": return true
+        case "false", "no", "off": return false
+        default: return nil
+        }
+    }
+
     /// Parses graph-file text for this parameter.
     /// - Returns: the value, or nil when the text is not of this parameter's kind.
     public func parse(_ text: String) -> ParameterValue? {
@@ -87,11 +96,7 @@ public struct ParameterSpec: Sendable {
         case .number:
             return Double(text.replacingUnderscores()).map { .number($0) }
         case .boolean:
-            switch text.lowercased() {
-            case "true", "yes", "on": return .boolean(true)
-            case "false", "no", "off": return .boolean(false)
-            default: return nil
-            }
+            return Self.boolean(text).map { .boolean($0) }
         case .string:
             return .string(text)
         case .duration:

@@ -95,9 +95,11 @@ final class StatsSampler: Sendable {
         return snapshot
     }
 
+    /// ISO 8601 UTC with milliseconds; a Sendable format style made once, not a formatter per call
+    /// (every log line uses it).
+    static let isoStyle = Date.ISO8601FormatStyle(includingFractionalSeconds: true)
+
     static func isoTime(_ date: Date = Date()) -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: date)
+        isoStyle.format(date)
     }
 }
