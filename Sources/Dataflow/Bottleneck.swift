@@ -7,6 +7,7 @@
 /// busiest wins. When nothing qualifies (the graph is idle, or starved by a slow source reading
 /// nothing), there is no bottleneck.
 public enum Bottleneck {
+    /// The bottleneck stage's name for `snapshot` by the rule above, or nil when no stage qualifies.
     public static func find(in snapshot: GraphSnapshot) -> String? {
         let candidates = snapshot.stages.filter { stage in
             guard stage.busy >= 0.5, stage.blocked <= 0.2 else { return false }

@@ -5,6 +5,7 @@ import Synchronization
 public struct EdgeConfiguration: Sendable {
     /// `producer.port->consumer.port`, as in snapshots and errors.
     public var name: String
+    /// The bound: items, or payload bytes.
     public var capacity: Capacity
     /// Number of producer replicas that will send into the edge.
     public var producers: Int
@@ -25,6 +26,7 @@ struct SendCancelled: Error {}
 public struct UpstreamFailed: Error, CustomStringConvertible {
     /// The failed producer stage.
     public let stage: String
+    /// The error the producer failed with.
     public let underlying: any Error
     public var description: String { "upstream stage '\(stage)' failed: \(underlying)" }
 }

@@ -19,10 +19,12 @@ import Yams
 /// `--set STAGE.replicas=N`, `--set run.KEY=VALUE`) apply after the file and before validation.
 /// Validation reports every mistake it finds, each as one ``GraphError`` naming file, line and key.
 public struct GraphLoader: Sendable {
+    /// The stage types graph files may name.
     public let registry: StageRegistry
     /// Variables for `${…}` (the process environment by default).
     public var environment: [String: String]
 
+    /// A loader for graphs using `registry`'s stage types, expanding `${…}` from `environment`.
     public init(registry: StageRegistry, environment: [String: String] = ProcessInfo.processInfo.environment) {
         self.registry = registry
         self.environment = environment

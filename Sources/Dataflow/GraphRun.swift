@@ -15,6 +15,7 @@ import Synchronization
 ///   the remaining tasks are cancelled and, if still running a second later, reported by name.
 ///   A second stop request skips the drain.
 public final class GraphRun: Sendable {
+    /// The graph being run.
     public let graph: GraphSpec
     private let logger: Logger
     private let tasks: [PlannedTask]

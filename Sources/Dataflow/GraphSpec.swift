@@ -5,9 +5,11 @@ public struct GraphSpec: Sendable {
     public var name: String
     /// The file it came from (for messages).
     public var path: String
+    /// The `run:` settings.
     public var run: RunSettings
     /// Stages in file order.
     public var stages: [StageNode]
+    /// Edges in file order.
     public var edges: [EdgeNode]
 
     /// The stage with this name.
@@ -28,31 +30,42 @@ public struct RunSettings: Sendable, Equatable {
     /// the stages still running are reported as hung (`drain_timeout`, default 10s).
     public var drainTimeout: Double = 10
 
+    /// The defaults listed on each property.
     public init() {}
 }
 
 /// One stage of a graph.
 public struct StageNode: Sendable {
+    /// Unique name in the graph.
     public var name: String
+    /// Registered stage type.
     public var type: String
+    /// Number of instances, 1…1024.
     public var replicas: Int
     /// Map stages with replicas: keep input order.
     public var ordered: Bool
+    /// `cpu` unless the graph says otherwise.
     public var device: String
+    /// Validated parameters with defaults filled in.
     public var parameters: StageParameters
 }
 
 /// `stage.port` in an edge.
 public struct PortReference: Sendable, Hashable, CustomStringConvertible {
+    /// Stage name.
     public var stage: String
+    /// Port name on that stage.
     public var port: String
     public var description: String { "\(stage).\(port)" }
 }
 
 /// One edge of a graph.
 public struct EdgeNode: Sendable {
+    /// The producing output port.
     public var from: PortReference
+    /// The consuming input port.
     public var to: PortReference
+    /// The bound in items or payload bytes.
     public var capacity: Capacity
     /// `from->to`, the edge's name in stats.
     public var name: String { "\(from)->\(to)" }

@@ -39,6 +39,7 @@ public final class Inbox<Item: Sendable>: AsyncSequence, Sendable {
         return item
     }
 
+    /// Iterates the inbox; `next()` as ``Inbox/next()``.
     public struct AsyncIterator: AsyncIteratorProtocol {
         let inbox: Inbox<Item>
         public mutating func next() async throws -> Item? { try await inbox.next() }

@@ -4,6 +4,7 @@ public struct MonitorAddress: Sendable, Equatable, CustomStringConvertible {
     public var host: String
     public var port: UInt16
 
+    /// An address from an IPv4 host (dotted quad) and a port.
     public init(host: String, port: UInt16) {
         self.host = host
         self.port = port

@@ -85,6 +85,7 @@ private final class ErrorBox: Sendable {
 
 /// The monitor could not listen, or a monitor client could not read a running graph.
 public struct MonitorError: Error, CustomStringConvertible {
+    /// Names the address and the reason.
     public let message: String
     public var description: String { message }
 }
