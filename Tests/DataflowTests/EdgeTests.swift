@@ -40,6 +40,8 @@ struct EdgeTests {
                 sender.finish()
             }
         }
+        // Producers fill the edge to its high mark (C − P) before the consumer starts, so they must wait.
+        while edge.counters.read().itemsIn < max(1, capacity - producers) { await Task.yield() }
         var count = 0
         while try await receiver.next() != nil {
             count += 1
@@ -62,6 +64,9 @@ struct EdgeTests {
             for sequence in 0..<200 { try await sender.send(TestItem(sequence: sequence, producer: 0, size: 4096)) }
             sender.finish()
         }
+        // Let the producer fill the edge to its bound (16 items of 4 KiB) before consuming, so the bound
+        // is exercised whatever the relative speed of the two tasks.
+        while edge.counters.read().itemsIn < 16 { await Task.yield() }
         var count = 0
         while try await receiver.next() != nil { count += 1 }
         try await producer.value
