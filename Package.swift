@@ -73,7 +73,7 @@ let package = Package(
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps"]),
         .testTarget(
             name: "DistillCLITests",
-            dependencies: ["DistillCLI", "distill"]
+            dependencies: ["DistillCLI", "distill", "TileShards"]
         ),
     ],
     swiftLanguageModes: [.v6]

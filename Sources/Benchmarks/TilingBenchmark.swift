@@ -10,9 +10,11 @@ import Glibc
 
 /// `distill bench tiling`: the whole tiling job on one thread, per core, and the decode rate of what it wrote.
 ///
-/// Per slide and pass: open, resolve the mpp (metadata, or an override), thumbnail (longest side 2048),
-/// tissue detection (`SaturationOtsuDetector`), `TileGrid` (224 px at 0.5 µm/px, drop, min tissue 0.5), read
-/// every kept tile from the chosen level and resample it (`SlideReaderStage.readTile`), and append it to one
+/// Per slide and pass, as `slide-reader` does it: open, resolve the mpp (metadata, or an override),
+/// `TileGrid` (224 px at 0.5 µm/px, drop, min tissue 0.5) and level choice, thumbnail (longest side 2048),
+/// tissue detection (`SaturationOtsuDetector`), every kept tile from the chosen level, resampled
+/// (`SlideReaderStage.readTile`, or `cutTile` when the thumbnail's level is the tile level and fits
+/// `levelCacheBytes`: then that level is decoded once, `LevelRaster`), and appended to one
 /// dataset per pass (`DatasetWriter`, zstd level 3, sealed and fsynced by `finish`) in a temporary folder.
 /// Passes repeat until they have run `minimumSeconds`. Tiles/s per core = tiles ÷ process CPU seconds
 /// (getrusage, user + system); tiles per wall second too. Then the last pass's dataset is read back
@@ -58,6 +60,9 @@ public enum TilingBenchmark {
         public var targetMPP = 0.5
         public var minimumTissue = 0.5
         public var thumbnailSide = 2048
+        /// Bytes of RGB up to which a level shared by the thumbnail and the tiles is decoded once
+        /// (`slide-reader`'s `level_cache_mb`, default 256 MiB); 0 = read tile by tile.
+        public var levelCacheBytes = 256 << 20
         /// The Python reference: nil = skip.
         public var reference: ReferenceOptions?
 
@@ -101,10 +106,12 @@ public enum TilingBenchmark {
         public var tilesCPUSeconds: Double
         /// … of which reading and resampling (`readRegion` + `TileResampler`); the rest is the writer.
         public var readCPUSeconds: Double
+        /// Whether the tile level was decoded once for the thumbnail and the tiles (`LevelRaster`).
+        public var decodedOnce: Bool
 
         enum CodingKeys: String, CodingKey {
             case slide, path, mpp, mppSource = "mpp_source", mppOverride = "mpp_override", level,
-                 readSide = "read_side", tiles, seconds, cpuSeconds = "cpu_s", thumbnailCPUSeconds = "thumbnail_cpu_s",
+                 decodedOnce = "decoded_once", readSide = "read_side", tiles, seconds, cpuSeconds = "cpu_s", thumbnailCPUSeconds = "thumbnail_cpu_s",
                  detectCPUSeconds = "detect_cpu_s", tilesCPUSeconds = "tiles_cpu_s",
                  readCPUSeconds = "read_cpu_s"
         }
@@ -293,22 +300,26 @@ public enum TilingBenchmark {
         let cpu0 = EngineBenchmark.cpuSeconds()
         let slide = try Slide(path: spec.path)
         let mpp = try ResolutionResolver(runOverride: spec.mppOverride).resolve(slide)
-        let thumbnail = try slide.thumbnail(maxSide: min(options.thumbnailSide, max(1, slide.width, slide.height)))
-        let frame = ThumbnailFrame(level0PerPixelX: thumbnail.level0PerPixelX, level0PerPixelY: thumbnail.level0PerPixelY)
-        let cpu1 = EngineBenchmark.cpuSeconds()
-        let detection = try SaturationOtsuDetector().detect(in: thumbnail.image, frame: frame)
         let bounds = slide.bounds
         let grid = try TileGrid(slideWidth: slide.width, slideHeight: slide.height, slideMPP: mpp.x,
                                 tileSize: options.tileSize, targetMPP: options.targetMPP, regionX: bounds.x,
                                 regionY: bounds.y, regionWidth: bounds.width, regionHeight: bounds.height)
-        let kept = try grid.keptTiles(mask: detection.mask, minimumTissue: options.minimumTissue)
         let choice = slide.chooseLevel(targetMPP: options.targetMPP * Double(grid.readExtent) / grid.extent, mpp: mpp)
+        let maxSide = min(options.thumbnailSide, max(1, slide.width, slide.height))
+        let raster = try LevelRaster.sharedByThumbnailAndTiles(slide: slide, tileLevel: choice.level, thumbnailSide: maxSide,
+                                                               budget: options.levelCacheBytes)
+        let thumbnail = try raster.map { try slide.thumbnail(maxSide: maxSide, from: $0) } ?? slide.thumbnail(maxSide: maxSide)
+        let frame = ThumbnailFrame(level0PerPixelX: thumbnail.level0PerPixelX, level0PerPixelY: thumbnail.level0PerPixelY)
+        let cpu1 = EngineBenchmark.cpuSeconds()
+        let detection = try SaturationOtsuDetector().detect(in: thumbnail.image, frame: frame)
+        let kept = try grid.keptTiles(mask: detection.mask, minimumTissue: options.minimumTissue)
         let source = slide.fileName
         let cpu2 = EngineBenchmark.cpuSeconds()
         var readCPU = 0.0
         for tile in kept {
             let before = threadCPUSeconds()
-            let pixels = try SlideReaderStage.readTile(slide, tile: tile, choice: choice, size: options.tileSize)
+            let pixels = try raster.map { SlideReaderStage.cutTile($0, tile: tile, size: options.tileSize) }
+                ?? SlideReaderStage.readTile(slide, tile: tile, choice: choice, size: options.tileSize)
             readCPU += threadCPUSeconds() - before
             try writer.append(pixels.pixels, metadata: TileMetadata(
                 slideID: source, x: Int64(tile.x), y: Int64(tile.y), mpp: options.targetMPP,
@@ -321,7 +332,7 @@ public enum TilingBenchmark {
                            readSide: max(1, Int((Double(grid.readExtent) / choice.levelDownsample).rounded())),
                            tiles: kept.count, seconds: 0, cpuSeconds: 0, thumbnailCPUSeconds: cpu1 - cpu0,
                            detectCPUSeconds: cpu2 - cpu1, tilesCPUSeconds: cpu3 - cpu2,
-                           readCPUSeconds: readCPU)
+                           readCPUSeconds: readCPU, decodedOnce: raster != nil)
     }
 
     /// Reads every tile of the dataset in order, repeatedly until `minimumSeconds`.

@@ -464,7 +464,8 @@ struct GraphParse {
             let parameters = StageParameters(stageName: stage.name, values: values)
             if valid {
                 do {
-                    _ = try descriptor.makeInstance(parameters)
+                    let instance = try descriptor.makeInstance(parameters)
+                    try instance.validate(replicas: stage.replicas)
                 } catch let error as ParameterError {
                     fail(lines[error.key] ?? stage.line, keys[error.key] ?? "\(prefix).params.\(error.key)", error.message)
                 } catch {

@@ -36,11 +36,21 @@ public protocol Stage: Sendable {
     /// - Throws: ``ParameterError`` for values the stage rejects.
     init(parameters: StageParameters) throws
 
+    /// Checks that need the file system, run by validation (`distill validate` and before every run) on one
+    /// instance once all parameters are valid: e.g. that an input dataset exists and has enough shards for
+    /// `replicas` readers. May read small files (an index); must not open devices or start work. The
+    /// default checks nothing.
+    /// - Parameter replicas: the stage's `replicas:` in the graph.
+    /// - Throws: ``ParameterError`` naming the parameter at fault (reported at its line), or any error
+    ///   (reported at the stage).
+    func validate(replicas: Int) throws
+
     /// Runs the replica until its inputs end, it decides to stop, or it is cancelled.
     func run(_ context: StageContext) async throws
 }
 
 extension Stage {
+    public func validate(replicas: Int) throws {}
     public static var devices: [String] { ["cpu"] }
     public static var inputs: [PortSpec] { [] }
     public static var outputs: [PortSpec] { [] }

@@ -11,12 +11,13 @@ public struct SlideThumbnail: Sendable {
     public let level0PerPixelX: Double
     /// Level-0 px per thumbnail px along y: `level-0 height / thumbnail height`.
     public let level0PerPixelY: Double
-    /// Level rows read per OpenSlide call.
+    /// Level rows read per OpenSlide call (the level's height when made from a ``LevelRaster``).
     public let stripHeight: Int
-    /// The number of strips read (`ceil(level height / stripHeight)`).
+    /// The number of strips read (`ceil(level height / stripHeight)`; 0 when made from a ``LevelRaster``).
     public let stripsRead: Int
     /// The largest ARGB buffer allocated for one strip, in px (`level width × stripHeight`): with the
-    /// thumbnail itself, a bound on the memory the read used, whatever the level's size.
+    /// thumbnail itself, a bound on the memory the read used, whatever the level's size (0 when made from a
+    /// ``LevelRaster``).
     public let stripBufferPixels: Int
 }
 
@@ -50,7 +51,7 @@ extension Slide {
             throw SlideError.invalidRequest(path: path, detail: "strip height \(stripHeight) must be at least 1 row")
         }
         let (thumbWidth, thumbHeight) = Self.thumbnailSize(width: width, height: height, maxSide: maxSide)
-        let source = levels.last { $0.width >= thumbWidth && $0.height >= thumbHeight } ?? levels[0]
+        let source = levels[thumbnailLevel(maxSide: maxSide)]
         let rows = max(1, min(source.height, stripHeight ?? max(1, Self.defaultStripPixels / max(1, source.width))))
         let reducer = AreaReducer(sourceWidth: source.width, sourceHeight: source.height,
                                   outputWidth: thumbWidth, outputHeight: thumbHeight)
@@ -86,6 +87,43 @@ extension Slide {
             stripHeight: rows, stripsRead: strips, stripBufferPixels: source.width * rows)
     }
 
+    /// The level ``thumbnail(maxSide:stripHeight:)`` reads: the smallest level still at least the thumbnail's
+    /// size (level 0 when none is).
+    public func thumbnailLevel(maxSide: Int) -> Int {
+        let (thumbWidth, thumbHeight) = Self.thumbnailSize(width: width, height: height, maxSide: max(1, maxSide))
+        return levels.lastIndex { $0.width >= thumbWidth && $0.height >= thumbHeight } ?? 0
+    }
+
+    /// The thumbnail ``thumbnail(maxSide:stripHeight:)`` would read, computed from its level already decoded
+    /// into `raster` (no OpenSlide read): the same area averaging over the same level rows.
+    /// - Throws: ``SlideError/invalidRequest(path:detail:)`` for a bad `maxSide`, or when `raster` is not
+    ///   ``thumbnailLevel(maxSide:)``.
+    public func thumbnail(maxSide: Int, from raster: LevelRaster) throws -> SlideThumbnail {
+        guard (1...Self.maxThumbnailSide).contains(maxSide) else {
+            throw SlideError.invalidRequest(path: path, detail: "thumbnail side \(maxSide) px is outside 1…\(Self.maxThumbnailSide)")
+        }
+        let level = thumbnailLevel(maxSide: maxSide)
+        guard raster.level == level else {
+            throw SlideError.invalidRequest(path: path, detail: "a thumbnail of side \(maxSide) px is read from level \(level), not \(raster.level)")
+        }
+        let (thumbWidth, thumbHeight) = Self.thumbnailSize(width: width, height: height, maxSide: maxSide)
+        let source = raster.image
+        let reducer = AreaReducer(sourceWidth: source.width, sourceHeight: source.height,
+                                  outputWidth: thumbWidth, outputHeight: thumbHeight)
+        var output = [UInt8](repeating: 0, count: thumbWidth * thumbHeight * 3)
+        var reduction = reducer.makeState()
+        source.pixels.withUnsafeBufferPointer { pixels in
+            for row in 0..<source.height {
+                reducer.add(row: pixels.baseAddress! + row * source.width * 3, at: row, state: &reduction, output: &output)
+            }
+        }
+        reducer.finish(state: &reduction, output: &output)
+        return SlideThumbnail(
+            image: RGBImage(width: thumbWidth, height: thumbHeight, pixels: output), level: level,
+            level0PerPixelX: Double(width) / Double(thumbWidth), level0PerPixelY: Double(height) / Double(thumbHeight),
+            stripHeight: source.height, stripsRead: 0, stripBufferPixels: 0)
+    }
+
     /// The thumbnail size for a `width × height` slide: scaled so the longest side is `maxSide` (rounded,
     /// at least 1 px), or the slide's own size when it already fits.
     static func thumbnailSize(width: Int, height: Int, maxSide: Int) -> (width: Int, height: Int) {
@@ -99,7 +137,9 @@ extension Slide {
 
 /// Area-averaging reduction of an RGB image streamed one row at a time: output pixel (i, j) covers source
 /// x in [i·sx, (i+1)·sx) and y in [j·sy, (j+1)·sy) with `sx = sourceWidth / outputWidth ≥ 1` (likewise y);
-/// each source pixel contributes its covered area. Holds two output rows of accumulators.
+/// each source pixel contributes its covered area. Holds two output rows of accumulators. Sums are `Float`
+/// (24-bit mantissa: exact enough for the ≤ 2¹⁶ source px an output px averages in practice, results within
+/// one code value of a `Double` computation).
 struct AreaReducer {
     let sourceWidth: Int
     let sourceHeight: Int
@@ -108,16 +148,18 @@ struct AreaReducer {
     private let scaleY: Double
     /// For output column i, entries `columnStart[i] ..< columnStart[i + 1]` of `columnIndex`/`columnWeight`.
     private let columnStart: [Int]
-    private let columnIndex: [Int]
-    private let columnWeight: [Double]
-    private let columnTotal: [Double]
+    /// Byte offset (`3 ×` source x) of each entry.
+    private let columnOffset: [Int]
+    private let columnWeight: [Float]
+    /// `1 / Σ weights` per output column.
+    private let columnInverseTotal: [Float]
 
     /// Accumulators for the two output rows a source row can touch (`sums`: 2 × outputWidth × 3, row
     /// `j` in half `j & 1`).
     struct State {
-        var sums: [Double]
-        var weights: [Double]
-        var horizontal: [Double]
+        var sums: [Float]
+        var weights: [Float]
+        var horizontal: [Float]
         var nextRow = 0
     }
 
@@ -129,7 +171,7 @@ struct AreaReducer {
         self.outputHeight = outputHeight
         scaleY = Double(sourceHeight) / Double(outputHeight)
         let scaleX = Double(sourceWidth) / Double(outputWidth)
-        var start: [Int] = [0], index: [Int] = [], weight: [Double] = [], total: [Double] = []
+        var start: [Int] = [0], offset: [Int] = [], weight: [Float] = [], inverse: [Float] = []
         for column in 0..<outputWidth {
             let from = Double(column) * scaleX
             let to = column == outputWidth - 1 ? Double(sourceWidth) : Double(column + 1) * scaleX
@@ -138,24 +180,24 @@ struct AreaReducer {
             while k < sourceWidth && Double(k) < to {
                 let w = min(Double(k + 1), to) - max(Double(k), from)
                 if w > 1e-12 {
-                    index.append(k)
-                    weight.append(w)
+                    offset.append(3 * k)
+                    weight.append(Float(w))
                     sum += w
                 }
                 k += 1
             }
-            start.append(index.count)
-            total.append(sum)
+            start.append(offset.count)
+            inverse.append(sum > 0 ? Float(1 / sum) : 0)
         }
         columnStart = start
-        columnIndex = index
+        columnOffset = offset
         columnWeight = weight
-        columnTotal = total
+        columnInverseTotal = inverse
     }
 
     func makeState() -> State {
-        State(sums: [Double](repeating: 0, count: 2 * outputWidth * 3), weights: [0, 0],
-              horizontal: [Double](repeating: 0, count: outputWidth * 3))
+        State(sums: [Float](repeating: 0, count: 2 * outputWidth * 3), weights: [0, 0],
+              horizontal: [Float](repeating: 0, count: outputWidth * 3))
     }
 
     /// Adds source row `y` (`sourceWidth × 3` bytes) and writes every output row it completes.
@@ -166,21 +208,28 @@ struct AreaReducer {
     /// Adds source row `y` (`sourceWidth × 3` bytes at `row`) and writes every output row it completes.
     func add(row: UnsafePointer<UInt8>, at y: Int, state: inout State, output: inout [UInt8]) {
         let stride = outputWidth * 3
+        let width = outputWidth
         state.horizontal.withUnsafeMutableBufferPointer { horizontal in
             columnStart.withUnsafeBufferPointer { starts in
-                columnIndex.withUnsafeBufferPointer { indices in
+                columnOffset.withUnsafeBufferPointer { offsets in
                     columnWeight.withUnsafeBufferPointer { weights in
-                        for column in 0..<outputWidth {
-                            var r = 0.0, g = 0.0, b = 0.0
-                            for entry in starts[column]..<starts[column + 1] {
-                                let k = indices[entry] * 3, w = weights[entry]
-                                r += w * Double(row[k])
-                                g += w * Double(row[k + 1])
-                                b += w * Double(row[k + 2])
+                        var out = horizontal.baseAddress!
+                        var entry = 0
+                        for column in 0..<width {
+                            var r: Float = 0, g: Float = 0, b: Float = 0
+                            let end = starts[column &+ 1]
+                            while entry < end {
+                                let pixel = row + offsets[entry]
+                                let w = weights[entry]
+                                r += w * Float(pixel[0])
+                                g += w * Float(pixel[1])
+                                b += w * Float(pixel[2])
+                                entry &+= 1
                             }
-                            horizontal[column * 3] = r
-                            horizontal[column * 3 + 1] = g
-                            horizontal[column * 3 + 2] = b
+                            out[0] = r
+                            out[1] = g
+                            out[2] = b
+                            out += 3
                         }
                     }
                 }
@@ -193,10 +242,12 @@ struct AreaReducer {
             let w = min(bottom, end) - max(top, Double(j) * scaleY)
             if w > 1e-12 {
                 let half = (j & 1) * stride
-                state.weights[j & 1] += w
+                let weight = Float(w)
+                state.weights[j & 1] += weight
                 state.horizontal.withUnsafeBufferPointer { horizontal in
                     state.sums.withUnsafeMutableBufferPointer { sums in
-                        for index in 0..<stride { sums[half + index] += w * horizontal[index] }
+                        let target = sums.baseAddress! + half
+                        for index in 0..<stride { target[index] += weight * horizontal[index] }
                     }
                 }
             }
@@ -217,17 +268,20 @@ struct AreaReducer {
     private func emit(state: inout State, output: inout [UInt8]) {
         let j = state.nextRow, stride = outputWidth * 3, half = (j & 1) * stride
         let vertical = state.weights[j & 1]
+        let inverseVertical: Float = vertical > 0 ? 1 / vertical : 0
         let base = j * stride
         state.sums.withUnsafeMutableBufferPointer { sums in
             output.withUnsafeMutableBufferPointer { out in
-                for column in 0..<outputWidth {
-                    let area = vertical * columnTotal[column]
-                    for channel in 0..<3 {
-                        let index = column * 3 + channel
-                        // Values are ≥ 0: adding 0.5 and truncating rounds half up without a libm call.
-                        let value = area > 0 ? sums[half + index] / area + 0.5 : 0
-                        out[base + index] = UInt8(max(0, min(255, value)))
-                        sums[half + index] = 0
+                columnInverseTotal.withUnsafeBufferPointer { inverse in
+                    for column in 0..<outputWidth {
+                        let scale = inverseVertical * inverse[column]
+                        for channel in 0..<3 {
+                            let index = column * 3 + channel
+                            // Values are ≥ 0: adding 0.5 and truncating rounds half up without a libm call.
+                            let value = sums[half + index] * scale + 0.5
+                            out[base + index] = UInt8(max(0, min(255, value)))
+                            sums[half + index] = 0
+                        }
                     }
                 }
             }

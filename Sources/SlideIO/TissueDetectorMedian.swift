@@ -21,69 +21,68 @@ public enum MedianFilter {
         let radius = kernel / 2
         let rank = Int32(kernel * kernel / 2)  // the median is the element of rank `rank` (0-based) of k² values
         var output = [UInt8](repeating: 0, count: plane.count)
-        var fine = [Int32](repeating: 0, count: 256)
-        var coarse = [Int32](repeating: 0, count: 16)
-        var rows = [Int](repeating: 0, count: kernel)
+        // fine: 256 bins, then coarse: 16 bins, in one buffer.
+        let histogram = UnsafeMutablePointer<Int32>.allocate(capacity: 256 + 16)
+        let rows = UnsafeMutablePointer<UnsafePointer<UInt8>>.allocate(capacity: kernel)
+        defer {
+            histogram.deallocate()
+            rows.deallocate()
+        }
+        let fine = histogram, coarse = histogram + 256
         plane.withUnsafeBufferPointer { source in
             output.withUnsafeMutableBufferPointer { target in
-                fine.withUnsafeMutableBufferPointer { fine in
-                    coarse.withUnsafeMutableBufferPointer { coarse in
-                        rows.withUnsafeMutableBufferPointer { rows in
-                            for y in 0 ..< height {
-                                // Row offsets of the window for output row y, clamped (replicated border).
+                let base = source.baseAddress!
+                for y in 0 ..< height {
+                    // The window's rows for output row y, clamped (replicated border).
+                    for index in 0 ..< kernel {
+                        rows[index] = base + min(max(y - radius + index, 0), height - 1) * width
+                    }
+                    histogram.update(repeating: 0, count: 256 + 16)
+                    // Window for x = 0: columns −radius…radius, clamped.
+                    for dx in -radius ... radius {
+                        let column = min(max(dx, 0), width - 1)
+                        for index in 0 ..< kernel {
+                            let value = Int(rows[index][column])
+                            fine[value] &+= 1
+                            coarse[value &>> 4] &+= 1
+                        }
+                    }
+                    var median = 0
+                    let out = target.baseAddress! + y * width
+                    for x in 0 ..< width {
+                        var changed = x == 0
+                        if x > 0 {
+                            let leaving = min(max(x - 1 - radius, 0), width - 1)
+                            let entering = min(max(x + radius, 0), width - 1)
+                            if leaving != entering {
                                 for index in 0 ..< kernel {
-                                    rows[index] = min(max(y - radius + index, 0), height - 1) * width
-                                }
-                                for bin in 0 ..< 256 { fine[bin] = 0 }
-                                for bin in 0 ..< 16 { coarse[bin] = 0 }
-                                // Window for x = 0: columns −radius…radius, clamped.
-                                for dx in -radius ... radius {
-                                    let column = min(max(dx, 0), width - 1)
-                                    for row in rows {
-                                        let value = Int(source[row + column])
-                                        fine[value] += 1
-                                        coarse[value >> 4] += 1
-                                    }
-                                }
-                                var median = 0
-                                for x in 0 ..< width {
-                                    var changed = x == 0
-                                    if x > 0 {
-                                        let leaving = min(max(x - 1 - radius, 0), width - 1)
-                                        let entering = min(max(x + radius, 0), width - 1)
-                                        if leaving != entering {
-                                            for row in rows {
-                                                let out = Int(source[row + leaving])
-                                                let into = Int(source[row + entering])
-                                                if out != into {
-                                                    fine[out] -= 1
-                                                    coarse[out >> 4] -= 1
-                                                    fine[into] += 1
-                                                    coarse[into >> 4] += 1
-                                                    changed = true
-                                                }
-                                            }
-                                        }
-                                    }
-                                    // Same window contents as the previous pixel (e.g. on glass): same median.
-                                    if changed {
-                                        // Coarse bin holding rank `rank`, then the fine bin inside it.
-                                        var below = Int32(0)
-                                        var bucket = 0
-                                        while below + coarse[bucket] <= rank {
-                                            below += coarse[bucket]
-                                            bucket += 1
-                                        }
-                                        median = bucket << 4
-                                        while below + fine[median] <= rank {
-                                            below += fine[median]
-                                            median += 1
-                                        }
-                                    }
-                                    target[y * width + x] = UInt8(median)
+                                    let row = rows[index]
+                                    let old = Int(row[leaving]), new = Int(row[entering])
+                                    // Branch-free: equal values cancel out.
+                                    fine[old] &-= 1
+                                    coarse[old &>> 4] &-= 1
+                                    fine[new] &+= 1
+                                    coarse[new &>> 4] &+= 1
+                                    changed = changed || old != new
                                 }
                             }
                         }
+                        // Same window contents as the previous pixel (e.g. on glass): same median.
+                        if changed {
+                            // Coarse bin holding rank `rank`, then the fine bin inside it.
+                            var below = Int32(0)
+                            var bucket = 0
+                            while below &+ coarse[bucket] <= rank {
+                                below &+= coarse[bucket]
+                                bucket &+= 1
+                            }
+                            median = bucket &<< 4
+                            while below &+ fine[median] <= rank {
+                                below &+= fine[median]
+                                median &+= 1
+                            }
+                        }
+                        out[x] = UInt8(truncatingIfNeeded: median)
                     }
                 }
             }

@@ -32,7 +32,7 @@ import ImageOps
 ///    so tiles over them are rejected. No closing or dilation is applied.
 ///
 /// The kernel size is in thumbnail px: the blur is as coarse as the thumbnail, like CLAM's at its `seg_level`.
-/// Cost: O(k) per thumbnail px (median updates; search ≤ 32 bins); peak extra memory ≈ 9 bytes per thumbnail px
+/// Cost: O(1) per thumbnail px with the default clip and kernel (`ClippedMedianFilter`; else O(k) median updates); peak extra memory ≈ 9 bytes per thumbnail px
 /// besides the thumbnail (planes, flags, blurred signal, mask and the cleanup's 4-byte queue).
 public struct SaturationOtsuDetector: TissueDetector {
     /// What to do with a dark-background (fluorescence) thumbnail.
@@ -120,28 +120,39 @@ public struct SaturationOtsuDetector: TissueDetector {
         var exclusions = TissueDetection.Exclusions()
         let filterPens = !penColors.isEmpty
         let pens = PenMarkFilter.Matcher(colors: penColors)
+        let black = UInt8(clamping: blackValueMaximum)
+        let glassS = glassSaturationMaximum, glassV = glassValueMinimum
         thumbnail.pixels.withUnsafeBufferPointer { pixels in
-            for index in 0 ..< count {
-                let v = Int(planes.value[index])
-                let s = Int(planes.saturation[index])
-                if v <= blackValueMaximum {
-                    exclusions.black += 1
-                } else if filterPens, pens.isPen(r: pixels[index * 3], g: pixels[index * 3 + 1], b: pixels[index * 3 + 2]) {
-                    exclusions.pen += 1
-                } else if s <= glassSaturationMaximum && v >= glassValueMinimum {
-                    exclusions.glass += 1
-                } else {
-                    continue
+            planes.value.withUnsafeBufferPointer { value in
+                planes.saturation.withUnsafeMutableBufferPointer { saturation in
+                    excluded.withUnsafeMutableBufferPointer { excluded in
+                        for index in 0 ..< count {
+                            let v = value[index]
+                            if v <= black {
+                                exclusions.black += 1
+                            } else if filterPens, pens.isPen(r: pixels[index &* 3], g: pixels[index &* 3 &+ 1], b: pixels[index &* 3 &+ 2]) {
+                                exclusions.pen += 1
+                            } else if Int(saturation[index]) <= glassS && Int(v) >= glassV {
+                                exclusions.glass += 1
+                            } else {
+                                continue
+                            }
+                            excluded[index] = true
+                            saturation[index] = 0
+                        }
+                    }
                 }
-                excluded[index] = true
-                planes.saturation[index] = 0
             }
         }
 
         // 3–4. Median blur; Otsu on the clipped histogram, raised to the floor.
-        let blurred = MedianFilter.apply(planes.saturation, width: width, height: height, kernel: medianKernel)
         // Otsu on the saturation clipped at maximumThreshold: every value above it is counted in its bin.
         let clip = min(max(maximumThreshold, 0), 255)
+        // Only min(blurred, clip + 1) matters below (the histogram is clipped at `clip`, thresholds are ≤ clip):
+        // the clipped median is exact and much cheaper when it applies.
+        let blurred = clip < Int(ClippedMedianFilter.clip) && medianKernel <= ClippedMedianFilter.maximumKernel
+            ? ClippedMedianFilter.apply(planes.saturation, width: width, height: height, kernel: medianKernel)
+            : MedianFilter.apply(planes.saturation, width: width, height: height, kernel: medianKernel)
         let floor = min(max(minimumThreshold, 0), clip)
         var histogram = OtsuThreshold.histogram(of: blurred)
         histogram[clip] += histogram[(clip + 1)...].reduce(0, +)
@@ -149,8 +160,14 @@ public struct SaturationOtsuDetector: TissueDetector {
         let otsu = OtsuThreshold.threshold(histogram: histogram)
         let threshold = max(otsu ?? floor, floor)
         var values = [UInt8](repeating: 0, count: blurred.count)
-        for index in 0 ..< blurred.count where !excluded[index] && Int(blurred[index]) > threshold {
-            values[index] = 1
+        blurred.withUnsafeBufferPointer { blurred in
+            excluded.withUnsafeBufferPointer { excluded in
+                values.withUnsafeMutableBufferPointer { values in
+                    for index in 0 ..< count where !excluded[index] && Int(blurred[index]) > threshold {
+                        values[index] = 1
+                    }
+                }
+            }
         }
 
         // 5. Cleanup.

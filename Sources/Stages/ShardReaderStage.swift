@@ -8,9 +8,9 @@ import TileShards
 /// Order: the dataset's shards are shuffled by a Fisher–Yates permutation seeded from (run seed, `epoch`)
 /// — the same on every rank — and dealt round-robin to the `world_size × replicas` workers; worker
 /// `rank × replicas + replica` reads its shards in that order, tiles in shard order, through a shuffle buffer
-/// of `shuffle_buffer` tiles (0 or 1: none) seeded from (seed, epoch, worker). A worker with no shard is an
-/// error when the stage starts (the dataset has fewer shards than workers: write smaller shards or use
-/// fewer ranks or replicas), never a silent hang (field cases H1, S7). `rank ≥ world_size` is a parameter error.
+/// of `shuffle_buffer` tiles (0 or 1: none) seeded from (seed, epoch, worker). A dataset with fewer shards than
+/// workers is a validation error naming `dataset` (``validate(replicas:)``; checked again when the stage starts,
+/// in case the folder changed), never a silent hang (field cases H1, S7). `rank ≥ world_size` is a parameter error.
 public struct ShardReaderStage: Stage {
     public static let summary = "Reads a tile-shard dataset: seeded shard shuffle, rank/replica partition, shuffle buffer"
     public static let output = OutputPort<TileSample>("out")
@@ -43,6 +43,20 @@ public struct ShardReaderStage: Stage {
         shuffleBuffer = parameters.integer("shuffle_buffer")
         shuffle = parameters.boolean("shuffle")
         verifyChecksums = parameters.boolean("verify_checksums")
+    }
+
+    /// Opens the dataset's index and checks that every reader of every rank gets a shard: the dataset needs at
+    /// least `world_size × replicas` shards (field cases H1, S7: an empty partition is a validation error, not
+    /// a hang at run time).
+    /// - Throws: ``ParameterError`` for `dataset` (missing, unfinished or empty dataset, too few shards).
+    public func validate(replicas: Int) throws {
+        let data: ShardDataset
+        do { data = try ShardDataset(directory: dataset) } catch { throw ParameterError(key: "dataset", "\(error)") }
+        let workers = worldSize * replicas
+        let shards = data.index.shards.count
+        guard shards >= workers else {
+            throw ParameterError(key: "dataset", "\(dataset) has \(shards) shard\(shards == 1 ? "" : "s") for \(workers) readers (world_size \(worldSize) × \(replicas) replicas): reader \(shards) onwards would get no shard; write smaller shards (tiles_per_shard) or use fewer ranks or replicas")
+        }
     }
 
     /// The shard positions (in `index.shards`) read by `worker` of `workers` in an epoch of `shardCount` shards.

@@ -7,7 +7,8 @@ import TileShards
 /// in the dataset are dropped, and the slide is reported `skipped`).
 ///
 /// At the end it writes `<run dir>/tiling-summary.json` and `<run dir>/tiling-summary.csv` (atomically) and
-/// logs a table: per slide, tiles, mpp and its source, status and error.
+/// logs a table: per slide, tiles, mpp and its source, status and error (unless `log_table: false`, as
+/// `distill tile` sets it, since it prints the same table itself).
 public struct ShardWriterStage: Stage {
     public static let summary = "Writes tiles to a tile-shard dataset; per-slide completion, resume, summary"
     public static let input = InputPort<TileStreamItem>("in")
@@ -17,12 +18,14 @@ public struct ShardWriterStage: Stage {
         ParameterSpec("size", .integer(1...8192), default: .integer(224), "tile side, px (the dataset's geometry)"),
         ParameterSpec("tiles_per_shard", .integer(1...(1 << 24)), default: .integer(10_000), "tiles per shard"),
         ParameterSpec("zstd_level", .integer(-7...22), default: .integer(3), "zstd level"),
+        ParameterSpec("log_table", .boolean, default: .boolean(true), "log the per-slide table at the end"),
     ]
 
     let out: String
     let size: Int
     let tilesPerShard: Int
     let zstdLevel: Int
+    let logTable: Bool
 
     public init(parameters: StageParameters) throws {
         out = parameters.string("out")
@@ -30,6 +33,7 @@ public struct ShardWriterStage: Stage {
         size = parameters.integer("size")
         tilesPerShard = parameters.integer("tiles_per_shard")
         zstdLevel = parameters.integer("zstd_level")
+        logTable = parameters.boolean("log_table")
     }
 
     public func run(_ context: StageContext) async throws {
@@ -92,7 +96,7 @@ public struct ShardWriterStage: Stage {
             try writer.finish()
         }
         try writeSummary(reports, context: context)
-        context.logger.info("\(written) tiles written to \(out)\n\(Self.table(reports))")
+        context.logger.info("\(written) tiles written to \(out)\(logTable ? "\n" + Self.table(reports) : "")")
     }
 
     func writeSummary(_ reports: [SlideReport], context: StageContext) throws {

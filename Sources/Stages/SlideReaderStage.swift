@@ -10,7 +10,9 @@ import SlideIO
 /// the slide's metadata), read a thumbnail in bounded memory, detect tissue (`SaturationOtsuDetector`; a dark
 /// background is reported as fluorescence and not tiled unless `fluorescence: bright-objects`), lay out the
 /// `TileGrid` over the slide bounds, write `<run dir>/qc/<slide>.png`, then read each kept tile from the best
-/// level (`LevelChoice`) and resample the residual scale to `size`.
+/// level (`LevelChoice`) and resample the residual scale to `size`. When the thumbnail is read from that same
+/// level and the level fits `level_cache_mb`, the level is decoded once (`LevelRaster`) and both the
+/// thumbnail and the tiles come from memory (tiles start at the nearest level pixel).
 ///
 /// Errors: a slide that cannot be opened, has no mpp, is DICOM, or whose thumbnail does not decode gives a
 /// `failed` report — never a crash or a hang. A tile that does not decode is recorded with
@@ -33,6 +35,7 @@ public struct SlideReaderStage: Stage {
         ParameterSpec("mpp_csv", .string, default: .string(""), "CSV of slide,mpp overrides; empty = none"),
         ParameterSpec("fluorescence", .choice(["reject", "bright-objects"]), default: .string("reject"), "dark-background slides: report and skip, or take bright regions as tissue"),
         ParameterSpec("thumbnail_side", .integer(64...16384), default: .integer(2048), "longest side of the tissue-detection thumbnail, px"),
+        ParameterSpec("level_cache_mb", .integer(0...1 << 20), default: .integer(256), "MiB of RGB a level may take to be decoded once for thumbnail and tiles; 0 = always read tile by tile"),
         ParameterSpec("max_tile_errors", .integer(1...Int.max), default: .integer(10), "tile read errors after which a slide is quarantined"),
         ParameterSpec("fail_fast", .boolean, default: .boolean(false), "fail the run on the first slide or tile error"),
         ParameterSpec("qc", .boolean, default: .boolean(true), "write <run dir>/qc/<slide>.png"),
@@ -47,6 +50,8 @@ public struct SlideReaderStage: Stage {
     public let mppCSV: String?
     public let brightObjects: Bool
     public let thumbnailSide: Int
+    /// Bytes of RGB up to which the tile level is decoded once (``LevelRaster``); 0 = never.
+    public let levelCacheBytes: Int
     public let maxTileErrors: Int
     public let failFast: Bool
     public let writeQC: Bool
@@ -69,6 +74,7 @@ public struct SlideReaderStage: Stage {
         mppCSV = csv.isEmpty ? nil : csv
         brightObjects = parameters.string("fluorescence") == "bright-objects"
         thumbnailSide = parameters.integer("thumbnail_side")
+        levelCacheBytes = parameters.integer("level_cache_mb") << 20
         maxTileErrors = parameters.integer("max_tile_errors")
         failFast = parameters.boolean("fail_fast")
         writeQC = parameters.boolean("qc")
@@ -122,9 +128,23 @@ public struct SlideReaderStage: Stage {
         }
         report.mpp = mpp.x
         report.mppSource = mpp.source.description
-        let thumbnail: SlideThumbnail
+        let grid: TileGrid
         do {
-            thumbnail = try slide.thumbnail(maxSide: min(thumbnailSide, max(1, slide.width, slide.height)))
+            let bounds = slide.bounds
+            grid = try TileGrid(slideWidth: slide.width, slideHeight: slide.height, slideMPP: mpp.x, tileSize: size,
+                                targetMPP: targetMPP, overlap: overlap, edgePolicy: edge, regionX: bounds.x,
+                                regionY: bounds.y, regionWidth: bounds.width, regionHeight: bounds.height)
+        } catch {
+            return try fail(.failed, "tile grid: \(error)")
+        }
+        let choice = slide.chooseLevel(targetMPP: targetMPP * Double(grid.readExtent) / grid.extent, mpp: mpp)
+        let maxSide = min(thumbnailSide, max(1, slide.width, slide.height))
+        let thumbnail: SlideThumbnail
+        let raster: LevelRaster?
+        do {
+            raster = try LevelRaster.sharedByThumbnailAndTiles(slide: slide, tileLevel: choice.level, thumbnailSide: maxSide,
+                                                               budget: levelCacheBytes)
+            thumbnail = try raster.map { try slide.thumbnail(maxSide: maxSide, from: $0) } ?? slide.thumbnail(maxSide: maxSide)
         } catch {
             return try fail(.failed, "thumbnail: \(error)")
         }
@@ -140,13 +160,8 @@ public struct SlideReaderStage: Stage {
             return try fail(.failed, "tissue detection: \(error)")
         }
         report.tissueFraction = detection.tissueFraction
-        let grid: TileGrid
         let all: [TileGrid.Tile]
         do {
-            let bounds = slide.bounds
-            grid = try TileGrid(slideWidth: slide.width, slideHeight: slide.height, slideMPP: mpp.x, tileSize: size,
-                                targetMPP: targetMPP, overlap: overlap, edgePolicy: edge, regionX: bounds.x,
-                                regionY: bounds.y, regionWidth: bounds.width, regionHeight: bounds.height)
             all = try grid.tiles(mask: detection.mask, minimumTissue: minTissue)
         } catch {
             return try fail(.failed, "tile grid: \(error)")
@@ -163,7 +178,6 @@ public struct SlideReaderStage: Stage {
             }
         }
         let kept = all.filter(\.kept)
-        let choice = slide.chooseLevel(targetMPP: targetMPP * Double(grid.readExtent) / grid.extent, mpp: mpp)
         var handle = slide
         for tile in kept {
             try Task.checkCancellation()
@@ -173,7 +187,11 @@ public struct SlideReaderStage: Stage {
                 if let tileFault, tileFault(tile) {
                     throw SlideError.readFailed(path: job.path, x: tile.x, y: tile.y, level: choice.level, detail: "injected fault")
                 }
-                pixels = try Self.readTile(handle, tile: tile, choice: choice, size: size)
+                if let raster {
+                    pixels = Self.cutTile(raster, tile: tile, size: size)
+                } else {
+                    pixels = try Self.readTile(handle, tile: tile, choice: choice, size: size)
+                }
             } catch {
                 report.tileErrors += 1
                 let message = "slide \(job.slideID) at (\(tile.x), \(tile.y)): \(error)"
@@ -203,6 +221,12 @@ public struct SlideReaderStage: Stage {
         let side = max(1, Int((Double(tile.readExtent) / choice.levelDownsample).rounded()))
         let region = try slide.readRegion(x: tile.x, y: tile.y, level: choice.level, width: side, height: side)
         return TileResampler.resize(region, width: size, height: size)
+    }
+
+    /// The same tile cut from its level already in memory (see ``LevelRaster/tileRegion(level0X:level0Y:side:)``).
+    public static func cutTile(_ raster: LevelRaster, tile: TileGrid.Tile, size: Int) -> RGBImage {
+        let side = max(1, Int((Double(tile.readExtent) / raster.downsample).rounded()))
+        return TileResampler.resize(raster.tileRegion(level0X: tile.x, level0Y: tile.y, side: side), width: size, height: size)
     }
 }
 

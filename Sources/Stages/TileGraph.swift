@@ -81,7 +81,8 @@ public struct TileGraph: Sendable {
         let source = path ?? "<embedded tile.yaml>"
         let list = "[" + inputs.map { Self.quoted($0) }.joined(separator: ", ") + "]"
         let yaml = template.replacingOccurrences(of: "\"${SLIDES}\"", with: list)
-        var overrides: [String] = []
+        // `distill tile` prints the per-slide table itself, after the run.
+        var overrides = ["writer.log_table=false"]
         if let readerReplicas { overrides.append("reader.replicas=\(readerReplicas)") }
         let spec = try GraphLoader(registry: registry, environment: environment).load(yaml: yaml, path: source, overrides: overrides)
         return (spec, source)

@@ -112,6 +112,25 @@ struct TissueBuildingBlockTests {
         }
     }
 
+    @Test("clipped median equals min(brute-force median, 31) with replicated borders", arguments: [1, 3, 7, 15])
+    func clippedMedian(kernel: Int) {
+        var state: UInt64 = 7
+        for (width, height) in [(23, 17), (1, 9), (9, 1), (5, 5), (40, 3)] {
+            let plane = (0 ..< width * height).map { _ -> UInt8 in
+                state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                // Half the values around the clip (20…43), the rest anywhere in 0…255.
+                return state >> 63 == 0 ? UInt8(20 + (state >> 40) % 24) : UInt8(truncatingIfNeeded: state >> 48)
+            }
+            let expected = referenceMedian(plane, width: width, height: height, kernel: kernel).map { min($0, 31) }
+            #expect(ClippedMedianFilter.apply(plane, width: width, height: height, kernel: kernel) == expected)
+        }
+        // All 225 values of a 15 × 15 window above the clip, and all equal: the byte counts reach their maximum.
+        #expect(ClippedMedianFilter.apply([UInt8](repeating: 200, count: 30 * 30), width: 30, height: 30, kernel: 15)
+            .allSatisfy { $0 == 31 })
+        #expect(ClippedMedianFilter.apply([UInt8](repeating: 0, count: 30 * 30), width: 30, height: 30, kernel: 15)
+            .allSatisfy { $0 == 0 })
+    }
+
     @Test("median removes salt noise smaller than half the window")
     func medianSalt() {
         var plane = [UInt8](repeating: 0, count: 20 * 20)

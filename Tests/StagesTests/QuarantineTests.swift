@@ -45,6 +45,24 @@ struct ScriptedTileSource: Stage {
 }
 
 @Suite(.serialized) struct QuarantineTests {
+    @Test func levelDecodedOnceGivesTheTilesOfPerTileReads() async throws {
+        // CMU-1-Small-Region: the thumbnail and the tiles both come from level 0, which fits the default budget.
+        func tiles(levelCacheMB: Int) async throws -> [TileSample] {
+            let reader = try SlideReaderStage(parameters: defaultParameters(SlideReaderStage.parameters, [
+                "qc": .boolean(false), "level_cache_mb": .integer(levelCacheMB)]))
+            let collected = Mutex<[TileSample]>([])
+            let report = try await reader.read(cmuJob, table: nil, context: nil) { tile in collected.withLock { $0.append(tile) } }
+            #expect(report.status == .ok)
+            return collected.withLock { $0 }
+        }
+        let once = try await tiles(levelCacheMB: 256)
+        let perTile = try await tiles(levelCacheMB: 0)
+        #expect(once.count > 10 && once.count == perTile.count)
+        for (a, b) in zip(once, perTile) {
+            #expect(a.x == b.x && a.y == b.y && a.pixels == b.pixels, "tile at (\(a.x), \(a.y))")
+        }
+    }
+
     @Test func tileErrorsAreCountedAndTheSlideQuarantined() async throws {
         var reader = try SlideReaderStage(parameters: defaultParameters(SlideReaderStage.parameters, ["qc": .boolean(false)]))
         let emitted = Mutex(0)
