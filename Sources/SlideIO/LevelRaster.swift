@@ -44,9 +44,10 @@ public struct LevelRaster: Sendable {
         }
         let source = slide.levels[level]
         let rows = max(1, min(source.height, Slide.defaultStripPixels / max(1, source.width)))
-        var argb = [UInt32](repeating: 0, count: source.width * rows)
-        var pixels = [UInt8](repeating: 0, count: Self.bytes(width: source.width, height: source.height))
+        // Neither buffer needs zeroing: OpenSlide clears each strip, and every byte of `pixels` is composited.
+        var argb = [UInt32](unsafeUninitializedCapacity: source.width * rows) { $1 = $0.count }
         let background = slide.backgroundColor
+        var pixels = [UInt8](unsafeUninitializedCapacity: Self.bytes(width: source.width, height: source.height)) { $1 = $0.count }
         var row = 0
         while row < source.height {
             let count = min(rows, source.height - row)

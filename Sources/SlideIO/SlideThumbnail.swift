@@ -138,15 +138,15 @@ extension Slide {
 /// Area-averaging reduction of an RGB image streamed one row at a time: output pixel (i, j) covers source
 /// x in [i·sx, (i+1)·sx) and y in [j·sy, (j+1)·sy) with `sx = sourceWidth / outputWidth ≥ 1` (likewise y);
 /// each source pixel contributes its covered area. Holds two output rows of accumulators. Sums are `Float`
-/// (24-bit mantissa: exact enough for the ≤ 2¹⁶ source px an output px averages in practice, results within
-/// one code value of a `Double` computation).
+/// (24-bit mantissa: results within one code value of a `Double` computation), one `SIMD4` (R, G, B, unused)
+/// per output pixel.
 struct AreaReducer {
     let sourceWidth: Int
     let sourceHeight: Int
     let outputWidth: Int
     let outputHeight: Int
     private let scaleY: Double
-    /// For output column i, entries `columnStart[i] ..< columnStart[i + 1]` of `columnIndex`/`columnWeight`.
+    /// For output column i, entries `columnStart[i] ..< columnStart[i + 1]` of `columnOffset`/`columnWeight`.
     private let columnStart: [Int]
     /// Byte offset (`3 ×` source x) of each entry.
     private let columnOffset: [Int]
@@ -154,12 +154,12 @@ struct AreaReducer {
     /// `1 / Σ weights` per output column.
     private let columnInverseTotal: [Float]
 
-    /// Accumulators for the two output rows a source row can touch (`sums`: 2 × outputWidth × 3, row
-    /// `j` in half `j & 1`).
+    /// Accumulators for the two output rows a source row can touch (`sums`: 2 × outputWidth, row `j` in half
+    /// `j & 1`), and the current source row reduced horizontally.
     struct State {
-        var sums: [Float]
+        var sums: [SIMD4<Float>]
         var weights: [Float]
-        var horizontal: [Float]
+        var horizontal: [SIMD4<Float>]
         var nextRow = 0
     }
 
@@ -196,8 +196,8 @@ struct AreaReducer {
     }
 
     func makeState() -> State {
-        State(sums: [Float](repeating: 0, count: 2 * outputWidth * 3), weights: [0, 0],
-              horizontal: [Float](repeating: 0, count: outputWidth * 3))
+        State(sums: [SIMD4<Float>](repeating: .zero, count: 2 * outputWidth), weights: [0, 0],
+              horizontal: [SIMD4<Float>](repeating: .zero, count: outputWidth))
     }
 
     /// Adds source row `y` (`sourceWidth × 3` bytes) and writes every output row it completes.
@@ -207,29 +207,27 @@ struct AreaReducer {
 
     /// Adds source row `y` (`sourceWidth × 3` bytes at `row`) and writes every output row it completes.
     func add(row: UnsafePointer<UInt8>, at y: Int, state: inout State, output: inout [UInt8]) {
-        let stride = outputWidth * 3
         let width = outputWidth
+        // A pixel is read as 4 bytes (its RGB and the next pixel's R, which lands in the unused lane), except the
+        // row's last pixel.
+        let lastOffset = 3 * (sourceWidth - 1)
         state.horizontal.withUnsafeMutableBufferPointer { horizontal in
             columnStart.withUnsafeBufferPointer { starts in
                 columnOffset.withUnsafeBufferPointer { offsets in
                     columnWeight.withUnsafeBufferPointer { weights in
-                        var out = horizontal.baseAddress!
                         var entry = 0
                         for column in 0..<width {
-                            var r: Float = 0, g: Float = 0, b: Float = 0
+                            var sum = SIMD4<Float>.zero
                             let end = starts[column &+ 1]
                             while entry < end {
-                                let pixel = row + offsets[entry]
-                                let w = weights[entry]
-                                r += w * Float(pixel[0])
-                                g += w * Float(pixel[1])
-                                b += w * Float(pixel[2])
+                                let offset = offsets[entry]
+                                let bytes: SIMD4<UInt8> = offset < lastOffset
+                                    ? UnsafeRawPointer(row + offset).loadUnaligned(as: SIMD4<UInt8>.self)
+                                    : SIMD4(row[offset], row[offset &+ 1], row[offset &+ 2], 0)
+                                sum += weights[entry] * SIMD4<Float>(SIMD4<Int32>(truncatingIfNeeded: bytes))
                                 entry &+= 1
                             }
-                            out[0] = r
-                            out[1] = g
-                            out[2] = b
-                            out += 3
+                            horizontal[column] = sum
                         }
                     }
                 }
@@ -241,13 +239,13 @@ struct AreaReducer {
             let end = j == outputHeight - 1 ? Double(sourceHeight) : Double(j + 1) * scaleY
             let w = min(bottom, end) - max(top, Double(j) * scaleY)
             if w > 1e-12 {
-                let half = (j & 1) * stride
+                let half = (j & 1) * width
                 let weight = Float(w)
                 state.weights[j & 1] += weight
                 state.horizontal.withUnsafeBufferPointer { horizontal in
                     state.sums.withUnsafeMutableBufferPointer { sums in
                         let target = sums.baseAddress! + half
-                        for index in 0..<stride { target[index] += weight * horizontal[index] }
+                        for index in 0..<width { target[index] += weight * horizontal[index] }
                     }
                 }
             }
@@ -266,22 +264,22 @@ struct AreaReducer {
     }
 
     private func emit(state: inout State, output: inout [UInt8]) {
-        let j = state.nextRow, stride = outputWidth * 3, half = (j & 1) * stride
+        let j = state.nextRow, half = (j & 1) * outputWidth
         let vertical = state.weights[j & 1]
         let inverseVertical: Float = vertical > 0 ? 1 / vertical : 0
-        let base = j * stride
+        let base = j * outputWidth * 3
         state.sums.withUnsafeMutableBufferPointer { sums in
             output.withUnsafeMutableBufferPointer { out in
                 columnInverseTotal.withUnsafeBufferPointer { inverse in
                     for column in 0..<outputWidth {
-                        let scale = inverseVertical * inverse[column]
-                        for channel in 0..<3 {
-                            let index = column * 3 + channel
-                            // Values are ≥ 0: adding 0.5 and truncating rounds half up without a libm call.
-                            let value = sums[half + index] * scale + 0.5
-                            out[base + index] = UInt8(max(0, min(255, value)))
-                            sums[half + index] = 0
-                        }
+                        // Values are ≥ 0: adding 0.5 and truncating rounds half up without a libm call.
+                        let value = (sums[half + column] * (inverseVertical * inverse[column]) + 0.5)
+                            .clamped(lowerBound: SIMD4(repeating: 0), upperBound: SIMD4(repeating: 255))
+                        let index = base + column * 3
+                        out[index] = UInt8(value[0])
+                        out[index + 1] = UInt8(value[1])
+                        out[index + 2] = UInt8(value[2])
+                        sums[half + column] = .zero
                     }
                 }
             }

@@ -30,58 +30,85 @@ public enum MaskMorphology {
         }
     }
 
-    /// Flood-fills (breadth-first) each component of value `target` and flips it when `flip(area, touchesBorder)`
-    /// says so. Returns the number of components flipped. Extra memory: 4 bytes per pixel (the queue, which
-    /// also lists the component); visited pixels are marked in place with the value 2 and restored at the end.
+    /// Labels the components of value `target` by their row runs (a run is a maximal horizontal stretch of
+    /// `target`; runs of neighbouring rows that touch — overlap, or also meet diagonally when
+    /// `eightConnected` — are joined with union–find), and flips each component for which
+    /// `flip(area, touchesBorder)` says so. Returns the number of components flipped. Work is one pass over
+    /// the pixels plus O(runs); extra memory 3 `Int32` per run.
     private static func relabel(_ mask: inout [UInt8], width: Int, height: Int, target: UInt8, eightConnected: Bool,
                                 flip: (Int, Bool) -> Bool) -> Int {
         guard width > 0, height > 0 else { return 0 }
-        let count = width * height
-        precondition(count <= Int(Int32.max), "mask of \(width)×\(height) px is too large")
-        let visitedMark: UInt8 = 2
+        precondition(width * height <= Int(Int32.max), "mask of \(width)×\(height) px is too large")
         let replacement: UInt8 = target == 0 ? 1 : 0
-        var queue = [Int32](repeating: 0, count: count)  // each pixel is queued at most once
-        var flipped = 0
-        mask.withUnsafeMutableBufferPointer { mask in
-            queue.withUnsafeMutableBufferPointer { queue in
-                for start in 0 ..< count where mask[start] == target {
-                    mask[start] = visitedMark
-                    queue[0] = Int32(start)
-                    var head = 0
-                    var tail = 1
-                    var touchesBorder = false
-                    while head < tail {
-                        let index = Int(queue[head])
-                        head += 1
-                        let y = index / width
-                        let x = index - y * width
-                        let left = x > 0, right = x < width - 1, up = y > 0, down = y < height - 1
-                        if !(left && right && up && down) { touchesBorder = true }
-                        @inline(__always) func visit(_ neighbour: Int) {
-                            if mask[neighbour] == target {
-                                mask[neighbour] = visitedMark
-                                queue[tail] = Int32(neighbour)
-                                tail += 1
-                            }
-                        }
-                        if left { visit(index - 1) }
-                        if right { visit(index + 1) }
-                        if up { visit(index - width) }
-                        if down { visit(index + width) }
-                        if eightConnected {
-                            if up && left { visit(index - width - 1) }
-                            if up && right { visit(index - width + 1) }
-                            if down && left { visit(index + width - 1) }
-                            if down && right { visit(index + width + 1) }
-                        }
-                    }
-                    // queue[0 ..< tail] is the component.
-                    if flip(tail, touchesBorder) {
-                        for position in 0 ..< tail { mask[Int(queue[position])] = replacement }
-                        flipped += 1
-                    }
+        // Runs: starts[r] ..< ends[r] on row rows[r]; rowFirst[y] ..< rowFirst[y + 1] are row y's runs.
+        var starts: [Int32] = [], ends: [Int32] = [], rows: [Int32] = []
+        var rowFirst = [Int](repeating: 0, count: height + 1)
+        mask.withUnsafeBufferPointer { mask in
+            for y in 0 ..< height {
+                rowFirst[y] = starts.count
+                let row = mask.baseAddress! + y * width
+                var x = 0
+                while x < width {
+                    while x < width && row[x] != target { x += 1 }
+                    guard x < width else { break }
+                    let start = x
+                    while x < width && row[x] == target { x += 1 }
+                    starts.append(Int32(start))
+                    ends.append(Int32(x))
+                    rows.append(Int32(y))
                 }
-                for index in 0 ..< count where mask[index] == visitedMark { mask[index] = target }
+            }
+            rowFirst[height] = starts.count
+        }
+        let count = starts.count
+        guard count > 0 else { return 0 }
+        var parent = (0 ..< count).map { Int32($0) }
+        func root(_ run: Int) -> Int {
+            var node = run
+            while Int(parent[node]) != node {
+                parent[node] = parent[Int(parent[node])]  // path halving
+                node = Int(parent[node])
+            }
+            return node
+        }
+        // Join each run with the runs of the row above that touch it (two pointers over both rows).
+        let reach: Int32 = eightConnected ? 1 : 0
+        for y in 1 ..< max(height, 1) {
+            var above = rowFirst[y - 1]
+            let aboveEnd = rowFirst[y]
+            for run in rowFirst[y] ..< rowFirst[y + 1] {
+                let lo = starts[run] - reach, hi = ends[run] + reach
+                // Skip runs above that end before this one can touch them.
+                while above < aboveEnd && ends[above] <= lo { above += 1 }
+                var candidate = above
+                while candidate < aboveEnd && starts[candidate] < hi {
+                    let a = root(run), b = root(candidate)
+                    if a != b { parent[max(a, b)] = Int32(min(a, b)) }
+                    candidate += 1
+                }
+            }
+        }
+        // Area and border contact per component (at its root).
+        var area = [Int](repeating: 0, count: count)
+        var border = [Bool](repeating: false, count: count)
+        for run in 0 ..< count {
+            let r = root(run)
+            area[r] += Int(ends[run] - starts[run])
+            if rows[run] == 0 || Int(rows[run]) == height - 1 || starts[run] == 0 || Int(ends[run]) == width { border[r] = true }
+        }
+        var flipped = 0
+        var decision = [Int8](repeating: -1, count: count)  // per root: -1 undecided, 0 keep, 1 flip
+        mask.withUnsafeMutableBufferPointer { mask in
+            for run in 0 ..< count {
+                let r = root(run)
+                if decision[r] < 0 {
+                    decision[r] = flip(area[r], border[r]) ? 1 : 0
+                    if decision[r] == 1 { flipped += 1 }
+                }
+                if decision[r] == 1 {
+                    let row = mask.baseAddress! + Int(rows[run]) * width
+                    for x in Int(starts[run]) ..< Int(ends[run]) { row[x] = replacement }
+                }
             }
         }
         return flipped

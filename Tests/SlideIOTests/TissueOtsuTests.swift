@@ -214,6 +214,52 @@ struct TissueBuildingBlockTests {
         #expect(open == mask(["#.#", ".##", "###"]).values)
     }
 
+    @Test("run-based component cleanup equals a pixel flood fill on random masks")
+    func cleanupMatchesFloodFill() {
+        /// Flood fill of every component of `target`; flips those `flip` selects. The independent reference.
+        func reference(_ mask: [UInt8], _ width: Int, _ height: Int, target: UInt8, eight: Bool,
+                       flip: (Int, Bool) -> Bool) -> [UInt8] {
+            var out = mask, seen = [Bool](repeating: false, count: mask.count)
+            for start in mask.indices where mask[start] == target && !seen[start] {
+                var stack = [start], component: [Int] = []
+                seen[start] = true
+                var border = false
+                while let index = stack.popLast() {
+                    component.append(index)
+                    let x = index % width, y = index / width
+                    if x == 0 || y == 0 || x == width - 1 || y == height - 1 { border = true }
+                    for dy in -1 ... 1 {
+                        for dx in -1 ... 1 where (dx != 0 || dy != 0) && (eight || dx == 0 || dy == 0) {
+                            let nx = x + dx, ny = y + dy
+                            guard nx >= 0, ny >= 0, nx < width, ny < height else { continue }
+                            let n = ny * width + nx
+                            if mask[n] == target && !seen[n] { seen[n] = true; stack.append(n) }
+                        }
+                    }
+                }
+                if flip(component.count, border) { for index in component { out[index] = 1 - target } }
+            }
+            return out
+        }
+        var state: UInt64 = 12345
+        for (width, height, density) in [(37, 23, 0.3), (37, 23, 0.55), (64, 64, 0.45), (1, 30, 0.5), (30, 1, 0.5), (9, 9, 0.8)] {
+            for _ in 0 ..< 5 {
+                let mask = (0 ..< width * height).map { _ -> UInt8 in
+                    state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+                    return Double(state >> 11) / Double(1 << 53) < density ? 1 : 0
+                }
+                for limit in [2, 5, 20] {
+                    var removed = mask
+                    MaskMorphology.removeSmallComponents(&removed, width: width, height: height, minimumArea: limit)
+                    #expect(removed == reference(mask, width, height, target: 1, eight: true) { area, _ in area < limit })
+                    var filled = mask
+                    MaskMorphology.fillSmallHoles(&filled, width: width, height: height, maximumArea: limit)
+                    #expect(filled == reference(mask, width, height, target: 0, eight: false) { area, border in !border && area < limit })
+                }
+            }
+        }
+    }
+
     @Test("pen colours: histolab's boxes catch ink, not H&E stain")
     func penColours() {
         #expect(PenMarkFilter.classify(r: 220, g: 30, b: 50) == .red)
