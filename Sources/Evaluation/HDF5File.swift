@@ -27,15 +27,13 @@ final class HDF5File {
     let path: String
     private let id: hid_t
 
-    private static let lock = Mutex<Bool>(false)
+    private static let lock = Mutex<Void>(())
 
-    /// Runs `body` holding the process-wide libhdf5 lock (and with HDF5's own error printing off).
+    /// Runs `body` holding the process-wide libhdf5 lock, with HDF5's own error printing off (the setting
+    /// is per thread in thread-safe builds, so it is made on every call).
     static func serialized<R>(_ body: () throws(FeatureFileError) -> R) throws(FeatureFileError) -> R {
-        let result: Result<R, FeatureFileError> = lock.withLock { silenced in
-            if !silenced {
-                chdf5_silence_errors()
-                silenced = true
-            }
+        let result: Result<R, FeatureFileError> = lock.withLock { _ in
+            chdf5_silence_errors()
             do throws(FeatureFileError) {
                 return .success(try body())
             } catch {
@@ -52,6 +50,9 @@ final class HDF5File {
 
     /// Opens an existing file read-only.
     static func open(_ path: String) throws(FeatureFileError) -> HDF5File {
+        guard access(path, R_OK) == 0 else {
+            throw FeatureFileError(path: path, "cannot open: \(String(cString: strerror(errno)))")
+        }
         guard H5Fis_hdf5(path) > 0 else { throw FeatureFileError(path: path, "not an HDF5 file (or unreadable)") }
         let id = H5Fopen(path, chdf5_f_acc_rdonly(), chdf5_p_default())
         guard id >= 0 else { throw FeatureFileError(path: path, "H5Fopen failed") }

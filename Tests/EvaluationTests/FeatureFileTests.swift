@@ -125,8 +125,9 @@ import Testing
                                          "data holds 14 bytes; shape [1, 4] of '<f4' needs 16")) {
             try FeatureSet.read(path: directory + "/short.npy")
         }
-        // A feature file of a tile-set with names but mismatched coordinates is rejected by the reader.
-        #expect(throws: FeatureFileError.self) { try FeatureSet.read(path: directory + "/missing.h5") }
+        #expect(throws: FeatureFileError(path: directory + "/missing.h5", "cannot open: No such file or directory")) {
+            try FeatureSet.read(path: directory + "/missing.h5")
+        }
     }
 }
 

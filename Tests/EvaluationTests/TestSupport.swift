@@ -21,9 +21,43 @@ let evalParity = shared.appendingPathComponent("reference/eval-parity")
 /// `Tests/Fixtures/evaluation` in the package.
 let evaluationFixtures = packageRoot.appendingPathComponent("Tests/Fixtures/evaluation")
 
-/// A parsed JSON file (objects as [String: Any]).
+/// A parsed JSON file (objects as [String: Any], arrays as [Any], numbers as NSNumber holding the Double).
+/// Parsed with JSONDecoder, which reads every double exactly (JSONSerialization on Linux can be an ulp off).
 func loadJSON(_ url: URL) throws -> [String: Any] {
-    try JSONSerialization.jsonObject(with: Data(contentsOf: url)) as! [String: Any]
+    try JSONDecoder().decode(JSONValue.self, from: Data(contentsOf: url)).any as! [String: Any]
+}
+
+/// Any JSON value, decoded exactly.
+private enum JSONValue: Decodable {
+    case null, bool(Bool), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() {
+            self = .null
+        } else if let value = try? container.decode(Bool.self) {
+            self = .bool(value)
+        } else if let value = try? container.decode(Double.self) {
+            self = .number(value)
+        } else if let value = try? container.decode(String.self) {
+            self = .string(value)
+        } else if let value = try? container.decode([JSONValue].self) {
+            self = .array(value)
+        } else {
+            self = .object(try container.decode([String: JSONValue].self))
+        }
+    }
+
+    var any: Any {
+        switch self {
+        case .null: NSNull()
+        case .bool(let value): value
+        case .number(let value): NSNumber(value: value)
+        case .string(let value): value
+        case .array(let values): values.map(\.any)
+        case .object(let values): values.mapValues(\.any)
+        }
+    }
 }
 
 /// A fresh empty folder under the system temporary folder.
