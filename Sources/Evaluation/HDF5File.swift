@@ -155,7 +155,9 @@ final class HDF5File {
                 defer { for pointer in pointers { H5free_memory(pointer) } }
                 return pointers.map { $0.map { String(cString: $0) } ?? "" }
             }
-            let size = description.elementSize
+            // One byte more than the stored width: a null-padded (numpy "S") string may fill it completely,
+            // and a null-terminated memory type of the same width would drop its last character.
+            let size = description.elementSize + 1
             H5Tset_size(memoryType, size)
             var buffer = [UInt8](repeating: 0, count: count * size)
             let status = buffer.withUnsafeMutableBytes {
@@ -210,7 +212,7 @@ final class HDF5File {
                     defer { H5free_memory(pointer) }
                     return .string(pointer.map { String(cString: $0) } ?? "")
                 }
-                let size = H5Tget_size(type)
+                let size = H5Tget_size(type) + 1  // room for the terminator (see readStrings)
                 H5Tset_size(memoryType, size)
                 var buffer = [UInt8](repeating: 0, count: size)
                 guard buffer.withUnsafeMutableBytes({ H5Aread(handle, memoryType, $0.baseAddress) }) >= 0 else {

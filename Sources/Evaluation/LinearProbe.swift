@@ -36,7 +36,7 @@ public struct LinearProbe: Sendable {
         /// PCam 9, BACH 400).
         public var patience = 24
         /// Learning-rate schedule over epochs (eva EV25: cosine with T_max 12,500).
-        public var schedule = LearningRateSchedule.ev25
+        public var schedule = ProbeSchedule.ev25
         /// Independent fits (eva: 5).
         public var runs = 5
         /// Seed of run 0 (run r uses seed + r; eva's global seed is 42).

@@ -27,7 +27,7 @@ import Testing
         let expectedCoordinates: [TileCoordinate] = (0 ..< 3).map { tile($0, 2 * $0) }
         #expect(set.coordinates == expectedCoordinates)
         #expect(set.tileNames == ["tile-0.png", "tile-1.png", "tile-2.png"])
-        #expect(set.metadata == FeatureMetadata())
+        #expect(set.metadata == FeatureMetadata(model: "clam-r50"))
     }
 
     @Test func readsPlismbenchNPY() throws {

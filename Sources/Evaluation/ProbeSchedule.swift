@@ -4,7 +4,7 @@ import Glibc
 
 /// eva's linear-probe learning-rate schedules, stepped once per epoch (Lightning's default interval;
 /// `evaluation-spec.md` §2.3). Choose the paper-time (EV25) or current (EVH) variant explicitly.
-public enum LearningRateSchedule: Sendable, Equatable, Codable {
+public enum ProbeSchedule: Sendable, Equatable, Codable {
     /// EV25 (kaiko-ai/eva@71a2e18 configs): `CosineAnnealingLR(T_max, eta_min = 0)` stepped per epoch:
     /// lr(e) = base · ½ (1 + cos(π · e / T_max)) (T_max = 12,500, counted in epochs).
     case cosinePerEpoch(tMax: Int)
@@ -15,9 +15,9 @@ public enum LearningRateSchedule: Sendable, Equatable, Codable {
     case constant
 
     /// eva at the paper's time: cosine over 12,500 "epochs".
-    public static let ev25 = LearningRateSchedule.cosinePerEpoch(tMax: 12_500)
+    public static let ev25 = ProbeSchedule.cosinePerEpoch(tMax: 12_500)
     /// eva today: 1/3 of the rate for 5 epochs.
-    public static let evh = LearningRateSchedule.constantWarmup(factor: 1.0 / 3.0, epochs: 5)
+    public static let evh = ProbeSchedule.constantWarmup(factor: 1.0 / 3.0, epochs: 5)
 
     /// The learning rate in epoch `epoch` (0-based) for base rate `base`.
     public func rate(epoch: Int, base: Double) -> Double {
