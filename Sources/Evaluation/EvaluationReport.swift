@@ -40,6 +40,14 @@ public struct EvaluationReport: Sendable, Equatable, Codable {
         try AtomicFile.write(Array(try json().utf8) + [10], to: path)
     }
 
+    /// Decodes a report written by `json()`.
+    /// - Throws: `DecodingError` for JSON that is not a report.
+    public static func decode(json: String) throws -> EvaluationReport {
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try decoder.decode(EvaluationReport.self, from: Data(json.utf8))
+    }
+
     /// The JSON encoder of reports.
     public static func encoder() -> JSONEncoder {
         let encoder = JSONEncoder()

@@ -34,18 +34,6 @@ extension FeatureSet {
         return set
     }
 
-    /// Reads a plain `.npy` matrix [N, D] of features (no coordinates).
-    /// - Throws: `FeatureFileError` naming the file and what is wrong.
-    public static func readPlainNPY(path: String) throws(FeatureFileError) -> FeatureSet {
-        let array = try NPYArray.read(path: path)
-        guard array.shape.count == 2 else {
-            throw FeatureFileError(path: path, "shape \(array.shape); expected a matrix [N, D]")
-        }
-        let set = FeatureSet(features: FeatureMatrix(rows: array.shape[0], columns: array.shape[1], values: array.floatValues()))
-        try set.validateFinite(path: path)
-        return set
-    }
-
     /// Writes plismbench's `.npy` layout: float32 [N, 3 + D] with columns (level, x, y, features…); the level
     /// column is `levels` or 0. Atomic.
     /// - Throws: `FeatureFileError` when there are no coordinates, or a system call fails.

@@ -102,11 +102,6 @@ final class HDF5File {
         try readNumbers(name, memoryType: chdf5_native_float(), zero: Float(0))
     }
 
-    /// The whole dataset `name` converted to float64.
-    func readDoubles(_ name: String) throws(FeatureFileError) -> [Double] {
-        try readNumbers(name, memoryType: chdf5_native_double(), zero: Double(0))
-    }
-
     /// The whole dataset `name` converted to int64 (integer datasets only).
     func readIntegers(_ name: String) throws(FeatureFileError) -> [Int64] {
         let description = try info(name)

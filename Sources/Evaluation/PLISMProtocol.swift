@@ -7,9 +7,8 @@ public enum PLISMProtocol {
     public static let scanners = ["AT2", "GT450", "P", "S210", "S360", "S60", "SQ"]
     /// Tiles per slide in Owkin's release.
     public static let tilesPerSlide = 16_278
-    /// plismbench's default tile subset size (half the tiles), used by its leaderboard.
-    public static let leaderboardTiles = 8_139
-    /// The tile subset sizes plismbench ships as `assets/tiles_subset_{n}.npy`.
+    /// The tile subset sizes plismbench ships as `assets/tiles_subset_{n}.npy` (8,139, half the tiles, is its
+    /// default and the leaderboard's).
     public static let subsetSizes = [460, 2_713, 5_426, 8_139]
     /// SHA-256 of plismbench's `assets/tiles_subset_{n}.npy` at owkin/plism-benchmark@b4f32b7.
     public static let subsetSHA256: [Int: String] = [

@@ -11,9 +11,7 @@ import Testing
         return url.path
     }
 
-    func decode(_ text: String) throws -> EvaluationReport {
-        try JSONDecoder().decode(EvaluationReport.self, from: Data(text.utf8))
-    }
+    func decode(_ text: String) throws -> EvaluationReport { try EvaluationReport.decode(json: text) }
 
     @Test func robustnessReportMatchesTheLibrary() async throws {
         let distill = try Paths.requireDistill()

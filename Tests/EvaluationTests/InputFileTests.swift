@@ -50,7 +50,13 @@ import Testing
         request.knn = KNNClassifier(k: 1)
         let report = try EmbeddingEvaluator().evaluate(request)
         #expect(report.knn?.scores.accuracy == 1 && report.linearProbe?.runs.count == 2)
-        #expect(try JSONDecoder().decode(EvaluationReport.self, from: Data(report.json().utf8)) == report)
+        #expect(try EvaluationReport.decode(json: report.json()) == report)
+        // NaN (a constant target's Pearson r) survives the round trip as "nan".
+        var withNaN = report
+        withNaN.regression = RegressionReport(components: 1, folds: [HESTRegression.FoldResult(
+            targets: ["g"], pearson: [.nan], pearsonMean: .nan, pearsonStd: .nan, alpha: 1, trainCount: 2, testCount: 2)])
+        let decoded = try EvaluationReport.decode(json: withNaN.json())
+        #expect(try withNaN.json().contains("\"nan\"") && decoded.regression?.pearsonMean.isNaN == true)
         try report.write(to: directory + "/report.json")
         #expect(FileManager.default.fileExists(atPath: directory + "/report.json"))
 
