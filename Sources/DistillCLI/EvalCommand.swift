@@ -92,10 +92,14 @@ struct EvalRobustness: ParsableCommand {
                                                   scanners: set(scanners), nameContains: nameContains, tileSubset: subset)
             let benchmark = RobustnessBenchmark(k: try integers(k, option: "--k"), mode: RetrievalMode(rawValue: mode)!,
                                                 budgetBytes: memoryMiB << 20)
-            var request = EmbeddingEvaluator.Request()
-            request.robustnessSlides = slides
-            request.robustness = benchmark
-            return try EmbeddingEvaluator().evaluate(request)
+            let live = Console.stderrIsTerminal
+            var result = EvaluationReport()
+            result.robustness = try benchmark.evaluate(slides) { done, total in
+                if live {  // one line rewritten in place on a terminal
+                    FileHandle.standardError.write(Data(("\r\u{1B}[Kpair \(done)/\(total)" + (done == total ? "\n" : "")).utf8))
+                }
+            }
+            return result
         }
     }
 }

@@ -118,6 +118,7 @@ final class HDF5File {
                 + "\(description.typeClass.rawValue)")
         }
         var values = [T](repeating: zero, count: description.dimensions.reduce(1, *))
+        if values.isEmpty { return values }  // TRIDENT writes [0, D] features for slides without tissue
         try withDataset(name) { dataset throws(FeatureFileError) in
             let status = values.withUnsafeMutableBytes {
                 H5Dread(dataset, memoryType, chdf5_s_all(), chdf5_s_all(), chdf5_p_default(), $0.baseAddress)
@@ -272,6 +273,7 @@ final class HDF5File {
         let dataset = H5Dcreate2(id, name, fileType, space, chdf5_p_default(), chdf5_p_default(), chdf5_p_default())
         guard dataset >= 0 else { throw FeatureFileError(path: path, "dataset '\(name)': H5Dcreate failed") }
         defer { H5Dclose(dataset) }
+        if dimensions.contains(0) { return }  // nothing to write; the dataset keeps its empty shape
         guard write(dataset) >= 0 else { throw FeatureFileError(path: path, "dataset '\(name)': H5Dwrite failed") }
     }
 

@@ -83,6 +83,10 @@ import Testing
         let bare = FeatureSet(features: FeatureMatrix(rows: 1, columns: 3, values: [1, 2, 3]))
         try bare.write(to: directory + "/bare.hdf5")
         #expect(try FeatureSet.read(path: directory + "/bare.hdf5") == bare)
+        // A slide without tissue: [0, D] features and [0, 2] coordinates, as TRIDENT writes them.
+        let empty = FeatureSet(features: FeatureMatrix(zeros: 0, columns: 4), coordinates: [], tileNames: [])
+        try empty.write(to: directory + "/empty.h5")
+        #expect(try FeatureSet.read(path: directory + "/empty.h5") == empty)
         // The plismbench layout keeps coordinates and levels.
         var withLevels = set
         withLevels.levels = [16, 16, 15]
