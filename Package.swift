@@ -24,17 +24,23 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
-        // System libraries (Debian: libopenslide-dev, libzstd-dev, zlib1g-dev, libpng-dev).
+        // System libraries (Debian: libopenslide-dev, libzstd-dev, zlib1g-dev, libpng-dev, libhdf5-dev,
+        // libopenblas-dev).
         .systemLibrary(name: "COpenSlide", pkgConfig: "openslide", providers: [.apt(["libopenslide-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
+        // cblas and the LAPACK routines OpenBLAS exports (Fortran ABI; prototypes in shim.h).
+        .systemLibrary(name: "CLAPACK", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // RGB8 images, PNG files, and (with the augmentation issue) PIL-exact image ops.
         .target(name: "ImageOps", dependencies: ["CPNG"]),
         // Whole-slide images: OpenSlide reader, resolution, levels, tissue detection, tile grid.
         .target(name: "SlideIO", dependencies: ["COpenSlide", "ImageOps"]),
         // Tile shard format v1: writer, reader, index, verify.
         .target(name: "TileShards", dependencies: ["CZstd", "CZlib"]),
+        // Evaluation of embeddings: PLISM robustness, linear probe, kNN, HEST regression, feature files.
+        .target(name: "Evaluation", dependencies: ["CHDF5", "CLAPACK"]),
         // The engine: stages, edges, graph files, runner, stats, monitor.
         .target(
             name: "Dataflow",
@@ -55,7 +61,7 @@ let package = Package(
         // Benchmarks behind `distill bench`.
         .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps"]),
         // The library users depend on: re-exports the modules above.
-        .target(name: "Distillery", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps"]),
+        .target(name: "Distillery", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Evaluation"]),
         // The `distill` command set, as a library so custom-stage packages can ship their own `distill`.
         .target(
             name: "DistillCLI",
@@ -70,6 +76,7 @@ let package = Package(
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
         .testTarget(name: "SlideIOTests", dependencies: ["SlideIO", "ImageOps"]),
         .testTarget(name: "TileShardsTests", dependencies: ["TileShards"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps"]),
         .testTarget(
             name: "DistillCLITests",

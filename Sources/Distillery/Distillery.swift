@@ -1,8 +1,9 @@
 // The library users depend on: `import Distillery` gives the engine (Dataflow), the built-in stages
 // (Stages) and the core libraries so far: ImageOps (RGB8 images, PNG), SlideIO (OpenSlide, resolution,
-// tissue, tile grid) and TileShards (shard format v1). Compute, Models, Distillation and Evaluation are
-// re-exported here as they land.
+// tissue, tile grid), TileShards (shard format v1) and Evaluation (feature files, robustness, probes,
+// regression). Compute, Models and Distillation are re-exported here as they land.
 @_exported import Dataflow
+@_exported import Evaluation
 @_exported import ImageOps
 @_exported import SlideIO
 @_exported import Stages
