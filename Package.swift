@@ -24,17 +24,22 @@ let package = Package(
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
-        // System libraries (Debian: libopenslide-dev, libzstd-dev, zlib1g-dev, libpng-dev).
+        // System libraries (Debian: libopenslide-dev, libzstd-dev, zlib1g-dev, libpng-dev, libopenblas-dev).
         .systemLibrary(name: "COpenSlide", pkgConfig: "openslide", providers: [.apt(["libopenslide-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // RGB8 images, PNG files, and (with the augmentation issue) PIL-exact image ops.
         .target(name: "ImageOps", dependencies: ["CPNG"]),
         // Whole-slide images: OpenSlide reader, resolution, levels, tissue detection, tile grid.
         .target(name: "SlideIO", dependencies: ["COpenSlide", "ImageOps"]),
         // Tile shard format v1: writer, reader, index, verify.
         .target(name: "TileShards", dependencies: ["CZstd", "CZlib"]),
+        // Tensors and the backend kernel set; CPUBackend on OpenBLAS (DESIGN.md §4).
+        .target(name: "Compute", dependencies: ["CBLAS"]),
+        // ViT (timm/DINOv2 family), configs, safetensors I/O, checkpoint key maps.
+        .target(name: "Models", dependencies: ["Compute", .product(name: "Yams", package: "Yams")]),
         // The engine: stages, edges, graph files, runner, stats, monitor.
         .target(
             name: "Dataflow",
@@ -70,6 +75,8 @@ let package = Package(
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
         .testTarget(name: "SlideIOTests", dependencies: ["SlideIO", "ImageOps"]),
         .testTarget(name: "TileShardsTests", dependencies: ["TileShards"]),
+        .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "ImageOps"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps"]),
         .testTarget(
             name: "DistillCLITests",
