@@ -187,12 +187,16 @@ public final class SafetensorsFile: @unchecked Sendable {
         return Entry(name: key, dtype: dtype, shape: shape, byteRange: begin..<end)
     }
 
-    /// JSON numbers that are all exact integers, or nil.
+    /// JSON numbers that are all integers (not booleans, not written with a fraction or exponent), or nil.
     static func integers(_ values: [Any]) -> [Int]? {
         var result: [Int] = []
         for value in values {
-            guard !(value is Bool), let integer = value as? Int else { return nil }
-            result.append(integer)
+            // JSONSerialization gives NSNumber; its objCType tells integers ("i", "q", …) from doubles ("d") and
+            // booleans ("c"), which `is Bool` / `as? Int` do not on Linux.
+            guard let number = value as? NSNumber, !["c", "B", "d", "f"].contains(String(cString: number.objCType)) else {
+                return nil
+            }
+            result.append(number.intValue)
         }
         return result
     }

@@ -126,8 +126,14 @@ public struct ViTConfig: Sendable, Hashable, Codable {
                                  reason: "missing")
         } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context),
                 let DecodingError.dataCorrupted(context) {
-            throw ViTConfigError(source: source, key: context.codingPath.map(\.stringValue).joined(separator: "."),
-                                 reason: context.debugDescription)
+            let key = context.codingPath.map(\.stringValue).joined(separator: ".")
+            let choices: [String] = switch key {
+            case CodingKeys.mlpLayer.rawValue: MLPKind.allCases.map(\.rawValue)
+            case CodingKeys.posEmbedInterpolation.rawValue: PosEmbedInterpolation.allCases.map(\.rawValue)
+            default: []
+            }
+            let reason = choices.isEmpty ? context.debugDescription : "\(context.debugDescription) (one of: \(choices.joined(separator: ", ")))"
+            throw ViTConfigError(source: source, key: key, reason: reason)
         } catch {
             throw ViTConfigError(source: source, key: nil, reason: "\(error)")
         }
