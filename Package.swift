@@ -58,9 +58,9 @@ let package = Package(
         // Built-in stage actors (test stages now; slide readers, augmentation, teacher, trainer later).
         .target(name: "Stages", dependencies: ["Dataflow", "SlideIO", "TileShards", "ImageOps"]),
         // Benchmarks behind `distill bench`.
-        .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps"]),
+        .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Compute", "Models"]),
         // The library users depend on: re-exports the modules above.
-        .target(name: "Distillery", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps"]),
+        .target(name: "Distillery", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Compute", "Models"]),
         // The `distill` command set, as a library so custom-stage packages can ship their own `distill`.
         .target(
             name: "DistillCLI",
