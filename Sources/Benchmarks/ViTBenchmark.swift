@@ -69,6 +69,8 @@ public enum ViTBenchmark {
         public var benchmark = "vit"
         public var threads: Int
         public var cores: Int
+        /// OpenBLAS's kernel family (`CPUBackend.blasCore`).
+        public var blasCore: String
         public var batch: Int
         public var imageSize = 224
         public var swift: [ModelResult]
@@ -81,7 +83,7 @@ public enum ViTBenchmark {
         public var targetRatio = 1.0
 
         enum CodingKeys: String, CodingKey {
-            case benchmark, threads, cores, batch, imageSize = "image_size", swift, reference,
+            case benchmark, threads, cores, blasCore = "blas_core", batch, imageSize = "image_size", swift, reference,
                  referenceSkipped = "reference_skipped", ratioSwiftOverPython = "ratio_swift_over_python",
                  targetRatio = "target_ratio"
         }
@@ -97,7 +99,7 @@ public enum ViTBenchmark {
             results.append(try measure(config, backend: backend, options: options))
         }
         var report = Report(threads: options.threads, cores: ProcessInfo.processInfo.activeProcessorCount,
-                            batch: options.batch, swift: results, referenceSkipped: referenceSkipped)
+                            blasCore: CPUBackend.blasCore, batch: options.batch, swift: results, referenceSkipped: referenceSkipped)
         if let reference = options.reference {
             let result = try runReference(reference, options: options)
             report.reference = result

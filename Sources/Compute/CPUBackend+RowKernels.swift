@@ -78,7 +78,7 @@ extension CPUBackend {
         var maximumVector = SIMD8<Float>(repeating: -.infinity)
         var index = 0
         while index < full {
-            maximumVector = pointwiseMax(maximumVector, x.vector(at: index))
+            maximumVector = VectorMath.maximum(maximumVector, x.vector(at: index))
             index += 8
         }
         var maximum = maximumVector.max()

@@ -23,6 +23,11 @@ public struct CPUBackend: Backend {
     /// The number of cores this process may run on (`sysconf(_SC_NPROCESSORS_ONLN)`).
     public static var availableCores: Int { max(1, Int(openblas_get_num_procs())) }
 
+    /// The OpenBLAS kernel family in use (`openblas_get_corename`, e.g. "SkylakeX", "Haswell"). OpenBLAS picks
+    /// it from the CPU when the library loads, or from `OPENBLAS_CORETYPE`; a CPU it does not recognise gets a
+    /// generic fallback such as "Prescott" (SSE3 kernels, several times slower on AVX2/AVX-512 machines).
+    public static var blasCore: String { String(cString: openblas_get_corename()) }
+
     public var device: Device { .cpu }
 
     public func makeTensor(shape: [Int]) -> Tensor { Tensor(shape: shape) }

@@ -14,7 +14,8 @@ enum VectorMath {
     /// e^x per lane.
     @inline(__always) @usableFromInline
     static func exp(_ x: V) -> V {
-        let clamped = x.clamped(lowerBound: V(repeating: -87.3), upperBound: V(repeating: 88.0))
+        let low = V(repeating: -87.3), high = V(repeating: 88.0)
+        let clamped = x.replacing(with: low, where: x .< low).replacing(with: high, where: x .> high)
         // n = round(x / ln 2) through the 1.5·2²³ trick: adding it leaves the rounded integer in the low mantissa bits.
         let magic = V(repeating: 12_582_912)
         let shifted = clamped * V(repeating: 1.442_695_04) + magic
@@ -61,9 +62,7 @@ enum VectorMath {
         x / (V(repeating: 1) + exp(-x))
     }
 
-    /// The same functions on one lane, for loop tails (lanes beyond the first are ignored).
+    /// Lane-wise maximum (`pointwiseMax` is not inlined in every build).
     @inline(__always) @usableFromInline
-    static func scalar(_ value: Float, _ function: (V) -> V) -> Float {
-        function(V(repeating: value))[0]
-    }
+    static func maximum(_ a: V, _ b: V) -> V { a.replacing(with: b, where: b .> a) }
 }

@@ -204,7 +204,7 @@ struct ViTBench: AsyncParsableCommand {
             Console.out(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
-        Console.out("vit: forward at \(report.imageSize) px, batch \(report.batch), \(report.threads) threads, \(report.cores) cores on the machine")
+        Console.out("vit: forward at \(report.imageSize) px, batch \(report.batch), \(report.threads) threads, \(report.cores) cores on the machine, OpenBLAS core \(report.blasCore)")
         for model in report.swift {
             Console.out(String(format: "  swift   %-16@ %8.2f images/s  (%d passes, %.1f s)", model.name, model.imagesPerSecond,
                                model.passes, model.seconds))
