@@ -1,10 +1,10 @@
 extension CPUBackend {
     public func gelu(input: Tensor, output: Tensor, count: Int) {
-        map(input, output, count, "gelu") { VectorMath.gelu($0) }
+        map(VectorMath.GELU.self, input, output, count, "gelu")
     }
 
     public func silu(input: Tensor, output: Tensor, count: Int) {
-        map(input, output, count, "silu") { VectorMath.silu($0) }
+        map(VectorMath.SiLU.self, input, output, count, "silu")
     }
 
     public func swiGLU(input: Tensor, output: Tensor, rows: Int, hidden: Int) {
@@ -55,18 +55,28 @@ extension CPUBackend {
         }
     }
 
-    /// `output[i] = f(input[i])` for `i < count`, eight lanes at a time, split over the threads.
+    /// `output[i] = F(input[i])` for `i < count`, two vectors of eight lanes per step, split over the threads.
+    /// (Generic over the function's type, so it is specialised and inlined into the loop.)
     @inline(__always)
-    func map(_ input: Tensor, _ output: Tensor, _ count: Int, _ name: StaticString, _ function: (SIMD8<Float>) -> SIMD8<Float>) {
+    func map<F: VectorFunction>(_ function: F.Type, _ input: Tensor, _ output: Tensor, _ count: Int, _ name: StaticString) {
         let x = floats(input, count, name)
         let y = floats(output, count, name)
-        let vectors = count / 8
-        Parallel.forEachRange(count: vectors, threads: threads, minimumChunk: 4096) { range in
-            for vector in range { y.store(function(x.vector(at: vector * 8)), at: vector * 8) }
+        let pairs = count / 16
+        Parallel.forEachRange(count: pairs, threads: threads, minimumChunk: 2048) { range in
+            for pair in range {
+                let index = pair * 16
+                let a = F.apply(x.vector(at: index))
+                let b = F.apply(x.vector(at: index + 8))
+                y.store(a, at: index)
+                y.store(b, at: index + 8)
+            }
         }
-        let rest = count - vectors * 8
-        if rest > 0 {
-            y.storePartial(function(x.partialVector(at: vectors * 8, count: rest)), at: vectors * 8, count: rest)
+        var index = pairs * 16
+        while index < count {
+            let lanes = min(8, count - index)
+            let value = F.apply(x.partialVector(at: index, count: lanes))
+            if lanes == 8 { y.store(value, at: index) } else { y.storePartial(value, at: index, count: lanes) }
+            index += 8
         }
     }
 }

@@ -62,7 +62,23 @@ enum VectorMath {
         x / (V(repeating: 1) + exp(-x))
     }
 
+    /// GELU as a `VectorFunction`.
+    @usableFromInline enum GELU: VectorFunction {
+        @inline(__always) @usableFromInline static func apply(_ x: V) -> V { gelu(x) }
+    }
+
+    /// SiLU as a `VectorFunction`.
+    @usableFromInline enum SiLU: VectorFunction {
+        @inline(__always) @usableFromInline static func apply(_ x: V) -> V { silu(x) }
+    }
+
     /// Lane-wise maximum (`pointwiseMax` is not inlined in every build).
     @inline(__always) @usableFromInline
     static func maximum(_ a: V, _ b: V) -> V { a.replacing(with: b, where: b .> a) }
+}
+
+/// An element-wise function on eight lanes, as a type, so kernels generic over it are specialised and inline it.
+@usableFromInline
+protocol VectorFunction {
+    static func apply(_ x: SIMD8<Float>) -> SIMD8<Float>
 }

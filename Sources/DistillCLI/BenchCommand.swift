@@ -161,8 +161,11 @@ struct ViTBench: AsyncParsableCommand {
         valueName: "yaml"))
     var configs: [String] = []
 
-    @Option(name: .customLong("min-seconds"), help: "Timed passes repeat until this many wall seconds, per model and side (at least 2 passes).")
+    @Option(name: .customLong("min-seconds"), help: "Timed passes repeat until this many wall seconds, per model, side and round (at least 2 passes).")
     var minimumSeconds = 10.0
+
+    @Option(help: "Alternating Swift/PyTorch rounds; each side reports its best round.")
+    var rounds = 1
 
     @Option(help: "Python interpreter for the reference (needs torch and timm; default $DISTILL_PYTHON, else python3).")
     var python = ProcessInfo.processInfo.environment["DISTILL_PYTHON"] ?? "python3"
@@ -175,6 +178,7 @@ struct ViTBench: AsyncParsableCommand {
 
     func validate() throws {
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
@@ -185,6 +189,7 @@ struct ViTBench: AsyncParsableCommand {
                                            threads: threads ?? CPUBackend.availableCores)
         options.batch = batch
         options.minimumSeconds = minimumSeconds
+        options.rounds = rounds
         var skipped: String?
         if reference == false {
             skipped = "--no-reference"
@@ -204,14 +209,16 @@ struct ViTBench: AsyncParsableCommand {
             Console.out(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
-        Console.out("vit: forward at \(report.imageSize) px, batch \(report.batch), \(report.threads) threads, \(report.cores) cores on the machine, OpenBLAS core \(report.blasCore)")
+        Console.out("vit: forward at \(report.imageSize) px, batch \(report.batch), \(report.threads) threads, \(report.rounds) round(s), \(report.cores) cores on the machine, OpenBLAS core \(report.blasCore)")
         for model in report.swift {
-            Console.out(String(format: "  swift   %-16@ %8.2f images/s  (%d passes, %.1f s)", model.name, model.imagesPerSecond,
-                               model.passes, model.seconds))
+            Console.out(String(format: "  swift   %-14@ %7.2f images/s (best round), %6.2f images/CPU-s  (%d passes)", model.name,
+                               model.imagesPerSecond, model.imagesPerCPUSecond, model.passes))
             if let python = report.reference?.models.first(where: { $0.name == model.name }),
                let ratio = report.ratioSwiftOverPython?[model.name] {
-                Console.out(String(format: "  pytorch %-16@ %8.2f images/s  (%d passes, %.1f s)   ratio swift/pytorch %.2f× (target ≥ %.1f×)",
-                                   model.name, python.imagesPerSecond, python.passes, python.seconds, ratio, report.targetRatio))
+                Console.out(String(format: "  pytorch %-14@ %7.2f images/s (best round), %6.2f images/CPU-s  (%d passes)", model.name,
+                                   python.imagesPerSecond, python.imagesPerCPUSecond, python.passes))
+                Console.out(String(format: "  ratio swift/pytorch %.2f× wall, %.2f× CPU (target ≥ %.1f×)", ratio.wall, ratio.cpu,
+                                   report.targetRatio))
             }
         }
         if let why = report.referenceSkipped {

@@ -8,8 +8,9 @@ Mlp + GELU, num_classes=0, global_pool=""), random weights (timm's init), float3
 torch.inference_mode runs forward_features on a random [batch, 3, img_size, img_size] input: one untimed
 warm-up pass, then timed passes until --min-seconds (at least --min-passes). torch.set_num_threads(--threads).
 
-Prints JSON: {"python", "torch", "timm", "threads", "models": [{"name", "parameters", "passes", "wall_s",
-"images_per_s"}]}.
+Prints JSON: {"python", "torch", "timm", "threads", "models": [{"name", "parameters", "passes", "wall_s", "cpu_s",
+"images_per_s", "images_per_cpu_s", "rounds_images_per_s"}]} (cpu_s: process user + system seconds of the timed
+passes, time.process_time).
 
 Usage: vit_reference.py --batch 32 --threads 2 --min-seconds 10 --model '{"name": "h0-mini", ...}' ...
 """
@@ -44,15 +45,18 @@ def measure(config: dict, batch: int, min_seconds: float, min_passes: int) -> di
     x = torch.randn(batch, 3, size, size)
     with torch.inference_mode():
         model.forward_features(x)
-        passes, start = 0, time.perf_counter()
+        passes, start, cpu_start = 0, time.perf_counter(), time.process_time()
         while True:
             model.forward_features(x)
             passes += 1
             elapsed = time.perf_counter() - start
             if elapsed >= min_seconds and passes >= min_passes:
                 break
+        cpu = time.process_time() - cpu_start
+    images = passes * batch
     return {"name": config["name"], "parameters": sum(p.numel() for p in model.parameters()), "passes": passes,
-            "wall_s": elapsed, "images_per_s": passes * batch / elapsed}
+            "wall_s": elapsed, "cpu_s": cpu, "images_per_s": images / elapsed, "images_per_cpu_s": images / cpu,
+            "rounds_images_per_s": [images / elapsed]}
 
 
 def main() -> None:
