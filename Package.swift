@@ -33,6 +33,7 @@ let package = Package(
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
         // cblas and the LAPACK routines OpenBLAS exports (Fortran ABI; prototypes in shim.h).
         .systemLibrary(name: "CLAPACK", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         // RGB8 images, PNG files, and (with the augmentation issue) PIL-exact image ops.
         .target(name: "ImageOps", dependencies: ["CPNG"]),
         // Whole-slide images: OpenSlide reader, resolution, levels, tissue detection, tile grid.
@@ -41,6 +42,10 @@ let package = Package(
         .target(name: "TileShards", dependencies: ["CZstd", "CZlib"]),
         // Evaluation of embeddings: PLISM robustness, linear probe, kNN, HEST regression, feature files.
         .target(name: "Evaluation", dependencies: ["CHDF5", "CLAPACK"]),
+        // Tensors and the backend kernel set; CPUBackend on OpenBLAS (DESIGN.md §4).
+        .target(name: "Compute", dependencies: ["CBLAS"]),
+        // ViT (timm/DINOv2 family), configs, safetensors I/O, checkpoint key maps.
+        .target(name: "Models", dependencies: ["Compute", .product(name: "Yams", package: "Yams")]),
         // The engine: stages, edges, graph files, runner, stats, monitor.
         .target(
             name: "Dataflow",
@@ -59,9 +64,9 @@ let package = Package(
         // Built-in stage actors (test stages now; slide readers, augmentation, teacher, trainer later).
         .target(name: "Stages", dependencies: ["Dataflow", "SlideIO", "TileShards", "ImageOps"]),
         // Benchmarks behind `distill bench`.
-        .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps"]),
+        .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Compute", "Models"]),
         // The library users depend on: re-exports the modules above.
-        .target(name: "Distillery", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Evaluation"]),
+        .target(name: "Distillery", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Evaluation", "Compute", "Models"]),
         // The `distill` command set, as a library so custom-stage packages can ship their own `distill`.
         .target(
             name: "DistillCLI",
@@ -77,6 +82,8 @@ let package = Package(
         .testTarget(name: "SlideIOTests", dependencies: ["SlideIO", "ImageOps"]),
         .testTarget(name: "TileShardsTests", dependencies: ["TileShards"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
+        .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "ImageOps"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps"]),
         .testTarget(
             name: "DistillCLITests",

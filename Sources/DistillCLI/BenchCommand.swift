@@ -6,7 +6,7 @@ import Foundation
 /// `distill bench …`: benchmarks, each printed as a table or JSON.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure throughput.", subcommands: [EngineBench.self, TilingBench.self])
+        commandName: "bench", abstract: "Measure throughput.", subcommands: [EngineBench.self, TilingBench.self, ViTBench.self])
 }
 
 /// `distill bench engine`.
@@ -132,8 +132,11 @@ struct TilingBench: AsyncParsableCommand {
     }
 
     /// tools/bench/tiling_reference.py from the current folder, or from the executable's folder upwards.
-    static func findScript() -> String? {
-        let relative = "tools/bench/tiling_reference.py"
+    static func findScript() -> String? { findFile("tools/bench/tiling_reference.py") }
+
+    /// A repository file (`relative` to the repository root) from the current folder, or from the executable's
+    /// folder upwards.
+    static func findFile(_ relative: String) -> String? {
         var candidates = [FileManager.default.currentDirectoryPath + "/" + relative]
         var folder = URL(fileURLWithPath: CommandLine.arguments[0]).resolvingSymlinksInPath().deletingLastPathComponent()
         for _ in 0..<5 {
@@ -141,5 +144,91 @@ struct TilingBench: AsyncParsableCommand {
             folder = folder.deletingLastPathComponent()
         }
         return candidates.first { FileManager.default.fileExists(atPath: $0) }
+    }
+}
+
+/// `distill bench vit`.
+struct ViTBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "vit",
+        abstract: "ViT forward images/s on the CPU at 224 px (ViT-S/14 and ViT-B/14 by default, random weights) beside PyTorch CPU + timm on the same model, batch and thread count.")
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    @Option(help: "Threads for BLAS and the kernels, and for torch (default: all cores).")
+    var threads: Int?
+
+    @Option(help: "Images per forward pass.")
+    var batch = 32
+
+    @Option(name: .customLong("config"), help: ArgumentHelp(
+        "A model config; repeatable. Default: configs/models/vit-small-cpu.yaml and configs/models/h0-mini.yaml.",
+        valueName: "yaml"))
+    var configs: [String] = []
+
+    @Option(name: .customLong("min-seconds"), help: "Timed passes repeat until this many wall seconds, per model, side and round (at least 2 passes).")
+    var minimumSeconds = 10.0
+
+    @Option(help: "Alternating Swift/PyTorch rounds; each side reports its best round.")
+    var rounds = 1
+
+    @Option(help: "Python interpreter for the reference (needs torch and timm; default $DISTILL_PYTHON, else python3).")
+    var python = ProcessInfo.processInfo.environment["DISTILL_PYTHON"] ?? "python3"
+
+    @Option(name: .customLong("reference-script"), help: "The reference script (default: tools/bench/vit_reference.py, looked up from the current folder and the executable's).")
+    var referenceScript: String?
+
+    @Flag(inversion: .prefixedNo, help: "Run the Python reference too (default: when --python can import torch and timm).")
+    var reference: Bool?
+
+    func validate() throws {
+        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+    }
+
+    func run() async throws {
+        let paths = configs.isEmpty ? ["vit-small-cpu", "h0-mini"].compactMap { TilingBench.findFile("configs/models/\($0).yaml") } : configs
+        guard !paths.isEmpty else { throw ValidationError("configs/models/*.yaml not found; give --config") }
+        var options = ViTBenchmark.Options(models: try paths.map { try ViTConfig.load(path: $0) },
+                                           threads: threads ?? CPUBackend.availableCores)
+        options.batch = batch
+        options.minimumSeconds = minimumSeconds
+        options.rounds = rounds
+        var skipped: String?
+        if reference == false {
+            skipped = "--no-reference"
+        } else if !ViTBenchmark.pythonHasReferenceModules(python) {
+            if reference == true { throw ValidationError("\(python) cannot import torch and timm (see tools/bench/README.md)") }
+            skipped = "\(python) cannot import torch and timm"
+        } else if let script = referenceScript ?? TilingBench.findFile("tools/bench/vit_reference.py") {
+            options.reference = ViTBenchmark.ReferenceOptions(python: python, script: script)
+        } else {
+            if reference == true { throw ValidationError("tools/bench/vit_reference.py not found; give --reference-script") }
+            skipped = "tools/bench/vit_reference.py not found"
+        }
+        let report = try ViTBenchmark.run(options, referenceSkipped: skipped)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            Console.out(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        Console.out("vit: forward at \(report.imageSize) px, batch \(report.batch), \(report.threads) threads, \(report.rounds) round(s), \(report.cores) cores on the machine, OpenBLAS core \(report.blasCore)")
+        for model in report.swift {
+            Console.out(String(format: "  swift   %-14@ %7.2f images/s (best round), %6.2f images/CPU-s  (%d passes)", model.name,
+                               model.imagesPerSecond, model.imagesPerCPUSecond, model.passes))
+            if let python = report.reference?.models.first(where: { $0.name == model.name }),
+               let ratio = report.ratioSwiftOverPython?[model.name] {
+                Console.out(String(format: "  pytorch %-14@ %7.2f images/s (best round), %6.2f images/CPU-s  (%d passes)", model.name,
+                                   python.imagesPerSecond, python.imagesPerCPUSecond, python.passes))
+                Console.out(String(format: "  ratio swift/pytorch %.2f× wall, %.2f× CPU (target ≥ %.1f×)", ratio.wall, ratio.cpu,
+                                   report.targetRatio))
+            }
+        }
+        if let why = report.referenceSkipped {
+            Console.out("  anchor unavailable: \(why)")
+        }
     }
 }

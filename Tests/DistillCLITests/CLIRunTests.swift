@@ -279,4 +279,30 @@ import Glibc
         #expect((decode["gb_per_s_per_core"] as? Double ?? 0) > 0)
         #expect(report["reference_skipped"] as? String == "--no-reference")
     }
+
+    @Test func vitBenchPrintsJSONAndNamesAMissingAnchor() async throws {
+        let distill = try Paths.requireDistill()
+        let config = Paths.packageRoot.appendingPathComponent("configs/models/vit-tiny-test.yaml").path
+        let result = try await runToEnd(
+            distill, ["bench", "vit", "--json", "--config", config, "--batch", "2", "--min-seconds", "0",
+                      "--python", "/nonexistent/python3"], timeout: .seconds(120))
+        #expect(result.status == 0, "\(result.stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(result.stdout.utf8)) as? [String: Any])
+        #expect(report["benchmark"] as? String == "vit")
+        #expect(report["batch"] as? Int == 2 && report["image_size"] as? Int == 224)
+        let models = try #require(report["swift"] as? [[String: Any]])
+        #expect(models.count == 1)
+        #expect(models.first?["name"] as? String == "vit-tiny-test")
+        #expect(models.first?["parameters"] as? Int == 161_664)
+        #expect((models.first?["images_per_s"] as? Double ?? 0) > 0)
+        #expect(models.first?["passes"] as? Int == 2)
+        #expect(report["reference_skipped"] as? String == "/nonexistent/python3 cannot import torch and timm")
+        #expect(report["reference"] == nil && report["ratio_swift_over_python"] == nil)
+
+        let text = try await runToEnd(
+            distill, ["bench", "vit", "--config", config, "--batch", "1", "--min-seconds", "0", "--no-reference"],
+            timeout: .seconds(120))
+        #expect(text.status == 0, "\(text.stderr)")
+        #expect(text.stdout.contains("anchor unavailable: --no-reference"), "\(text.stdout)")
+    }
 }

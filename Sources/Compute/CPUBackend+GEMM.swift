@@ -1,0 +1,53 @@
+import CBLAS
+
+extension CPUBackend {
+    public func gemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                     a: Tensor, lda: Int, b: Tensor, ldb: Int, beta: Float, c: Tensor, ldc: Int) {
+        let aCount = transposeA ? (k - 1) * lda + m : (m - 1) * lda + k
+        let bCount = transposeB ? (n - 1) * ldb + k : (k - 1) * ldb + n
+        Self.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                   a: floats(a, aCount, "gemm A"), lda: lda, b: floats(b, bCount, "gemm B"), ldb: ldb,
+                   beta: beta, c: floats(c, (m - 1) * ldc + n, "gemm C"), ldc: ldc)
+    }
+
+    public func batchedGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                            a: Tensor, lda: Int, strideA: Int, b: Tensor, ldb: Int, strideB: Int,
+                            beta: Float, c: Tensor, ldc: Int, strideC: Int, batch: Int) {
+        guard batch > 0 else { return }
+        let aCount = (batch - 1) * strideA + (transposeA ? (k - 1) * lda + m : (m - 1) * lda + k)
+        let bCount = (batch - 1) * strideB + (transposeB ? (n - 1) * ldb + k : (k - 1) * ldb + n)
+        let aPointer = floats(a, aCount, "batchedGemm A")
+        let bPointer = floats(b, bCount, "batchedGemm B")
+        let cPointer = floats(c, (batch - 1) * strideC + (m - 1) * ldc + n, "batchedGemm C")
+        for item in 0..<batch {
+            Self.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                       a: aPointer + item * strideA, lda: lda, b: bPointer + item * strideB, ldb: ldb,
+                       beta: beta, c: cPointer + item * strideC, ldc: ldc)
+        }
+    }
+
+    public func linear(input: Tensor, weight: Tensor, bias: Tensor?, output: Tensor,
+                       rows: Int, inFeatures: Int, outFeatures: Int) {
+        let x = floats(input, rows * inFeatures, "linear input")
+        let w = floats(weight, outFeatures * inFeatures, "linear weight")
+        let y = floats(output, rows * outFeatures, "linear output")
+        if let bias {
+            let b = floats(bias, outFeatures, "linear bias")
+            Parallel.forEachRange(count: rows, threads: threads, minimumChunk: 256) { range in
+                for row in range { (y + row * outFeatures).update(from: b, count: outFeatures) }
+            }
+        }
+        Self.sgemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures, alpha: 1,
+                   a: x, lda: inFeatures, b: w, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: y, ldc: outFeatures)
+    }
+
+    /// Row-major `cblas_sgemm`.
+    @inline(__always)
+    static func sgemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                      a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                      beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        guard m > 0, n > 0 else { return }
+        cblas_sgemm(CblasRowMajor, transposeA ? CblasTrans : CblasNoTrans, transposeB ? CblasTrans : CblasNoTrans,
+                    Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+    }
+}

@@ -1,0 +1,49 @@
+import CBLAS
+
+/// The CPU implementation of `Backend`: OpenBLAS `cblas_sgemm` for matrix products and vectorised Swift
+/// loops (eight `Float` lanes, split over `threads` with `Parallel`) for everything else; fp32 throughout.
+/// It is the reference the other backends are checked against (DESIGN.md §4).
+///
+/// `threads` is both the OpenBLAS thread count (`openblas_set_num_threads`, a process-wide setting: use one
+/// CPUBackend configuration per process) and the number of ranges the element-wise kernels are split into.
+/// The attention kernel runs (image, head) pairs in parallel with single-threaded BLAS calls, and restores
+/// the thread count afterwards.
+public struct CPUBackend: Backend {
+    /// Threads for BLAS and for the vectorised kernels (≥ 1).
+    public let threads: Int
+
+    /// A backend using `threads` threads (default: every core the process may use).
+    /// - Precondition: `threads ≥ 1`.
+    public init(threads: Int = CPUBackend.availableCores) {
+        precondition(threads >= 1, "CPUBackend needs at least one thread, got \(threads)")
+        self.threads = threads
+        openblas_set_num_threads(Int32(threads))
+    }
+
+    /// The number of cores this process may run on (`sysconf(_SC_NPROCESSORS_ONLN)`).
+    public static var availableCores: Int { max(1, Int(openblas_get_num_procs())) }
+
+    /// The OpenBLAS kernel family in use (`openblas_get_corename`, e.g. "SkylakeX", "Haswell"). OpenBLAS picks
+    /// it from the CPU when the library loads, or from `OPENBLAS_CORETYPE`; a CPU it does not recognise gets a
+    /// generic fallback such as "Prescott" (SSE3 kernels, several times slower on AVX2/AVX-512 machines).
+    public static var blasCore: String { String(cString: openblas_get_corename()) }
+
+    public var device: Device { .cpu }
+
+    public func makeTensor(shape: [Int]) -> Tensor { Tensor(shape: shape) }
+
+    public func upload(_ values: UnsafeBufferPointer<Float>, to tensor: Tensor) {
+        precondition(values.count == tensor.count, "upload of \(values.count) values into \(tensor)")
+        guard let source = values.baseAddress else { return }
+        tensor.floats.update(from: source, count: values.count)
+    }
+
+    public func download(_ tensor: Tensor) -> [Float] { tensor.scalars() }
+
+    /// The elements of `tensor`, checking it holds at least `count` `f32` values on the host.
+    @inline(__always)
+    func floats(_ tensor: Tensor, _ count: Int, _ name: StaticString) -> UnsafeMutablePointer<Float> {
+        precondition(tensor.count >= count, "\(name): \(tensor) holds fewer than \(count) elements")
+        return tensor.floats
+    }
+}

@@ -1,0 +1,47 @@
+import Compute
+import Foundation
+import ImageOps
+@testable import Models
+
+/// Paths of the committed ViT fixtures (`Tests/Fixtures/vit`, made by tools/fixtures/make_vit_fixtures.py),
+/// the model configs, and the real tile they were computed on (read in place from ../shared/data).
+enum ModelFixtures {
+    /// The package root: the folder above this file that holds Package.swift.
+    static let root: URL = {
+        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
+            let parent = directory.deletingLastPathComponent()
+            precondition(parent.path != directory.path, "no Package.swift above \(#filePath)")
+            directory = parent
+        }
+        return directory
+    }()
+
+    static func fixture(_ name: String) -> String { root.appendingPathComponent("Tests/Fixtures/vit/\(name)").path }
+    static func config(_ name: String) throws -> ViTConfig { try ViTConfig.load(path: root.appendingPathComponent("configs/models/\(name).yaml").path) }
+
+    /// The tile the fixtures' inputs were cut from (`TILE` in the script).
+    static let tilePath = root.appendingPathComponent("../shared/data/tiles/single/tiatoolbox-target_image-1000.png").standardized.path
+    /// Crop origins (x, y), as in the script.
+    static let crops224 = [(0, 0), (517, 389)]
+    static let crops98 = [(130, 610), (871, 45)]
+
+    /// The crops of the tile as RGB8 `[B, size, size, 3]`.
+    static func pixels(size: Int, origins: [(Int, Int)]) throws -> [UInt8] {
+        let tile = try PNGImage.read(path: tilePath)
+        var pixels: [UInt8] = []
+        for (x, y) in origins {
+            for row in y..<(y + size) {
+                let start = tile.offset(x: x, y: row)
+                pixels.append(contentsOf: tile.pixels[start..<(start + size * 3)])
+            }
+        }
+        return pixels
+    }
+
+    /// Largest absolute difference.
+    static func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
+        precondition(a.count == b.count, "\(a.count) vs \(b.count) values")
+        return zip(a, b).map { abs($0 - $1) }.max() ?? 0
+    }
+}
