@@ -71,6 +71,12 @@ enum AugmentFixtures {
         let contrast: Double
         let saturation: Double
         let hue: Double
+
+        var parameters: ColorJitterParameters {
+            ColorJitterParameters(order: order.map { ColorJitterParameters.Operation(rawValue: $0)! },
+                                  brightness: Float(brightness), contrast: Float(contrast),
+                                  saturation: Float(saturation), hue: Float(hue))
+        }
     }
 
     private struct File: Decodable { let cases: [Case] }
