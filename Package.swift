@@ -29,8 +29,8 @@ let package = Package(
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
-        // RGB8 images, PNG files, and (with the augmentation issue) PIL-exact image ops.
-        .target(name: "ImageOps", dependencies: ["CPNG"]),
+        // RGB8 images, PNG files, PIL-exact image ops and DINOv2 multi-crop (Yams reads its config file).
+        .target(name: "ImageOps", dependencies: ["CPNG", .product(name: "Yams", package: "Yams")]),
         // Whole-slide images: OpenSlide reader, resolution, levels, tissue detection, tile grid.
         .target(name: "SlideIO", dependencies: ["COpenSlide", "ImageOps"]),
         // Tile shard format v1: writer, reader, index, verify.

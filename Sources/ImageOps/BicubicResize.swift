@@ -2,14 +2,25 @@
 /// torchvision's `Resize` / `RandomResizedCrop` do to PIL images (distillation-spec.md §6.3–6.4; Pillow
 /// `src/libImaging/Resample.c` `ImagingResampleInner`).
 ///
-/// Two separable passes with an 8-bit intermediate: a horizontal pass over only the rows the vertical pass
-/// reads, stored as bytes, then the vertical pass. Each pass sums `pixel × weight` in 32-bit integers from
+/// Two separable passes with an 8-bit intermediate. Each pass sums `pixel × weight` in 32-bit integers from
 /// `2²¹` (one half) with the 22-bit weights of ``BicubicCoefficients`` and keeps `clip8(sum >> 22)`. A pass is
-/// skipped when its axis keeps its size; an image that keeps both sizes is copied.
+/// skipped when its axis keeps its size; an image that keeps both sizes is copied. The order of the passes
+/// changes the bytes (the intermediate is rounded), and Pillow changed it in 13.0 (``PassOrder``): by default
+/// the horizontal pass runs first, over only the rows the vertical pass reads, except when the height shrinks by
+/// more than twice as many pixels as the width, where the vertical pass runs first over the full width.
 ///
 /// Resizing a ``CropBox`` of an image is PIL's `img.crop(box).resize(size)`: the filter taps are clamped to the
 /// crop, not to the whole image (unlike `resize(size, box=…)`).
 public enum BicubicResize {
+    /// Which pass runs first when both axes change size.
+    public enum PassOrder: String, Sendable, CaseIterable {
+        /// Pillow ≥ 13.0 (`ImagingResampleInner`, python-pillow/Pillow#9549): vertical first when
+        /// `in_h − out_h > 0` and `in_h − out_h > 2·(in_w − out_w)`, else horizontal first.
+        case pillow13 = "pillow-13"
+        /// Pillow ≤ 12 (what DINOv2's pinned environment ran): always horizontal first.
+        case horizontalFirst = "horizontal-first"
+    }
+
     /// Resizes `image` (or the `box` of it) to `width × height`.
     /// - Parameters:
     ///   - image: `[H, W, 3]` RGB8.
@@ -18,16 +29,20 @@ public enum BicubicResize {
     ///   - height: output height in pixels, ≥ 1.
     /// - Returns: `[height, width, 3]` RGB8.
     /// - Precondition: the box lies inside the image and the output size is positive.
-    public static func resize(_ image: RGBImage, box: CropBox? = nil, width: Int, height: Int) -> RGBImage {
+    ///   - order: the pass order of the Pillow version to match.
+    public static func resize(_ image: RGBImage, box: CropBox? = nil, width: Int, height: Int,
+                              order: PassOrder = .pillow13) -> RGBImage {
         var output = RGBImage(width: width, height: height)
         var scratch = ResizeScratch()
-        resize(image, box: box ?? CropBox(width: image.width, height: image.height), into: &output, scratch: &scratch)
+        resize(image, box: box ?? CropBox(width: image.width, height: image.height), into: &output, order: order,
+               scratch: &scratch)
         return output
     }
 
     /// Resizes the `box` of `image` into `output` (its size is the target size), reusing `scratch`'s buffers.
     /// - Precondition: the box lies inside the image; `output` is at least 1×1.
-    public static func resize(_ image: RGBImage, box: CropBox, into output: inout RGBImage, scratch: inout ResizeScratch) {
+    public static func resize(_ image: RGBImage, box: CropBox, into output: inout RGBImage, order: PassOrder = .pillow13,
+                              scratch: inout ResizeScratch) {
         precondition(box.fits(width: image.width, height: image.height), "crop box \(box) is outside the \(image.width)×\(image.height) image")
         precondition(output.width > 0 && output.height > 0, "resize to an empty \(output.width)×\(output.height) image")
         let outWidth = output.width, outHeight = output.height
@@ -51,6 +66,18 @@ public enum BicubicResize {
                     return
                 }
                 let horizontal = scratch.coefficients(inSize: box.width, outSize: outWidth)
+                let shrink = box.height - outHeight
+                if needVertical && order == .pillow13 && shrink > 0 && shrink > (box.width - outWidth) * 2 {
+                    // Vertical pass over the full width, then the horizontal pass.
+                    scratch.reserveIntermediate(outHeight * box.width * 3)
+                    scratch.intermediate.withUnsafeMutableBufferPointer { temporary in
+                        verticalPass(from: origin, rowBytes: sourceRowBytes, firstRow: 0, coefficients: vertical,
+                                     into: temporary.baseAddress!, width: box.width, accumulator: &scratch.accumulator)
+                        horizontalPass(from: UnsafePointer(temporary.baseAddress!), rowBytes: box.width * 3, rows: outHeight,
+                                       coefficients: horizontal, into: out)
+                    }
+                    return
+                }
                 // Rows of the box the vertical pass reads (all of them when the height is kept).
                 let firstRow = needVertical ? Int(vertical.first[0]) : 0
                 let endRow = needVertical ? Int(vertical.first[outHeight - 1] + vertical.count[outHeight - 1]) : box.height

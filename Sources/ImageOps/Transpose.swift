@@ -47,3 +47,21 @@ extension RGBImage {
         return RGBImage(width: outWidth, height: outHeight, pixels: output)
     }
 }
+
+extension RGBImage {
+    /// ``Transpose/flipLeftRight`` in place.
+    public mutating func flipLeftRight() {
+        let (width, height) = (self.width, self.height)
+        pixels.withUnsafeMutableBufferPointer { buffer in
+            for y in 0..<height {
+                let row = buffer.baseAddress! + y * width * 3
+                var left = 0, right = width - 1
+                while left < right {
+                    for channel in 0..<3 { swap(&row[left * 3 + channel], &row[right * 3 + channel]) }
+                    left += 1
+                    right -= 1
+                }
+            }
+        }
+    }
+}
