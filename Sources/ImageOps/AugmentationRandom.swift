@@ -14,6 +14,19 @@ public struct AugmentationKey: Sendable, Equatable, Hashable, Codable {
         self.epoch = epoch
         self.sample = sample
     }
+
+    /// A tile's sample identity from where it comes from: FNV-1a 64 over the slide id's UTF-8 bytes, then
+    /// level-0 `x` and `y` as 8 little-endian bytes each. The same tile gets the same id whatever the shard order,
+    /// the reader or the worker, and after a resume.
+    public static func sampleID(slideID: String, x: Int, y: Int) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        func mix(_ byte: UInt8) { hash = (hash ^ UInt64(byte)) &* 0x0000_0100_0000_01B3 }
+        for byte in slideID.utf8 { mix(byte) }
+        for value in [x, y] {
+            for shift in stride(from: 0, to: 64, by: 8) { mix(UInt8(truncatingIfNeeded: UInt64(bitPattern: Int64(value)) >> UInt64(shift))) }
+        }
+        return hash
+    }
 }
 
 /// A stream of random numbers for one (key, stream) pair, drawn from ``Philox4x32`` with
