@@ -20,6 +20,11 @@ struct BicubicCoefficients: Sendable {
     let count: [Int32]
     /// `outSize × taps` fixed-point weights; unused slots are 0.
     let weights: [Int32]
+    /// The same weights over a window of exactly `taps` inputs that stays inside `[0, inSize)` (moved left at the
+    /// right edge, padded with zero weights), so a pass can run a fixed number of taps; nil when `inSize < taps`.
+    /// The sums are integers, so the extra zero terms and the order change nothing.
+    let windowFirst: [Int32]?
+    let windowWeights: [Int32]?
 
     init(inSize: Int, outSize: Int) {
         precondition(inSize > 0 && outSize > 0, "resampling needs positive sizes, got \(inSize) → \(outSize)")
@@ -58,6 +63,21 @@ struct BicubicCoefficients: Sendable {
         self.first = first
         self.count = count
         self.weights = weights
+        if inSize >= taps {
+            var windowFirst = [Int32](repeating: 0, count: outSize)
+            var windowWeights = [Int32](repeating: 0, count: outSize * taps)
+            for output in 0..<outSize {
+                let start = min(Int(first[output]), inSize - taps)
+                let offset = Int(first[output]) - start
+                windowFirst[output] = Int32(start)
+                for x in 0..<Int(count[output]) { windowWeights[output * taps + offset + x] = weights[output * taps + x] }
+            }
+            self.windowFirst = windowFirst
+            self.windowWeights = windowWeights
+        } else {
+            windowFirst = nil
+            windowWeights = nil
+        }
     }
 
     /// Pillow's `bicubic_filter` (Keys cubic convolution with `a = −0.5`), evaluated in its operation order.

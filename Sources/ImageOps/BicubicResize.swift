@@ -99,24 +99,60 @@ public enum BicubicResize {
     }
 
     /// Horizontal pass: `rows` rows of `coefficients.inSize` pixels (stride `rowBytes`) → rows of
-    /// `coefficients.outSize` pixels, packed.
+    /// `coefficients.outSize` pixels, packed. Runs a fixed number of taps per output over the coefficients'
+    /// window (five, unrolled, when enlarging), or each output's own taps for inputs narrower than the kernel.
     static func horizontalPass(from source: UnsafePointer<UInt8>, rowBytes: Int, rows: Int,
                                coefficients: BicubicCoefficients, into target: UnsafeMutablePointer<UInt8>) {
         let outWidth = coefficients.outSize
         let taps = coefficients.taps
         let half: Int32 = 1 << (BicubicCoefficients.precisionBits - 1)
-        coefficients.weights.withUnsafeBufferPointer { weightBuffer in
-            coefficients.first.withUnsafeBufferPointer { firstBuffer in
-                coefficients.count.withUnsafeBufferPointer { countBuffer in
-                    let weights = weightBuffer.baseAddress!
-                    for row in 0..<rows {
-                        let line = source + row * rowBytes
-                        let out = target + row * outWidth * 3
+        guard let windowFirst = coefficients.windowFirst, let windowWeights = coefficients.windowWeights else {
+            coefficients.weights.withUnsafeBufferPointer { weightBuffer in
+                for row in 0..<rows {
+                    let line = source + row * rowBytes
+                    let out = target + row * outWidth * 3
+                    for x in 0..<outWidth {
+                        let k = weightBuffer.baseAddress! + x * taps
+                        var pixel = line + Int(coefficients.first[x]) * 3
+                        var r = half, g = half, b = half
+                        for tap in 0..<Int(coefficients.count[x]) {
+                            let w = k[tap]
+                            r &+= Int32(pixel[0]) &* w
+                            g &+= Int32(pixel[1]) &* w
+                            b &+= Int32(pixel[2]) &* w
+                            pixel += 3
+                        }
+                        out[x * 3] = BicubicCoefficients.clip8(r)
+                        out[x * 3 + 1] = BicubicCoefficients.clip8(g)
+                        out[x * 3 + 2] = BicubicCoefficients.clip8(b)
+                    }
+                }
+            }
+            return
+        }
+        windowWeights.withUnsafeBufferPointer { weightBuffer in
+            windowFirst.withUnsafeBufferPointer { firstBuffer in
+                let weights = weightBuffer.baseAddress!, firsts = firstBuffer.baseAddress!
+                for row in 0..<rows {
+                    let line = source + row * rowBytes
+                    let out = target + row * outWidth * 3
+                    if taps == 5 {
+                        for x in 0..<outWidth {
+                            let k = weights + x * 5
+                            let p = line + Int(firsts[x]) * 3
+                            let (k0, k1, k2, k3, k4) = (k[0], k[1], k[2], k[3], k[4])
+                            for channel in 0..<3 {
+                                var sum = half &+ Int32(p[channel]) &* k0 &+ Int32(p[3 + channel]) &* k1
+                                sum &+= Int32(p[6 + channel]) &* k2 &+ Int32(p[9 + channel]) &* k3 &+ Int32(p[12 + channel]) &* k4
+                                out[x * 3 + channel] = BicubicCoefficients.clip8(sum)
+                            }
+                        }
+                    } else {
                         for x in 0..<outWidth {
                             let k = weights + x * taps
-                            var pixel = line + Int(firstBuffer[x]) * 3
+                            var pixel = line + Int(firsts[x]) * 3
                             var r = half, g = half, b = half
-                            for tap in 0..<Int(countBuffer[x]) {
+                            for tap in 0..<taps {
                                 let w = k[tap]
                                 r &+= Int32(pixel[0]) &* w
                                 g &+= Int32(pixel[1]) &* w

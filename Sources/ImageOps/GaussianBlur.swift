@@ -36,46 +36,38 @@ public struct GaussianBlur: Sendable {
     }
 
     /// Blurs `image` in place.
+    /// - Parameter scratch: reused float buffers (grown as needed).
     /// - Precondition: both sides are larger than half the kernel (reflect padding needs `side > size/2`).
     public func apply(to image: inout RGBImage, scratch: inout [Float]) {
         let width = image.width, height = image.height, radius = kernel.count / 2
         precondition(width > radius && height > radius, "reflect padding by \(radius) needs an image larger than \(radius) px, got \(width)×\(height)")
         let rowFloats = width * 3
-        if scratch.count < rowFloats * height + rowFloats { scratch = [Float](repeating: 0, count: rowFloats * height + rowFloats) }
+        let paddedFloats = (width + 2 * radius) * 3
+        let needed = rowFloats * height + rowFloats + paddedFloats
+        if scratch.count < needed { scratch = [Float](repeating: 0, count: needed) }
         let taps = kernel.count
         kernel.withUnsafeBufferPointer { kernelBuffer in
             scratch.withUnsafeMutableBufferPointer { scratchBuffer in
                 image.pixels.withUnsafeMutableBufferPointer { pixelBuffer in
                     let k = kernelBuffer.baseAddress!, pixels = pixelBuffer.baseAddress!
-                    let horizontal = scratchBuffer.baseAddress!               // [H, W, 3] after the horizontal pass
-                    let row = scratchBuffer.baseAddress! + rowFloats * height  // one output row of sums
-                    // Horizontal pass, with reflected columns near the edges.
+                    let horizontal = scratchBuffer.baseAddress!                // [H, W, 3] after the horizontal pass
+                    let row = horizontal + rowFloats * height                   // one row of sums
+                    let padded = row + rowFloats                                // one input row, reflect-padded, as floats
+                    // Horizontal pass: pad the row by reflection, then accumulate tap by tap over whole rows.
                     for y in 0..<height {
                         let line = pixels + y * rowFloats
+                        for x in -radius..<(width + radius) {
+                            let source = Self.reflect(x, width) * 3, target = (x + radius) * 3
+                            padded[target] = Float(line[source])
+                            padded[target + 1] = Float(line[source + 1])
+                            padded[target + 2] = Float(line[source + 2])
+                        }
                         let out = horizontal + y * rowFloats
-                        for x in 0..<width {
-                            var r: Float = 0, g: Float = 0, b: Float = 0
-                            if x >= radius && x + radius < width {
-                                var p = line + (x - radius) * 3
-                                for tap in 0..<taps {
-                                    let w = k[tap]
-                                    r += w * Float(p[0])
-                                    g += w * Float(p[1])
-                                    b += w * Float(p[2])
-                                    p += 3
-                                }
-                            } else {
-                                for tap in 0..<taps {
-                                    let source = Self.reflect(x + tap - radius, width)
-                                    let w = k[tap]
-                                    r += w * Float(line[source * 3])
-                                    g += w * Float(line[source * 3 + 1])
-                                    b += w * Float(line[source * 3 + 2])
-                                }
-                            }
-                            out[x * 3] = r
-                            out[x * 3 + 1] = g
-                            out[x * 3 + 2] = b
+                        for index in 0..<rowFloats { out[index] = 0 }
+                        for tap in 0..<taps {
+                            let w = k[tap]
+                            let shifted = padded + tap * 3
+                            for index in 0..<rowFloats { out[index] += w * shifted[index] }
                         }
                     }
                     // Vertical pass over whole rows, then round half to even and store.
@@ -87,9 +79,10 @@ public struct GaussianBlur: Sendable {
                             for index in 0..<rowFloats { row[index] += w * line[index] }
                         }
                         let out = pixels + y * rowFloats
+                        // torch.round (half to even) then uint8: adding 2²³ to a float in [0, 255] rounds it to the
+                        // nearest integer, ties to even, in its low mantissa bits.
                         for index in 0..<rowFloats {
-                            let value = row[index].rounded(.toNearestOrEven)
-                            out[index] = value <= 0 ? 0 : (value >= 255 ? 255 : UInt8(value))
+                            out[index] = UInt8(truncatingIfNeeded: (min(max(row[index], 0), 255) + 0x1p23).bitPattern)
                         }
                     }
                 }

@@ -20,14 +20,25 @@ extension RGBImage {
     /// - Parameter factor: ≥ 0; ColorJitter draws it from `[0.8, 1.2]` for saturation 0.2.
     public mutating func adjustSaturation(_ factor: Float) {
         let count = width * height
+        let interpolating = factor >= 0 && factor <= 1
         pixels.withUnsafeMutableBufferPointer { buffer in
             let p = buffer.baseAddress!
-            for index in 0..<count {
-                let r = p[index * 3], g = p[index * 3 + 1], b = p[index * 3 + 2]
-                let l = PILLuma.luma(r, g, b)
-                p[index * 3] = PILBlend.blend(l, r, alpha: factor)
-                p[index * 3 + 1] = PILBlend.blend(l, g, alpha: factor)
-                p[index * 3 + 2] = PILBlend.blend(l, b, alpha: factor)
+            if interpolating {
+                for index in 0..<count {
+                    let r = p[index * 3], g = p[index * 3 + 1], b = p[index * 3 + 2]
+                    let l = PILLuma.luma(r, g, b)
+                    p[index * 3] = PILBlend.interpolate(l, r, alpha: factor)
+                    p[index * 3 + 1] = PILBlend.interpolate(l, g, alpha: factor)
+                    p[index * 3 + 2] = PILBlend.interpolate(l, b, alpha: factor)
+                }
+            } else {
+                for index in 0..<count {
+                    let r = p[index * 3], g = p[index * 3 + 1], b = p[index * 3 + 2]
+                    let l = PILLuma.luma(r, g, b)
+                    p[index * 3] = PILBlend.extrapolate(l, r, alpha: factor)
+                    p[index * 3 + 1] = PILBlend.extrapolate(l, g, alpha: factor)
+                    p[index * 3 + 2] = PILBlend.extrapolate(l, b, alpha: factor)
+                }
             }
         }
     }

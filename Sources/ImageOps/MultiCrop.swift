@@ -98,16 +98,20 @@ public struct MultiCrop: Sendable {
         let crops = parameters(width: tile.width, height: tile.height, key: key)
         let globalPlane = 3 * config.global.size * config.global.size
         let localPlane = 3 * config.local.size * config.local.size
-        var global = [Float](repeating: 0, count: globalCount)
-        var local = [Float](repeating: 0, count: localCount)
-        for (index, crop) in crops.enumerated() {
-            let image = render(tile, crop, workspace: &workspace)
-            if index < config.global.number {
-                global.withUnsafeMutableBufferPointer { normalization.write(image, to: $0.baseAddress! + index * globalPlane) }
-            } else {
-                let localIndex = index - config.global.number
-                local.withUnsafeMutableBufferPointer { normalization.write(image, to: $0.baseAddress! + localIndex * localPlane) }
+        let globalNumber = config.global.number
+        // Every float is written below (each crop fills its plane), so the storage starts uninitialised.
+        let global = [Float](unsafeUninitializedCapacity: globalCount) { buffer, count in
+            for index in 0..<globalNumber {
+                normalization.write(render(tile, crops[index], workspace: &workspace), to: buffer.baseAddress! + index * globalPlane)
             }
+            count = globalCount
+        }
+        let local = [Float](unsafeUninitializedCapacity: localCount) { buffer, count in
+            for index in 0..<config.local.number {
+                normalization.write(render(tile, crops[globalNumber + index], workspace: &workspace),
+                                    to: buffer.baseAddress! + index * localPlane)
+            }
+            count = localCount
         }
         return MultiCropTensors(global: global, globalShape: [config.global.number, 3, config.global.size, config.global.size],
                                 local: local, localShape: [config.local.number, 3, config.local.size, config.local.size],

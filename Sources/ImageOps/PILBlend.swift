@@ -18,6 +18,25 @@ public enum PILBlend {
         return UInt8(truncatingIfNeeded: Int32(mixed))
     }
 
+    /// `blend` for `0 ≤ alpha ≤ 1` (no clamping needed: the result lies between `d` and `v`).
+    @inline(__always)
+    static func interpolate(_ d: UInt8, _ v: UInt8, alpha: Float) -> UInt8 {
+        truncatedByte(Float(Int32(d)) + alpha * Float(Int32(v) - Int32(d)))
+    }
+
+    /// `blend` for `alpha` outside `[0, 1]`.
+    @inline(__always)
+    static func extrapolate(_ d: UInt8, _ v: UInt8, alpha: Float) -> UInt8 {
+        truncatedByte(min(max(Float(Int32(d)) + alpha * Float(Int32(v) - Int32(d)), 0), 255))
+    }
+
+    /// `(UINT8)x` for `0 ≤ x < 256`: truncation toward zero, read from the bits of `trunc(x) + 2²³` (an exact
+    /// float whose low mantissa bits are the integer), which vectorises where a checked conversion does not.
+    @inline(__always)
+    static func truncatedByte(_ x: Float) -> UInt8 {
+        UInt8(truncatingIfNeeded: (x.rounded(.towardZero) + 0x1p23).bitPattern)
+    }
+
     /// The 256-entry table `v → blend(d, v, alpha)` for a constant degenerate value `d`.
     public static func table(degenerate d: UInt8, alpha: Float) -> [UInt8] {
         (0...255).map { blend(d, UInt8($0), alpha: alpha) }
