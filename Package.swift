@@ -34,8 +34,8 @@ let package = Package(
         // cblas and the LAPACK routines OpenBLAS exports (Fortran ABI; prototypes in shim.h).
         .systemLibrary(name: "CLAPACK", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        // RGB8 images, PNG files, and (with the augmentation issue) PIL-exact image ops.
-        .target(name: "ImageOps", dependencies: ["CPNG"]),
+        // RGB8 images, PNG files, PIL-exact image ops and DINOv2 multi-crop (Yams reads its config file).
+        .target(name: "ImageOps", dependencies: ["CPNG", .product(name: "Yams", package: "Yams")]),
         // Whole-slide images: OpenSlide reader, resolution, levels, tissue detection, tile grid.
         .target(name: "SlideIO", dependencies: ["COpenSlide", "ImageOps"]),
         // Tile shard format v1: writer, reader, index, verify.

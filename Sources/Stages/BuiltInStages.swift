@@ -13,6 +13,8 @@ extension StageRegistry {
         registry.register(SlideReaderStage.self, as: "slide-reader")
         registry.register(ShardWriterStage.self, as: "shard-writer")
         registry.register(ShardReaderStage.self, as: "shard-reader")
+        registry.register(MultiCropStage.self, as: "multi-crop")
+        registry.register(CropSetSink.self, as: "crop-sink")
         return registry
     }
 }
