@@ -65,9 +65,13 @@ public struct ViT: Sendable {
 
     /// The forward pass on `activations.images`.
     /// - Returns: `x_norm` `[B, L, D]` (`activations.output`, overwritten by the next pass with these activations).
-    /// - Throws: `ViTError.badInputShape` (size not a multiple of the patch), `.unreachableGrid`.
+    /// - Throws: `ViTError.badInputShape` (size not a multiple of the patch), `.activationsMismatch` (buffers of
+    ///   another architecture), `.unreachableGrid`.
     @discardableResult
     public func forward(_ activations: ViTActivations) throws(ViTError) -> Tensor {
+        guard activations.config == config else {
+            throw .activationsMismatch(model: config.name, activationsModel: activations.config.name)
+        }
         let b = activations.batch, height = activations.height, width = activations.width
         let p = config.patchSize, d = config.embedDim
         guard b > 0, height > 0, width > 0, height % p == 0, width % p == 0 else {
@@ -130,12 +134,13 @@ public struct ViT: Sendable {
         backend.layerScaleResidual(residual: a.residual, branch: a.branch, gamma: block.ls2, rows: rows, dim: d)
     }
 
-    /// `pos_embed` as `[rows·columns, D]`: the stored grid itself, or its resampling into `activations.positions`.
+    /// `pos_embed` as `[rows·columns, D]`: the stored grid itself, or its resampling into `activations.positions`
+    /// (done once per activations and parameters).
     private func positionalEmbedding(rows: Int, columns: Int, activations: ViTActivations) throws(ViTError) -> Tensor {
         let grid = config.gridSize
         let stored = parameters["pos_embed"]
         if rows == grid && columns == grid { return stored.reshaped([grid * grid, config.embedDim]) }
-        if !activations.positionsReady {
+        if activations.positionsSource !== parameters.flat.storage {
             let mode = config.posEmbedInterpolation
             let rowResize = mode.resize(stored: grid, target: rows)
             let columnResize = mode.resize(stored: grid, target: columns)
@@ -147,7 +152,7 @@ public struct ViT: Sendable {
             backend.resizeGrid(input: stored, output: activations.positions, inputHeight: grid, inputWidth: grid,
                                outputHeight: rows, outputWidth: columns, dim: config.embedDim, rows: rowResize,
                                columns: columnResize)
-            activations.positionsReady = true
+            activations.positionsSource = parameters.flat.storage
         }
         return activations.positions
     }

@@ -4,6 +4,8 @@ import Compute
 /// (llm.c style: allocated once, overwritten by every pass). Not shareable between concurrent passes: one
 /// caller uses one `ViTActivations` at a time.
 public final class ViTActivations {
+    /// The architecture the buffers are sized for.
+    public let config: ViTConfig
     public let batch: Int
     public let height: Int
     public let width: Int
@@ -28,10 +30,12 @@ public final class ViTActivations {
     let gated: Tensor?
     /// The final `x_norm`, `[B, L, D]`.
     public let output: Tensor
-    /// Set once `positions` holds the resampled grid.
-    var positionsReady = false
+    /// The parameter storage whose `pos_embed` `positions` holds resampled (kept alive, so the identity cannot be
+    /// reused); nil before the first pass at a resampled size.
+    var positionsSource: TensorStorage?
 
     init(config: ViTConfig, backend: any Backend, batch: Int, height: Int, width: Int) {
+        self.config = config
         self.batch = batch
         self.height = height
         self.width = width

@@ -91,3 +91,36 @@ import Testing
         #expect(ModelFixtures.maxDifference(results["pos_dinov2"]!, results["pos_timm"]!) > 1e-3)
     }
 }
+
+/// Activations are tied to an architecture, and a resampled pos-embed grid to the weights it came from.
+@Suite struct ViTActivationsTests {
+    let backend = CPUBackend(threads: 2)
+
+    @Test func reusedActivationsFollowTheWeights() throws {
+        var config = try ModelFixtures.config("vit-tiny-test")
+        config.posEmbedInterpolation = .dinov2
+        let loaded = try ViTCheckpoint.load(path: ModelFixtures.fixture("vit-tiny-test.safetensors"), config: config, backend: backend)
+        let random = ViTParameters.random(config: config, backend: backend, seed: 7)
+        let pixels = try ModelFixtures.pixels(size: 98, origins: ModelFixtures.crops98)
+        let activations = ViT(config: config, parameters: random, backend: backend).makeActivations(batch: 2, height: 98, width: 98)
+        // First a pass with other weights through the same activations, then the fixture's weights: the
+        // resampled grid must be redone, so the output still matches timm.
+        for parameters in [random, loaded] {
+            let model = ViT(config: config, parameters: parameters, backend: backend)
+            pixels.withUnsafeBufferPointer { model.normalize(pixels: $0, into: activations) }
+            try model.forward(activations)
+        }
+        let expected = try SafetensorsFile(path: ModelFixtures.fixture("vit-tiny-test-outputs.safetensors")).tensor("x98_dinov2")
+        #expect(ModelFixtures.maxDifference(activations.output.scalars(), expected.scalars()) <= 1e-4)
+
+        let other = try ModelFixtures.config("vit-tiny-gelu-test")
+        let gelu = ViT(config: other, parameters: ViTParameters.random(config: other, backend: backend), backend: backend)
+        #expect(throws: ViTError.activationsMismatch(model: "vit-tiny-gelu-test", activationsModel: "vit-tiny-test")) {
+            try gelu.forward(activations)
+        }
+        #expect(throws: ViTError.badInputShape(model: "vit-tiny-test", shape: [1, 3, 100, 98], patchSize: 14)) {
+            let model = ViT(config: config, parameters: loaded, backend: backend)
+            try model.forward(model.makeActivations(batch: 1, height: 100, width: 98))
+        }
+    }
+}
