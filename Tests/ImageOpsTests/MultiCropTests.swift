@@ -8,9 +8,9 @@ private func parameters(_ fixture: AugmentFixtures.Case) throws -> CropParameter
     let p = fixture.params
     let crop = try #require(p.crop)
     return CropParameters(box: CropBox(top: crop[0], left: crop[1], height: crop[2], width: crop[3]), size: try #require(p.size),
-                          horizontalFlip: try #require(p.flip), colorJitter: p.jitter?.parameters,
-                          grayscale: try #require(p.grayscale), blurSigma: p.blurSigma.map { Float($0) },
-                          solarize: try #require(p.solarize))
+                          horizontalFlip: try #require(p.flip as Bool?), colorJitter: p.jitter?.parameters,
+                          grayscale: try #require(p.grayscale as Bool?), blurSigma: p.blurSigma.map { Float($0) },
+                          solarize: try #require(p.solarize as Bool?))
 }
 
 /// A real 224-px tile from the shared data (what `distill tile` makes).
