@@ -30,13 +30,17 @@ public enum AugmentBenchmark {
         /// The Python reference, or nil to skip it.
         public var reference: ReferenceOptions?
 
+        /// Defaults for the tiles under `tilesRoot`.
         public init(tilesRoot: String) { self.tilesRoot = tilesRoot }
     }
 
     /// How to run the Python reference.
     public struct ReferenceOptions: Sendable {
+        /// The interpreter (a path, or a name looked up on PATH).
         public var python: String
+        /// `tools/bench/augment_reference.py`.
         public var script: String
+        /// `python script …`.
         public init(python: String, script: String) {
             self.python = python
             self.script = script
@@ -45,9 +49,13 @@ public enum AugmentBenchmark {
 
     /// One Swift pass.
     public struct Pass: Codable, Sendable {
+        /// Workers.
         public var threads: Int
+        /// Crop sets made.
         public var sets: Int
+        /// Wall seconds of the pass.
         public var wallSeconds: Double
+        /// Process CPU seconds (user + system) of the pass.
         public var cpuSeconds: Double
         /// Sets per wall second, all threads together.
         public var setsPerSecond: Double
@@ -60,7 +68,8 @@ public enum AugmentBenchmark {
         }
     }
 
-    /// The Python reference's figures (its JSON).
+    /// The Python reference's figures (its JSON: tiles, rounds over them, sets, wall and CPU seconds, sets per
+    /// CPU second and per wall second, blur choice, versions) and the command that ran it.
     public struct ReferenceResult: Codable, Sendable {
         public var tiles: Int
         public var passes: Int
@@ -79,7 +88,8 @@ public enum AugmentBenchmark {
         }
     }
 
-    /// What `distill bench augment --json` prints.
+    /// What `distill bench augment --json` prints: the tiles, the two Swift passes, the reference (or why it
+    /// did not run) and the ratios.
     public struct Report: Codable, Sendable {
         public var benchmark = "augment"
         public var tiles: Int

@@ -8,6 +8,7 @@ public struct AugmentationKey: Sendable, Equatable, Hashable, Codable {
     /// The sample's identity (e.g. its index in the dataset, or a hash of its slide and coordinates).
     public var sample: UInt64
 
+    /// - Precondition: `epoch` in `0 ..< 2²⁴`.
     public init(seed: UInt64, epoch: Int, sample: UInt64) {
         precondition(epoch >= 0 && epoch < 1 << 24, "epoch \(epoch) is outside 0 ..< 2^24")
         self.seed = seed

@@ -206,6 +206,7 @@ public struct ResizeScratch: Sendable {
     var accumulator: [Int32] = []
     private var cache: [BicubicCoefficients] = []
 
+    /// Empty buffers, grown on first use.
     public init() {}
 
     mutating func reserveIntermediate(_ bytes: Int) {

@@ -20,6 +20,7 @@ public struct ColorJitterParameters: Sendable, Equatable, Codable {
     /// Hue factor (DINOv2: U(−0.1, 0.1)).
     public var hue: Float
 
+    /// - Precondition: `order` lists each of the four operations once.
     public init(order: [Operation], brightness: Float, contrast: Float, saturation: Float, hue: Float) {
         precondition(order.count == 4 && Set(order).count == 4, "the order must list each of the four operations once, got \(order)")
         self.order = order

@@ -3,9 +3,13 @@
 /// uniformly from the ranges `_check_input` makes: brightness, contrast and saturation `[max(0, 1 − x), 1 + x]`,
 /// hue `[−x, x]`. All four are always drawn, in that order.
 public struct ColorJitterSampler: Sendable, Equatable {
+    /// Brightness factor range, `[max(0, 1 − b), 1 + b]`.
     public let brightness: ClosedRange<Float>
+    /// Contrast factor range, `[max(0, 1 − c), 1 + c]`.
     public let contrast: ClosedRange<Float>
+    /// Saturation factor range, `[max(0, 1 − s), 1 + s]`.
     public let saturation: ClosedRange<Float>
+    /// Hue factor range, `[−h, h]`.
     public let hue: ClosedRange<Float>
 
     /// - Parameters: the strengths of `ColorJitter` (DINOv2: 0.4, 0.4, 0.2, 0.1).

@@ -11,6 +11,7 @@ public struct CropBox: Sendable, Equatable, Hashable, Codable, CustomStringConve
     /// Columns (torchvision `w`).
     public var width: Int
 
+    /// A box from its torchvision `(i, j, h, w)`.
     public init(top: Int, left: Int, height: Int, width: Int) {
         self.top = top
         self.left = left

@@ -7,6 +7,7 @@ public struct CropParameters: Sendable, Equatable, Codable {
     public var box: CropBox
     /// Side after the resize, px.
     public var size: Int
+    /// `RandomHorizontalFlip` applied.
     public var horizontalFlip: Bool
     /// Pathology option (DINOv2: never).
     public var verticalFlip: Bool
@@ -14,11 +15,14 @@ public struct CropParameters: Sendable, Equatable, Codable {
     public var rotation: Transpose?
     /// The jitter draw when `RandomApply` applied it, else nil.
     public var colorJitter: ColorJitterParameters?
+    /// `RandomGrayscale` applied.
     public var grayscale: Bool
     /// σ of the blur when it applies, else nil.
     public var blurSigma: Float?
+    /// `RandomSolarize` applied (second global crop only).
     public var solarize: Bool
 
+    /// A crop of `box` resized to `size`, with the given choices (none by default).
     public init(box: CropBox, size: Int, horizontalFlip: Bool = false, verticalFlip: Bool = false, rotation: Transpose? = nil,
                 colorJitter: ColorJitterParameters? = nil, grayscale: Bool = false, blurSigma: Float? = nil,
                 solarize: Bool = false) {

@@ -12,6 +12,7 @@
 /// (``parameters(width:height:key:)``) and rendering (``render(_:_:workspace:)``) are separate, so each can be
 /// checked alone.
 public struct MultiCrop: Sendable {
+    /// The recipe.
     public let config: MultiCropConfig
     let globalSampler: RandomResizedCropSampler
     let localSampler: RandomResizedCropSampler
@@ -123,13 +124,16 @@ public struct MultiCrop: Sendable {
 public struct MultiCropTensors: Sendable, Equatable {
     /// `[2, 3, S, S]` (S = 224 for DINOv2), flat.
     public var global: [Float]
+    /// `[2, 3, S, S]`.
     public var globalShape: [Int]
     /// `[N, 3, s, s]` (N = 8, s = 98), flat.
     public var local: [Float]
+    /// `[N, 3, s, s]`.
     public var localShape: [Int]
     /// The parameters each crop was made with: the global crops, then the local ones.
     public var parameters: [CropParameters]
 
+    /// Tensors with their shapes and the crops' parameters.
     public init(global: [Float], globalShape: [Int], local: [Float], localShape: [Int], parameters: [CropParameters]) {
         self.global = global
         self.globalShape = globalShape
@@ -145,6 +149,7 @@ public struct MultiCropWorkspace: Sendable {
     var blur: [Float] = []
     var images: [Int: RGBImage] = [:]
 
+    /// Empty buffers, grown on first use.
     public init() {}
 
     mutating func takeImage(size: Int) -> RGBImage {

@@ -11,6 +11,7 @@ public struct MultiCropConfig: Sendable, Equatable {
         /// Area fraction range (global 0.32–1.0, local 0.05–0.32).
         public var scale: ClosedRange<Double>
 
+        /// A family of `number` crops of `size` px over `scale` of the tile's area.
         public init(number: Int, size: Int, scale: ClosedRange<Double>) {
             self.number = number
             self.size = size
@@ -20,12 +21,18 @@ public struct MultiCropConfig: Sendable, Equatable {
 
     /// `RandomApply([ColorJitter(...)], p)`.
     public struct ColorJitter: Sendable, Equatable {
+        /// Probability of applying the jitter.
         public var probability: Double
+        /// Brightness strength (factor in `[1 − b, 1 + b]`).
         public var brightness: Double
+        /// Contrast strength.
         public var contrast: Double
+        /// Saturation strength.
         public var saturation: Double
+        /// Hue strength (factor in `[−h, h]`), ≤ 0.5.
         public var hue: Double
 
+        /// `ColorJitter(brightness, contrast, saturation, hue)` applied with `probability`.
         public init(probability: Double, brightness: Double, contrast: Double, saturation: Double, hue: Double) {
             self.probability = probability
             self.brightness = brightness
@@ -46,10 +53,14 @@ public struct MultiCropConfig: Sendable, Equatable {
 
     /// Probabilities of blurring the first and second global crops and each local crop.
     public struct BlurProbabilities: Sendable, Equatable {
+        /// First global crop.
         public var global1: Double
+        /// Second global crop.
         public var global2: Double
+        /// Each local crop.
         public var local: Double
 
+        /// The three probabilities.
         public init(global1: Double, global2: Double, local: Double) {
             self.global1 = global1
             self.global2 = global2
@@ -59,12 +70,16 @@ public struct MultiCropConfig: Sendable, Equatable {
 
     /// `GaussianBlur(kernel_size, sigma=(low, high))` applied with a probability per crop.
     public struct Blur: Sendable, Equatable {
+        /// Odd kernel size, px.
         public var kernelSize: Int
+        /// Range of σ, px.
         public var sigma: ClosedRange<Double>
+        /// Which probabilities apply.
         public var choice: BlurChoice
         /// The probabilities of each choice; ``probabilities`` picks the chosen one.
         public var table: [BlurChoice: BlurProbabilities]
 
+        /// A blur of `kernelSize` with σ in `sigma`, probabilities from `table[choice]`.
         public init(kernelSize: Int, sigma: ClosedRange<Double>, choice: BlurChoice, table: [BlurChoice: BlurProbabilities]) {
             self.kernelSize = kernelSize
             self.sigma = sigma
@@ -97,17 +112,22 @@ public struct MultiCropConfig: Sendable, Equatable {
     /// Probability of a quarter, half or three-quarter turn (one of the three, equally likely), a pathology
     /// option for square crops (DINOv2: 0).
     public var rotate90 = 0.0
+    /// `RandomApply([ColorJitter(0.4, 0.4, 0.2, 0.1)], p = 0.8)`.
     public var colorJitter = ColorJitter(probability: 0.8, brightness: 0.4, contrast: 0.4, saturation: 0.2, hue: 0.1)
     /// `RandomGrayscale(p)`.
     public var grayscale = 0.2
+    /// `GaussianBlur(9, σ ∈ [0.1, 2.0])` with the `dinov2-code` probabilities.
     public var blur = Blur(kernelSize: 9, sigma: 0.1...2.0, choice: .dinov2Code, table: MultiCropConfig.defaultBlurTable)
     /// `RandomSolarize(threshold, p)` on the second global crop only.
+    /// Solarize threshold (`v ≥ t → 255 − v`).
     public var solarizeThreshold = 128
+    /// Solarize probability.
     public var solarizeProbability = 0.2
     /// Pass order of the bicubic resize: the Pillow version whose bytes to reproduce (``BicubicResize/PassOrder``).
     public var resizePassOrder = BicubicResize.PassOrder.pillow13
-    /// `Normalize(mean, std)` after `ToTensor` (H-optimus-0's statistics).
+    /// `Normalize(mean, std)` after `ToTensor` (H-optimus-0's statistics): per-channel mean (RGB).
     public var mean = [0.707223, 0.578729, 0.703617]
+    /// Per-channel standard deviation (RGB).
     public var std = [0.211883, 0.230117, 0.177517]
 
     /// DINOv2's recipe as in distillation-spec.md §6 (blur choice `dinov2-code`).
