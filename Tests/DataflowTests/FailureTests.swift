@@ -103,8 +103,7 @@ struct FailureTests {
             """)
         #expect(result.outcome == .completed)
         #expect(result.snapshot.stage("sink")!.itemsIn >= 1)
-        // The orphan's sends may land before the stage's end of stream (those items reach the sink intact)
-        // or after it; the first send after it fails instead of blocking forever.
+        // The orphan's next send fails instead of blocking forever.
         var orphan: String?
         while orphan == nil {
             orphan = OrphanSource.orphanResult.withLock { $0 }
