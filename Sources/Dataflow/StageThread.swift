@@ -39,24 +39,12 @@ public final class StageThread: TaskExecutor, @unchecked Sendable {
 
     public func enqueue(_ job: consuming ExecutorJob) {
         let unowned = UnownedJob(job)
-        let queued = state.withLock { state -> Bool in
-            guard !state.stopped else { return false }
-            state.jobs.append(unowned)
-            return true
-        }
-        if queued {
-            wakeup.signal()
-        } else {
-            // After shutdown: a task that outlived the replica (one the stage left running, which inherited
-            // this executor as its preference) still runs, on the global executor (field case H5).
-            DispatchQueue.global().async {
-                unowned.runSynchronously(on: globalConcurrentExecutor.asUnownedTaskExecutor())
-            }
-        }
+        state.withLock { $0.jobs.append(unowned) }
+        wakeup.signal()
     }
 
     /// Lets the thread exit once all queued jobs have run. The runner calls it after the replica's task
-    /// has finished; jobs enqueued after that run on the global concurrent executor.
+    /// has finished; a job enqueued after the thread exited would never run.
     public func shutdown() {
         state.withLock { $0.stopped = true }
         wakeup.signal()
