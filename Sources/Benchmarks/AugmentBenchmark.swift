@@ -215,22 +215,13 @@ public enum AugmentBenchmark {
     static func runReference(_ reference: ReferenceOptions, options: Options) throws -> ReferenceResult {
         let arguments = [reference.script, "--tiles-root", options.tilesRoot, "--min-seconds", String(options.minimumSeconds),
                          "--blur", options.config.blur.choice.rawValue]
-        let (status, output, errors) = try TilingBenchmark.runProcess(reference.python, arguments)
-        guard status == 0 else {
-            throw BenchmarkError(message: "the Python reference failed (exit \(status)): \(errors.suffix(2000))")
-        }
-        do {
-            var result = try JSONDecoder().decode(ReferenceResult.self, from: Data(output.utf8))
-            result.command = [reference.python] + arguments
-            return result
-        } catch {
-            throw BenchmarkError(message: "the Python reference printed no report: \(error); output: \(output.prefix(500))")
-        }
+        var result = try PythonReference.report(reference.python, arguments, as: ReferenceResult.self)
+        result.command = [reference.python] + arguments
+        return result
     }
 
     /// Nil when `python` can import what the reference needs; otherwise why not.
     public static func referenceUnavailable(_ python: String) -> String? {
-        let status = (try? TilingBenchmark.runProcess(python, ["-c", "import torch, torchvision, PIL"]))?.status
-        return status == 0 ? nil : "\(python) cannot import torch, torchvision and PIL"
+        PythonReference.hasModules(python, "torch, torchvision, PIL") ? nil : "\(python) cannot import torch, torchvision and PIL"
     }
 }

@@ -367,51 +367,14 @@ public enum TilingBenchmark {
     static func runReference(_ reference: ReferenceOptions, options: Options) throws -> ReferenceResult {
         var arguments = [reference.script, "--min-seconds", String(options.minimumSeconds)]
         for slide in options.slides { arguments += ["--slide", slide.argument] }
-        let (status, output, errors) = try runProcess(reference.python, arguments)
-        guard status == 0 else {
-            throw BenchmarkError(message: "the Python reference failed (exit \(status)): \(errors.suffix(2000))")
-        }
-        do {
-            var result = try JSONDecoder().decode(ReferenceResult.self, from: Data(output.utf8))
-            result.command = [reference.python] + arguments
-            return result
-        } catch {
-            throw BenchmarkError(message: "the Python reference printed no report: \(error); output: \(output.prefix(500))")
-        }
+        var result = try PythonReference.report(reference.python, arguments, as: ReferenceResult.self)
+        result.command = [reference.python] + arguments
+        return result
     }
 
     /// Whether `python` can import what the reference needs.
     public static func pythonHasReferenceModules(_ python: String) -> Bool {
-        (try? runProcess(python, ["-c", "import openslide, numpy, zstandard, PIL"]).status) == 0
-    }
-
-    /// Runs an executable (a bare name is looked up on PATH) and returns its exit status, stdout and stderr.
-    static func runProcess(_ executable: String, _ arguments: [String]) throws -> (status: Int32, stdout: String, stderr: String) {
-        let process = Process()
-        if executable.contains("/") {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [executable] + arguments
-        }
-        // stderr goes to a file, so that a chatty child cannot block on a full pipe while we read stdout.
-        let errorPath = NSTemporaryDirectory() + "/distill-bench-stderr-\(getpid())-\(UInt32.random(in: 0 ... .max))"
-        guard FileManager.default.createFile(atPath: errorPath, contents: nil),
-              let errorFile = FileHandle(forWritingAtPath: errorPath) else {
-            throw BenchmarkError(message: "cannot create \(errorPath)")
-        }
-        defer { try? FileManager.default.removeItem(atPath: errorPath) }
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = errorFile
-        try process.run()
-        let outputData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try? errorFile.close()
-        let errorData = FileManager.default.contents(atPath: errorPath) ?? Data()
-        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self),
-                String(decoding: errorData, as: UTF8.self))
+        PythonReference.hasModules(python, "openslide, numpy, zstandard, PIL")
     }
 
     /// CPU seconds of the calling thread (the job runs on one thread; cheaper than getrusage per tile).

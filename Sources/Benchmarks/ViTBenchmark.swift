@@ -205,21 +205,13 @@ public enum ViTBenchmark {
         for model in options.models {
             arguments += ["--model", String(decoding: try encoder.encode(model), as: UTF8.self)]
         }
-        let (status, output, errors) = try TilingBenchmark.runProcess(reference.python, arguments)
-        guard status == 0 else {
-            throw BenchmarkError(message: "the Python reference failed (exit \(status)): \(errors.suffix(2000))")
-        }
-        do {
-            var result = try JSONDecoder().decode(ReferenceResult.self, from: Data(output.utf8))
-            result.command = [reference.python] + arguments
-            return result
-        } catch {
-            throw BenchmarkError(message: "the Python reference printed no report: \(error); output: \(output.prefix(500))")
-        }
+        var result = try PythonReference.report(reference.python, arguments, as: ReferenceResult.self)
+        result.command = [reference.python] + arguments
+        return result
     }
 
     /// Whether `python` can import torch and timm.
     public static func pythonHasReferenceModules(_ python: String) -> Bool {
-        (try? TilingBenchmark.runProcess(python, ["-c", "import torch, timm"]).status) == 0
+        PythonReference.hasModules(python, "torch, timm")
     }
 }
