@@ -4,6 +4,7 @@ import CBLAS
 /// loops (eight `Float` lanes, split over `threads` with `Parallel`) for everything else; fp32 throughout.
 /// It is the reference the other backends are checked against (DESIGN.md §4).
 ///
+/// The first backend of a process applies `BLASCoreSelection` (OpenBLAS's kernel family) before any BLAS call.
 /// `threads` is both the OpenBLAS thread count (`openblas_set_num_threads`, a process-wide setting: use one
 /// CPUBackend configuration per process) and the number of ranges the element-wise kernels are split into.
 /// The attention kernel runs (image, head) pairs in parallel with single-threaded BLAS calls, and restores
@@ -17,15 +18,15 @@ public struct CPUBackend: Backend {
     public init(threads: Int = CPUBackend.availableCores) {
         precondition(threads >= 1, "CPUBackend needs at least one thread, got \(threads)")
         self.threads = threads
+        _ = BLASCoreSelection.current
         openblas_set_num_threads(Int32(threads))
     }
 
-    /// The number of cores this process may run on (`sysconf(_SC_NPROCESSORS_ONLN)`).
+    /// The number of processors OpenBLAS sees (`openblas_get_num_procs`: the cores this process may run on).
     public static var availableCores: Int { max(1, Int(openblas_get_num_procs())) }
 
-    /// The OpenBLAS kernel family in use (`openblas_get_corename`, e.g. "SkylakeX", "Haswell"). OpenBLAS picks
-    /// it from the CPU when the library loads, or from `OPENBLAS_CORETYPE`; a CPU it does not recognise gets a
-    /// generic fallback such as "Prescott" (SSE3 kernels, several times slower on AVX2/AVX-512 machines).
+    /// The OpenBLAS kernel family in use (`openblas_get_corename`, e.g. "SkylakeX", "Haswell"); see
+    /// `BLASCoreSelection` for how it is chosen.
     public static var blasCore: String { String(cString: openblas_get_corename()) }
 
     public var device: Device { .cpu }
