@@ -8,7 +8,8 @@ import CBLAS
 /// `threads` is both the OpenBLAS thread count (`openblas_set_num_threads`, a process-wide setting: use one
 /// CPUBackend configuration per process) and the number of ranges the element-wise kernels are split into.
 /// The attention kernel runs (image, head) pairs in parallel with single-threaded BLAS calls, and restores
-/// the thread count afterwards.
+/// the thread count afterwards; such phases of several backends are serialised by a process-wide lock.
+/// A backend's kernels are meant to be called from one thread at a time (one stage thread).
 public struct CPUBackend: Backend {
     /// Threads for BLAS and for the vectorised kernels (≥ 1).
     public let threads: Int
