@@ -1,35 +1,18 @@
-import CBLAS
-import Synchronization
 
 extension CPUBackend {
     /// Per (image, head): `S = q·kᵀ` (sgemm straight from the packed `qkv` rows, leading dimension `3·D`),
     /// row softmax of `S/√headDim` in place, `o = S·v` written into the head's columns of `output`. Pairs run
-    /// in parallel, each with its own `[tokens, tokens]` score buffer and single-threaded BLAS.
+    /// in parallel, each with its own `[tokens, tokens]` score buffer.
     public func attention(qkv: Tensor, output: Tensor, batch: Int, tokens: Int, heads: Int, headDim: Int) {
         let dim = heads * headDim
         let stride = 3 * dim
         let packed = floats(qkv, batch * tokens * stride, "attention qkv")
         let out = floats(output, batch * tokens * dim, "attention output")
         let scale = 1 / Float(headDim).squareRoot()
-        let pairs = batch * heads
-        let parallel = threads > 1 && pairs > 1
-        guard parallel else {
-            attentionPairs(0..<pairs, packed, out, tokens: tokens, heads: heads, headDim: headDim, scale: scale)
-            return
-        }
-        // BLAS goes single-threaded while the pairs run on our own threads; the lock keeps two backends from
-        // interleaving this switch (one restoring the thread count while the other's pairs still run).
-        Self.singleThreadedBLAS.withLock { _ in
-            openblas_set_num_threads(1)
-            defer { openblas_set_num_threads(Int32(threads)) }
-            Parallel.forEachRange(count: pairs, threads: threads) { range in
-                attentionPairs(range, packed, out, tokens: tokens, heads: heads, headDim: headDim, scale: scale)
-            }
+        Parallel.forEachRange(count: batch * heads, threads: threads) { range in
+            attentionPairs(range, packed, out, tokens: tokens, heads: heads, headDim: headDim, scale: scale)
         }
     }
-
-    /// Serialises the phases in which OpenBLAS runs single-threaded (`attention`).
-    static let singleThreadedBLAS = Mutex(())
 
     /// Attention for the (image, head) pairs in `range`, with one `[tokens, tokens]` score buffer.
     private func attentionPairs(_ range: Range<Int>, _ packed: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Float>,
