@@ -104,6 +104,8 @@ public enum ViTBenchmark {
         public var cores: Int
         /// OpenBLAS's kernel family (`CPUBackend.blasCore`).
         public var blasCore: String
+        /// How it was chosen.
+        public var blasCoreSelection: BLASCoreSelection
         public var batch: Int
         public var imageSize = 224
         public var rounds: Int
@@ -118,7 +120,7 @@ public enum ViTBenchmark {
         public var targetRatio = 1.0
 
         enum CodingKeys: String, CodingKey {
-            case benchmark, threads, cores, blasCore = "blas_core", batch, imageSize = "image_size", rounds, swift,
+            case benchmark, threads, cores, blasCore = "blas_core", blasCoreSelection = "blas_core_selection", batch, imageSize = "image_size", rounds, swift,
                  reference, referenceSkipped = "reference_skipped", ratioSwiftOverPython = "ratio_swift_over_python",
                  targetRatio = "target_ratio"
         }
@@ -140,8 +142,8 @@ public enum ViTBenchmark {
                 let result = try measure(model, options: options)
                 if round == 0 { swift.append(result) } else { swift[index].add(result) }
             }
-            if let options = options.reference.map({ ($0, options) }) {
-                let result = try runReference(options.0, options: options.1)
+            if let referenceOptions = options.reference {
+                let result = try runReference(referenceOptions, options: options)
                 if var merged = reference {
                     for (index, model) in result.models.enumerated() where index < merged.models.count {
                         merged.models[index].add(model)
@@ -153,7 +155,7 @@ public enum ViTBenchmark {
             }
         }
         var report = Report(threads: options.threads, cores: ProcessInfo.processInfo.activeProcessorCount,
-                            blasCore: CPUBackend.blasCore, batch: options.batch, rounds: options.rounds, swift: swift,
+                            blasCore: CPUBackend.blasCore, blasCoreSelection: .current, batch: options.batch, rounds: options.rounds, swift: swift,
                             reference: reference, referenceSkipped: referenceSkipped)
         if let reference {
             var ratios: [String: Ratio] = [:]

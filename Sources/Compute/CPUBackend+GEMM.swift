@@ -5,9 +5,9 @@ extension CPUBackend {
                      a: Tensor, lda: Int, b: Tensor, ldb: Int, beta: Float, c: Tensor, ldc: Int) {
         let aCount = transposeA ? (k - 1) * lda + m : (m - 1) * lda + k
         let bCount = transposeB ? (n - 1) * ldb + k : (k - 1) * ldb + n
-        Self.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                   a: floats(a, aCount, "gemm A"), lda: lda, b: floats(b, bCount, "gemm B"), ldb: ldb,
-                   beta: beta, c: floats(c, (m - 1) * ldc + n, "gemm C"), ldc: ldc)
+        parallelSGEMM(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                      a: floats(a, aCount, "gemm A"), lda: lda, b: floats(b, bCount, "gemm B"), ldb: ldb,
+                      beta: beta, c: floats(c, (m - 1) * ldc + n, "gemm C"), ldc: ldc)
     }
 
     public func batchedGemm(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
@@ -19,26 +19,58 @@ extension CPUBackend {
         let aPointer = floats(a, aCount, "batchedGemm A")
         let bPointer = floats(b, bCount, "batchedGemm B")
         let cPointer = floats(c, (batch - 1) * strideC + (m - 1) * ldc + n, "batchedGemm C")
-        for item in 0..<batch {
-            Self.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
-                       a: aPointer + item * strideA, lda: lda, b: bPointer + item * strideB, ldb: ldb,
-                       beta: beta, c: cPointer + item * strideC, ldc: ldc)
+        Parallel.forEachRange(count: batch, threads: threads) { range in
+            for item in range {
+                Self.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                           a: aPointer + item * strideA, lda: lda, b: bPointer + item * strideB, ldb: ldb,
+                           beta: beta, c: cPointer + item * strideC, ldc: ldc)
+            }
         }
     }
 
+    /// The bias is written into each output row first (by the thread that owns the rows), then the product is
+    /// accumulated onto it (`β = 1`).
     public func linear(input: Tensor, weight: Tensor, bias: Tensor?, output: Tensor,
                        rows: Int, inFeatures: Int, outFeatures: Int) {
         let x = floats(input, rows * inFeatures, "linear input")
         let w = floats(weight, outFeatures * inFeatures, "linear weight")
         let y = floats(output, rows * outFeatures, "linear output")
-        if let bias {
-            let b = floats(bias, outFeatures, "linear bias")
-            Parallel.forEachRange(count: rows, threads: threads, minimumChunk: 256) { range in
+        let b = bias.map { floats($0, outFeatures, "linear bias") }
+        let chunks = rows >= threads * Self.minimumRowsPerThread ? threads : 1
+        Parallel.forEachRange(count: rows, threads: chunks) { range in
+            if let b {
                 for row in range { (y + row * outFeatures).update(from: b, count: outFeatures) }
             }
+            Self.sgemm(transposeA: false, transposeB: true, m: range.count, n: outFeatures, k: inFeatures, alpha: 1,
+                       a: x + range.lowerBound * inFeatures, lda: inFeatures, b: w, ldb: inFeatures,
+                       beta: b == nil ? 0 : 1, c: y + range.lowerBound * outFeatures, ldc: outFeatures)
         }
-        Self.sgemm(transposeA: false, transposeB: true, m: rows, n: outFeatures, k: inFeatures, alpha: 1,
-                   a: x, lda: inFeatures, b: w, ldb: inFeatures, beta: bias == nil ? 0 : 1, c: y, ldc: outFeatures)
+    }
+
+    /// Rows (or columns) per thread below which a product is not split.
+    static let minimumRowsPerThread = 32
+
+    /// `sgemm` split over the backend's threads: by rows of `C` when there are enough, else by its columns;
+    /// each part is one single-threaded OpenBLAS call (BLAS itself runs single-threaded, see `CPUBackend`).
+    func parallelSGEMM(transposeA: Bool, transposeB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                       a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                       beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if m >= threads * Self.minimumRowsPerThread {
+            Parallel.forEachRange(count: m, threads: threads) { rows in
+                Self.sgemm(transposeA: transposeA, transposeB: transposeB, m: rows.count, n: n, k: k, alpha: alpha,
+                           a: a + (transposeA ? rows.lowerBound : rows.lowerBound * lda), lda: lda, b: b, ldb: ldb,
+                           beta: beta, c: c + rows.lowerBound * ldc, ldc: ldc)
+            }
+        } else if n >= threads * Self.minimumRowsPerThread {
+            Parallel.forEachRange(count: n, threads: threads) { columns in
+                Self.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: columns.count, k: k, alpha: alpha,
+                           a: a, lda: lda, b: b + (transposeB ? columns.lowerBound * ldb : columns.lowerBound), ldb: ldb,
+                           beta: beta, c: c + columns.lowerBound, ldc: ldc)
+            }
+        } else {
+            Self.sgemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: alpha,
+                       a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+        }
     }
 
     /// Row-major `cblas_sgemm`.

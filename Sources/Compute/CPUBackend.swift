@@ -1,15 +1,18 @@
 import CBLAS
 
 /// The CPU implementation of `Backend`: OpenBLAS `cblas_sgemm` for matrix products and vectorised Swift
-/// loops (eight `Float` lanes, split over `threads` with `Parallel`) for everything else; fp32 throughout.
-/// It is the reference the other backends are checked against (DESIGN.md §4).
+/// loops (eight `Float` lanes) for everything else; fp32 throughout. It is the reference the other backends
+/// are checked against (DESIGN.md §4).
 ///
-/// `threads` is both the OpenBLAS thread count (`openblas_set_num_threads`, a process-wide setting: use one
-/// CPUBackend configuration per process) and the number of ranges the element-wise kernels are split into.
-/// The attention kernel runs (image, head) pairs in parallel with single-threaded BLAS calls, and restores
-/// the thread count afterwards.
+/// Threads: every kernel, GEMMs included, is split over `threads` ranges run with `DispatchQueue.concurrentPerform`
+/// (a GEMM by rows of its output, each part one OpenBLAS call); OpenBLAS itself runs single-threaded
+/// (`openblas_set_num_threads(1)`, process-wide). OpenBLAS's own worker threads, when it has several, busy-wait with
+/// `sched_yield` between calls and took 17 % of the cycles of a ViT-B/14 forward on 2 cores, competing with the
+/// element-wise kernels; with one BLAS thread they stay asleep. The first backend of a process also applies
+/// `BLASCoreSelection` (OpenBLAS's kernel family) before any BLAS call. A backend's kernels are meant to be called
+/// from one thread at a time (one stage thread).
 public struct CPUBackend: Backend {
-    /// Threads for BLAS and for the vectorised kernels (≥ 1).
+    /// Threads every kernel is split over (≥ 1).
     public let threads: Int
 
     /// A backend using `threads` threads (default: every core the process may use).
@@ -17,15 +20,15 @@ public struct CPUBackend: Backend {
     public init(threads: Int = CPUBackend.availableCores) {
         precondition(threads >= 1, "CPUBackend needs at least one thread, got \(threads)")
         self.threads = threads
-        openblas_set_num_threads(Int32(threads))
+        _ = BLASCoreSelection.current
+        openblas_set_num_threads(1)
     }
 
-    /// The number of cores this process may run on (`sysconf(_SC_NPROCESSORS_ONLN)`).
+    /// The number of processors OpenBLAS sees (`openblas_get_num_procs`: the cores this process may run on).
     public static var availableCores: Int { max(1, Int(openblas_get_num_procs())) }
 
-    /// The OpenBLAS kernel family in use (`openblas_get_corename`, e.g. "SkylakeX", "Haswell"). OpenBLAS picks
-    /// it from the CPU when the library loads, or from `OPENBLAS_CORETYPE`; a CPU it does not recognise gets a
-    /// generic fallback such as "Prescott" (SSE3 kernels, several times slower on AVX2/AVX-512 machines).
+    /// The OpenBLAS kernel family in use (`openblas_get_corename`, e.g. "SkylakeX", "Haswell"); see
+    /// `BLASCoreSelection` for how it is chosen.
     public static var blasCore: String { String(cString: openblas_get_corename()) }
 
     public var device: Device { .cpu }

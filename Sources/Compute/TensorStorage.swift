@@ -13,13 +13,12 @@ import Darwin
 /// memory go through kernels, and whoever writes a buffer must not hand it to another thread while writing
 /// (the model owns its activations; parameters are written once at load time).
 public final class TensorStorage: @unchecked Sendable {
-    /// First byte. On `.cpu` a host address; other devices keep their device address here.
+    /// First byte (a host address; device storage arrives with the CUDA backend).
     public let base: UnsafeMutableRawPointer
     /// Size in bytes.
     public let byteCount: Int
     /// The device holding the memory.
     public let device: Device
-    private let release: @Sendable (UnsafeMutableRawPointer) -> Void
 
     /// Host memory of `byteCount` bytes, 64-byte aligned.
     /// - Parameter zeroed: fill with zero bytes.
@@ -33,17 +32,7 @@ public final class TensorStorage: @unchecked Sendable {
         self.base = pointer
         self.byteCount = byteCount
         self.device = .cpu
-        self.release = { free($0) }
     }
 
-    /// Memory allocated elsewhere (a device allocator, a memory map), freed by `release` when the storage goes.
-    public init(base: UnsafeMutableRawPointer, byteCount: Int, device: Device,
-                release: @escaping @Sendable (UnsafeMutableRawPointer) -> Void) {
-        self.base = base
-        self.byteCount = byteCount
-        self.device = device
-        self.release = release
-    }
-
-    deinit { release(base) }
+    deinit { free(base) }
 }

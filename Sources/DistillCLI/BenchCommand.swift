@@ -215,7 +215,7 @@ struct ViTBench: AsyncParsableCommand {
             Console.out(String(decoding: try encoder.encode(report), as: UTF8.self))
             return
         }
-        Console.out("vit: forward at \(report.imageSize) px, batch \(report.batch), \(report.threads) threads, \(report.rounds) round(s), \(report.cores) cores on the machine, OpenBLAS core \(report.blasCore)")
+        Console.out("vit: forward at \(report.imageSize) px, batch \(report.batch), \(report.threads) threads, \(report.rounds) round(s), \(report.cores) cores on the machine, OpenBLAS core \(report.blasCore) (\(report.blasCoreSelection.reason))")
         for model in report.swift {
             Console.out(String(format: "  swift   %-14@ %7.2f images/s (best round), %6.2f images/CPU-s  (%d passes)", model.name,
                                model.imagesPerSecond, model.imagesPerCPUSecond, model.passes))

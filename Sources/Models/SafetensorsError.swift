@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
 /// A safetensors file that cannot be read or written; every case names the file, and the tensor when one
 /// is at fault.
 public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
@@ -31,9 +37,3 @@ public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
-
-#if canImport(Glibc)
-import Glibc
-#elseif canImport(Darwin)
-import Darwin
-#endif

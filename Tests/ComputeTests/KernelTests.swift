@@ -36,6 +36,44 @@ import Testing
         expectClose(c2.scalars(), [22, 28, 49, 64, 44, 56, 98, 128])
     }
 
+    @Test func gemmSplitOverThreadsMatchesTheDefinition() {
+        // Shapes that split by rows (m = 100), by columns (m = 4, n = 100) and not at all (m = n = 8), with every
+        // transpose, α = 0.5 and β = 2 on a non-zero C: against C = α·op(A)·op(B) + β·C computed here in Double.
+        for (m, n, k) in [(100, 7, 5), (4, 100, 6), (8, 8, 3)] {
+            for transposeA in [false, true] {
+                for transposeB in [false, true] {
+                    let a = (0..<(m * k)).map { Float(($0 * 37) % 19) / 7 - 1 }
+                    let b = (0..<(k * n)).map { Float(($0 * 23) % 17) / 5 - 1.5 }
+                    let c0 = (0..<(m * n)).map { Float($0 % 5) - 2 }
+                    let c = Tensor(shape: [m, n], values: c0)
+                    backend.gemm(transposeA: transposeA, transposeB: transposeB, m: m, n: n, k: k, alpha: 0.5,
+                                 a: Tensor(shape: [m * k], values: a), lda: transposeA ? m : k,
+                                 b: Tensor(shape: [k * n], values: b), ldb: transposeB ? k : n, beta: 2, c: c, ldc: n)
+                    var expected = [Float](repeating: 0, count: m * n)
+                    for i in 0..<m {
+                        for j in 0..<n {
+                            var sum = 0.0
+                            for p in 0..<k {
+                                let x = transposeA ? a[p * m + i] : a[i * k + p]
+                                let y = transposeB ? b[j * k + p] : b[p * n + j]
+                                sum += Double(x) * Double(y)
+                            }
+                            expected[i * n + j] = Float(0.5 * sum + 2 * Double(c0[i * n + j]))
+                        }
+                    }
+                    expectClose(c.scalars(), expected, tolerance: 1e-5)
+                }
+            }
+        }
+        // linear split by rows, with a bias: row r of x is (r, 1) and W = [[1, 2], [3, −1]], b = [0.5, 1].
+        let rows = 70
+        let x = Tensor(shape: [rows, 2], values: (0..<rows).flatMap { [Float($0), 1] })
+        let y = Tensor(shape: [rows, 2])
+        backend.linear(input: x, weight: Tensor(shape: [2, 2], values: [1, 2, 3, -1]), bias: Tensor(shape: [2], values: [0.5, 1]),
+                       output: y, rows: rows, inFeatures: 2, outFeatures: 2)
+        expectClose(y.scalars(), (0..<rows).flatMap { [Float($0) + 2.5, 3 * Float($0)] })
+    }
+
     @Test func layerNorm() {
         // Row [1,2,3,4]: mean 2.5, biased variance 1.25 → (x − 2.5)/√(1.25 + 1e-6) = ±0.4472134, ±1.3416402;
         // then ·w + b with w = [1, 2, 1, 0.5], b = [0, 0, 1, 0].
