@@ -41,7 +41,7 @@ let package = Package(
         // Tile shard format v1: writer, reader, index, verify.
         .target(name: "TileShards", dependencies: ["CZstd", "CZlib"]),
         // Evaluation of embeddings: PLISM robustness, linear probe, kNN, HEST regression, feature files.
-        .target(name: "Evaluation", dependencies: ["CHDF5", "CLAPACK"]),
+        .target(name: "Evaluation", dependencies: ["CHDF5", "CLAPACK", "Compute"]),
         // Tensors and the backend kernel set; CPUBackend on OpenBLAS (DESIGN.md §4).
         .target(name: "Compute", dependencies: ["CBLAS"]),
         // ViT (timm/DINOv2 family), configs, safetensors I/O, checkpoint key maps.
@@ -62,7 +62,7 @@ let package = Package(
             ]
         ),
         // Built-in stage actors (test stages now; slide readers, augmentation, teacher, trainer later).
-        .target(name: "Stages", dependencies: ["Dataflow", "SlideIO", "TileShards", "ImageOps"]),
+        .target(name: "Stages", dependencies: ["Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models"]),
         // Benchmarks behind `distill bench`.
         .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Compute", "Models"]),
         // The library users depend on: re-exports the modules above.
@@ -84,7 +84,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "ImageOps"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models"]),
         .testTarget(
             name: "DistillCLITests",
             dependencies: ["DistillCLI", "distill", "TileShards"]
