@@ -16,6 +16,7 @@ extension StageRegistry {
         registry.register(MultiCropStage.self, as: "multi-crop")
         registry.register(CropSetSink.self, as: "crop-sink")
         registry.register(TeacherInferenceStage.self, as: "teacher-inference")
+        registry.register(EvaluatorStage.self, as: "evaluator")
         return registry
     }
 }
