@@ -13,9 +13,8 @@ private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathCompon
 
 private func rootPath(_ relative: String) -> String { packageRoot.appendingPathComponent(relative).standardized.path }
 
-/// Crop sets handed to `fixed-crops` sources, and teacher outputs stored by `collect-teacher` sinks, by key.
+/// Crop sets handed to `fixed-crops` sources, by key.
 private let fixedCrops = Mutex<[String: [CropSet]]>([:])
-private let collectedTeacher = Mutex<[String: [TeacherOutput]]>([:])
 
 /// `fixed-crops`: emits the crop sets stored under its `key`.
 private struct FixedCropSource: Stage {
@@ -28,22 +27,6 @@ private struct FixedCropSource: Stage {
     func run(_ context: StageContext) async throws {
         let out = try context.outbox(Self.output)
         for set in fixedCrops.withLock({ $0[key] ?? [] }) { try await out.send(set) }
-    }
-}
-
-/// `collect-teacher`: stores every ``TeacherOutput`` under its `key`.
-private struct CollectingTeacherSink: Stage {
-    static let summary = "test sink"
-    static let input = InputPort<TeacherOutput>("in")
-    static var inputs: [PortSpec] { [input.spec] }
-    static let parameters: [ParameterSpec] = [ParameterSpec("key", .string, "where to store")]
-    let key: String
-    init(parameters: StageParameters) throws { key = parameters.string("key") }
-    func run(_ context: StageContext) async throws {
-        let inbox = try context.inbox(Self.input)
-        var items: [TeacherOutput] = []
-        while let item = try await inbox.next() { items.append(item) }
-        collectedTeacher.withLock { $0[key, default: []] += items }
     }
 }
 
@@ -64,7 +47,7 @@ private func teacherGraph(key: String, batch: Int, weights: String, model: Strin
 private var registry: StageRegistry {
     var registry = StageRegistry.builtIn
     registry.register(FixedCropSource.self, as: "fixed-crops")
-    registry.register(CollectingTeacherSink.self, as: "collect-teacher")
+    registry.register(CollectingSink<TeacherOutput>.self, as: "collect-teacher")
     return registry
 }
 
@@ -118,7 +101,7 @@ private func maxDifference(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Fl
         let expected = try SafetensorsFile(path: rootPath("Tests/Fixtures/vit/vit-tiny-test-outputs.safetensors")).tensor("x224")
         let reference = Array(UnsafeBufferPointer(start: expected.floats, count: expected.count))  // [2, 261, 64]
         let length = 261, d = 64, prefix = 5, n = 256
-        let outputs = collectedTeacher.withLock { $0["timm"] ?? [] }
+        let outputs = CollectingSink<TeacherOutput>.items("timm")
         #expect(outputs.map(\.crops.sampleID) == [0, 1, 2, 3, 4])
         for (output, order) in zip(outputs, orders) {
             #expect(output.dim == d && output.patchTokens == n && output.crops == fixedCrops.withLock { $0["timm"]![Int(output.crops.sampleID)] })
@@ -145,7 +128,7 @@ private func maxDifference(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Fl
         let crops = try fixtureCrops()
         fixedCrops.withLock { $0["random"] = [cropSet(0, globals: crops)] }
         #expect(try await run(teacherGraph(key: "random", batch: 4, weights: "")).outcome == .completed)
-        let outputs = collectedTeacher.withLock { $0["random"] ?? [] }
+        let outputs = CollectingSink<TeacherOutput>.items("random")
         #expect(outputs.count == 1 && outputs[0].cls.count == 2 * 64 && outputs[0].cls.allSatisfy(\.isFinite))
     }
 
