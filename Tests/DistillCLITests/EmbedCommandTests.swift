@@ -8,7 +8,8 @@ import Testing
 /// PNG files.
 ///
 /// No `CPUBackend` is made in this process: its init sets OpenBLAS to one thread process-wide, which changes the
-/// last bits of the LAPACK results that `EvalCommandTests` compares exactly with a `distill eval` process.
+/// last bits of the LAPACK results that `EvalCommandTests` compares exactly with a `distill eval` process (the
+/// full suite's ComputeTests already do this before it).
 @Suite(.serialized) struct EmbedCommandTests {
     static let root = Paths.packageRoot
     static let single = root.appendingPathComponent("../shared/data/tiles/single").standardizedFileURL.path
