@@ -66,6 +66,18 @@ struct EmbedCommand: ParsableCommand {
 
     func run() throws {
         let pooling = Pooling(rawValue: pool)!
+        let tiles: TileInput
+        do {
+            tiles = try TileInput.open(input, recursive: recursive)
+        } catch {
+            Console.error("error: \(error)")
+            throw ExitCode(1)
+        }
+        if FeatureFileFormat(path: out) == .npy, case .images = tiles.source {
+            Console.error("error: \(out): the plismbench .npy layout needs tile coordinates, and image files have none "
+                + "(embed a tile shard dataset, or write .h5)")
+            throw ExitCode(1)
+        }
         let backend = CPUBackend(threads: threads ?? CPUBackend.availableCores)
         let vit: ViT
         do {
@@ -79,18 +91,6 @@ struct EmbedCommand: ParsableCommand {
             }
         } catch {
             Console.error("error: \(error)")
-            throw ExitCode(1)
-        }
-        let tiles: TileInput
-        do {
-            tiles = try TileInput.open(input, recursive: recursive)
-        } catch {
-            Console.error("error: \(error)")
-            throw ExitCode(1)
-        }
-        if FeatureFileFormat(path: out) == .npy, case .images = tiles.source {
-            Console.error("error: \(out): the plismbench .npy layout needs tile coordinates, and image files have none "
-                + "(embed a tile shard dataset, or write .h5)")
             throw ExitCode(1)
         }
         let embedder = TileEmbedder(model: vit, pooling: pooling, batchSize: batch, fit: TileFit(rawValue: fit)!)
