@@ -46,6 +46,9 @@ let package = Package(
         .target(name: "Compute", dependencies: ["CBLAS"]),
         // ViT (timm/DINOv2 family), configs, safetensors I/O, checkpoint key maps.
         .target(name: "Models", dependencies: ["Compute", .product(name: "Yams", package: "Yams")]),
+        // Student training: DINO/iBOT losses, centering, Sinkhorn-Knopp, feature distillation, schedules,
+        // parameter groups, AdamW, per-module gradient clipping (never Dataflow).
+        .target(name: "Training", dependencies: ["Compute", "Models"]),
         // The engine: stages, edges, graph files, runner, stats, monitor.
         .target(
             name: "Dataflow",
@@ -84,6 +87,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "ImageOps"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Compute"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps"]),
         .testTarget(
             name: "DistillCLITests",
