@@ -19,6 +19,12 @@ public struct ParameterGroups: Sendable, Equatable {
         public let lrMultiplier: Double
         public let wdMultiplier: Double
         public let isLastLayer: Bool
+
+        public init(lrMultiplier: Double, wdMultiplier: Double, isLastLayer: Bool) {
+            self.lrMultiplier = lrMultiplier
+            self.wdMultiplier = wdMultiplier
+            self.isLastLayer = isLastLayer
+        }
     }
 
     /// Layer-wise lr decay (0.9 in DINOv2's default config; 1.0 in its ViT-g/L configs).

@@ -1,0 +1,65 @@
+import Compute
+import Foundation
+import Models
+import Testing
+import Training
+
+/// Per-module gradient clipping and AdamW with DINOv2's parameter groups against `clip_grad_norm_(…, 3.0)` per
+/// sub-module and `torch.optim.AdamW(foreach=True)`: three steps at the short schedule's iterations 9–11, where
+/// the lr warmup ends and the last layer unfreezes.
+@Suite struct OptimizerParityTests {
+    @Test func threeStepsOfClippingAndAdamW() throws {
+        let fixture = try ObjectiveFixtures.json("optimizer.json", as: ObjectiveFixtures.OptimizerFixture.self)
+        let file = try ObjectiveFixtures.file("optimizer.safetensors")
+        var table = ParameterTable()
+        for parameter in fixture.parameters { try table.append(parameter.name, shape: parameter.shape) }
+        let groups = ParameterGroups(table: table, depth: fixture.depth)
+        var settings = TrainingSchedules.Settings(epochs: fixture.schedule.epochs, batchSize: fixture.schedule.batch)
+        settings.officialEpochLength = fixture.schedule.epochLength
+        settings.warmupEpochs = fixture.schedule.warmupEpochs
+        settings.warmupTeacherTemperatureEpochs = fixture.schedule.warmupTempEpochs
+        settings.freezeLastLayerEpochs = fixture.schedule.freezeLastLayerEpochs
+        let schedules = try TrainingSchedules(settings)
+
+        let parameters = try file.tensor("params0")
+        #expect(parameters.count == table.count)
+        var optimizer = AdamW(count: table.count)
+        var clippedModules = Set<StudentModule>(), unclippedModules = Set<StudentModule>()
+        for (step, iteration) in fixture.iterations.enumerated() {
+            let gradients = try file.tensor("step\(step).grad")
+            let norms = GradientClipping.clipPerModule(gradients: gradients, table: table, maxNorm: 3.0)
+            let referenceNorms = try file.tensor("step\(step).norms").scalars()
+            for (index, module) in [StudentModule.backbone, .dinoHead, .iBOTHead].enumerated() {
+                let norm = norms[module]!
+                #expect(ObjectiveFixtures.relativeError(norm, Double(referenceNorms[index])) <= 1e-6,
+                        "step \(step) \(module) norm \(norm) vs \(referenceNorms[index])")
+                if norm > 3 { clippedModules.insert(module) } else { unclippedModules.insert(module) }
+            }
+            let clipped = try file.tensor("step\(step).clipped").scalars()
+            #expect(ObjectiveFixtures.scaledError(gradients.scalars(), clipped) <= 1e-6, "step \(step) clipped gradients")
+            optimizer.update(parameters: parameters, gradients: gradients, table: table, groups: groups,
+                             values: schedules[iteration])
+            let reference = try file.tensor("step\(step).params").scalars()
+            let mine = parameters.scalars()
+            let error = zip(mine, reference).map { Double(abs($0 - $1)) / max(Double(abs($1)), 1e-3) }.max()!
+            #expect(error <= 1e-6, "step \(step): parameters differ by \(error) (relative)")
+        }
+        // The fixture exercises both sides of the clip and the frozen last layer.
+        #expect(!clippedModules.isEmpty && !unclippedModules.isEmpty)
+        #expect(schedules[9].lastLayerLR == 0 && schedules[10].lastLayerLR > 0)
+        #expect(optimizer.step == 3)
+    }
+
+    @Test func oneGlobalClipIsNotPerModuleClipping() {
+        // Two modules with norms 4 and 1: per module only the first is scaled (to 3); one global clip at 3 would
+        // scale both by 3/√17.
+        var table = ParameterTable()
+        try! table.append("blocks.0.mlp.fc1.weight", shape: [2])
+        try! table.append("dino_head.mlp.0.weight", shape: [1])
+        let gradients = Tensor(shape: [3], values: [4, 0, 1])
+        let norms = GradientClipping.clipPerModule(gradients: gradients, table: table, maxNorm: 3)
+        #expect(norms == [.backbone: 4, .dinoHead: 1])
+        let g = gradients.scalars()
+        #expect(abs(g[0] - 3 * 4 / (4 + 1e-6)) <= 1e-6 && g[2] == 1)
+    }
+}
