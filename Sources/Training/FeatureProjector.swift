@@ -6,8 +6,8 @@ import Compute
 ///     forward   y [rows, D_t] = x [rows, D_s] · Wᵀ + b          W [D_t, D_s], b [D_t]
 ///     backward  ∂x = ∂y · W,   ∂W += ∂yᵀ · x,   ∂b += Σ_rows ∂y
 ///
-/// Its parameters are named `projector.weight` and `projector.bias` in a `ParameterTable` (module `.projector`:
-/// lr multiplier 1, weight decay on the weight only, its own gradient clipping).
+/// Its parameters are named `projector.linear.weight` and `projector.linear.bias` in a `ParameterTable` (module
+/// `.projector`: lr multiplier 1, weight decay on the weight only, its own gradient clipping).
 public struct FeatureProjector: Sendable {
     /// Student and teacher widths.
     public let inFeatures: Int, outFeatures: Int
@@ -18,10 +18,12 @@ public struct FeatureProjector: Sendable {
         self.outFeatures = outFeatures
     }
 
-    /// Appends the projector's parameters (`projector.weight [D_t, D_s]`, `projector.bias [D_t]`) to `table`.
+    /// Appends the projector's parameters to `table`: `projector.linear.weight [D_t, D_s]`,
+    /// `projector.linear.bias [D_t]` (the `linear.` level keeps DINOv2's no-decay rule, which looks for a name
+    /// ending in `.bias`, applying to the bias).
     public func register(in table: inout ParameterTable) throws(TrainingError) {
-        try table.append("projector.weight", shape: [outFeatures, inFeatures])
-        try table.append("projector.bias", shape: [outFeatures])
+        try table.append("projector.linear.weight", shape: [outFeatures, inFeatures])
+        try table.append("projector.linear.bias", shape: [outFeatures])
     }
 
     /// `output` `[rows, D_t]` = `input` `[rows, D_s]` · `weightᵀ` + `bias`.
