@@ -66,17 +66,17 @@ public struct DINOLoss: Sendable, Equatable {
                                  studentLocal: Tensor?, localGradient: Tensor?,
                                  backend: any Backend) throws(TrainingError) -> Value {
         let globalShape = [globalCrops * batch, prototypes], localShape = [localCrops * batch, prototypes]
-        try Self.check("teacher DINO probabilities", teacherProbabilities, globalShape)
-        try Self.check("student DINO global logits", studentGlobal, globalShape)
-        try Self.check("student DINO global gradient", globalGradient, globalShape)
+        try InputChecks.shape("teacher DINO probabilities", teacherProbabilities, globalShape)
+        try InputChecks.shape("student DINO global logits", studentGlobal, globalShape)
+        try InputChecks.shape("student DINO global gradient", globalGradient, globalShape)
         let weight = Float(1 / Double(batch * terms))
         var local = 0.0
         if localCrops > 0 {
             guard let studentLocal, let localGradient else {
                 throw .shapeMismatch(what: "student DINO local logits", expected: localShape, actual: [])
             }
-            try Self.check("student DINO local logits", studentLocal, localShape)
-            try Self.check("student DINO local gradient", localGradient, localShape)
+            try InputChecks.shape("student DINO local logits", studentLocal, localShape)
+            try InputChecks.shape("student DINO local gradient", localGradient, localShape)
             for crop in 0..<localCrops {
                 local += try pairs(student: studentLocal, crop: crop, teacherCrops: Array(0..<globalCrops),
                                    teachers: teacherProbabilities, gradient: localGradient, weight: weight,
@@ -111,9 +111,5 @@ public struct DINOLoss: Sendable, Equatable {
             start += n
         }
         return sum
-    }
-
-    static func check(_ what: String, _ tensor: Tensor, _ shape: [Int]) throws(TrainingError) {
-        guard tensor.count == shape.reduce(1, *) else { throw .shapeMismatch(what: what, expected: shape, actual: tensor.shape) }
     }
 }

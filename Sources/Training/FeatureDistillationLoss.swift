@@ -52,7 +52,7 @@ public struct FeatureDistillationLoss: Sendable, Equatable {
                                 name: String) throws(TrainingError) -> Value {
         let count = rows * dim
         for (what, tensor) in [("student \(name) predictions", predictions), ("teacher \(name) features", teacherFeatures)] {
-            guard tensor.count == count else { throw .shapeMismatch(what: what, expected: [rows, dim], actual: tensor.shape) }
+            try InputChecks.shape(what, tensor, [rows, dim])
             let x = UnsafePointer(tensor.floats)
             for row in 0..<rows {
                 if let column = RowReductions.firstNonFinite(x + row * dim, dim) {
@@ -60,7 +60,7 @@ public struct FeatureDistillationLoss: Sendable, Equatable {
                 }
             }
         }
-        guard gradient.count == count else { throw .shapeMismatch(what: "\(name) gradient", expected: [rows, dim], actual: gradient.shape) }
+        try InputChecks.shape("\(name) gradient", gradient, [rows, dim])
         let y = UnsafePointer(predictions.floats), t = UnsafePointer(teacherFeatures.floats), g = gradient.floats
         var z = [Double](repeating: 0, count: dim)
         var cosineSum = 0.0, smoothSum = 0.0

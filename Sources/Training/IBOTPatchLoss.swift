@@ -96,8 +96,8 @@ public struct IBOTPatchLoss: Sendable, Equatable {
     private func checkShapes(_ student: Tensor, _ teacher: Tensor, _ gradient: Tensor,
                              teacherName: String) throws(TrainingError) {
         let shape = [rows, prototypes]
-        try DINOLoss.check("student iBOT patch logits", student, shape)
-        try DINOLoss.check(teacherName, teacher, shape)
-        try DINOLoss.check("student iBOT patch gradient", gradient, shape)
+        try InputChecks.shape("student iBOT patch logits", student, shape)
+        try InputChecks.shape(teacherName, teacher, shape)
+        try InputChecks.shape("student iBOT patch gradient", gradient, shape)
     }
 }

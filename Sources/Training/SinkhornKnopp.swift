@@ -34,7 +34,7 @@ public struct SinkhornKnopp: Sendable, Equatable {
         precondition(teacherLogits.count >= count && output.count >= count, "Sinkhorn-Knopp on \(rows)×\(prototypes): a tensor is too small")
         guard rows > 0 else { return }
         let t = UnsafePointer(teacherLogits.floats)
-        try SoftmaxCentering.checkFinite(t, rows: rows, columns: prototypes, name: name, firstRow: 0)
+        try InputChecks.finiteLogits(t, rows: rows, columns: prototypes, name: name, firstRow: 0)
         var z = [Double](repeating: 0, count: count)
         for index in 0..<count { z[index] = Double(t[index] / temperature) }
         var a = [Double](repeating: 0, count: prototypes)   // per-prototype log-scaling

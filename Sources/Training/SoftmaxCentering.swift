@@ -66,7 +66,7 @@ public struct SoftmaxCentering: Sendable, Equatable {
         let count = rows * prototypes
         precondition(teacherLogits.count >= count && output.count >= count, "centering chunk of \(rows) rows: a tensor is too small")
         let t = UnsafePointer(teacherLogits.floats), y = output.floats
-        try Self.checkFinite(t, rows: rows, columns: prototypes, name: name, firstRow: firstRow)
+        try InputChecks.finiteLogits(t, rows: rows, columns: prototypes, name: name, firstRow: firstRow)
         // (T − c) / τ_t in float32, as PyTorch evaluates it, then the softmax with its maximum subtracted.
         center.withUnsafeBufferPointer { c in
             let c = c.baseAddress!
@@ -140,12 +140,4 @@ public struct SoftmaxCentering: Sendable, Equatable {
         }
     }
 
-    static func checkFinite(_ x: UnsafePointer<Float>, rows: Int, columns: Int, name: String,
-                            firstRow: Int) throws(TrainingError) {
-        for row in 0..<rows {
-            if let column = RowReductions.firstNonFinite(x + row * columns, columns) {
-                throw .nonFiniteLogit(what: name, row: firstRow + row, column: column, value: x[row * columns + column])
-            }
-        }
-    }
 }

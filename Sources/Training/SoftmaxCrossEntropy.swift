@@ -36,12 +36,7 @@ public enum SoftmaxCrossEntropy {
                      "cross-entropy chunk of \(rows)×\(prototypes): a tensor is too small")
         guard rows > 0 else { return 0 }
         let s = UnsafePointer(student.floats)
-        for row in 0..<rows {
-            if let column = RowReductions.firstNonFinite(s + row * prototypes, prototypes) {
-                throw .nonFiniteLogit(what: name, row: firstRow + row, column: column,
-                                      value: s[row * prototypes + column])
-            }
-        }
+        try InputChecks.finiteLogits(s, rows: rows, columns: prototypes, name: name, firstRow: firstRow)
         let g = gradient.floats
         let p = teachers.map { UnsafePointer($0.floats) }
         // z = S/τ as PyTorch computes it (float32 division), then Σ P·z and Σ P per row before the softmax

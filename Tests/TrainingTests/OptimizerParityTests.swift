@@ -37,8 +37,17 @@ import Training
             }
             let clipped = try file.tensor("step\(step).clipped").scalars()
             #expect(ObjectiveFixtures.scaledError(gradients.scalars(), clipped) <= 1e-6, "step \(step) clipped gradients")
+            let before = parameters.scalars()
             optimizer.update(parameters: parameters, gradients: gradients, table: table, groups: groups,
                              values: schedules[iteration])
+            // The last layer is frozen while its lr is 0 (first epoch): parameters unchanged, moments updated.
+            if schedules[iteration].lastLayerLR == 0 {
+                let after = parameters.scalars()
+                for (index, entry) in table.entries.enumerated() where groups.rules[index].isLastLayer {
+                    #expect(entry.range.allSatisfy { after[$0] == before[$0] }, "\(entry.name) moved while frozen")
+                    #expect(entry.range.contains { optimizer.m[$0] != 0 })
+                }
+            }
             let reference = try file.tensor("step\(step).params").scalars()
             let mine = parameters.scalars()
             let error = zip(mine, reference).map { Double(abs($0 - $1)) / max(Double(abs($1)), 1e-3) }.max()!
