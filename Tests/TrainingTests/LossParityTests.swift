@@ -13,49 +13,39 @@ import Training
     let backend = CPUBackend(threads: 2)
 
     struct StepResult {
-        var dino: DINOLoss.Value
-        var ibot: Double
+        var losses: DistillationObjective.Losses
         var gradGlobal: [Float], gradLocal: [Float], gradPatch: [Float]
     }
 
-    /// One step from the fixture's logits: centre the teacher (DINO in one call, iBOT streamed chunk by chunk),
-    /// then both losses, with `chunkRows` rows per chunk.
-    func step(_ file: SafetensorsFile, _ s: Int, dinoCentering: inout SoftmaxCentering,
-              ibotCentering: inout SoftmaxCentering, chunkRows: Int) throws -> StepResult {
+    static func objective(chunkRows: Int, normalization: DistillationObjective.TeacherNormalization = .centering(momentum: 0.9)) throws -> DistillationObjective {
+        try DistillationObjective(batch: batch, globalCrops: globalCrops, localCrops: localCrops, patchTokens: patches,
+                                  prototypes: prototypes, normalization: normalization, chunkRows: chunkRows)
+    }
+
+    /// One step of the objective on the fixture's step `s` (teacher DINO logits centred in one call, iBOT logits
+    /// streamed chunk by chunk), with the temperature `temperature` or the fixture's.
+    func step(_ file: SafetensorsFile, _ s: Int, objective: inout DistillationObjective,
+              temperature: Float? = nil) throws -> StepResult {
         let k = Self.prototypes
-        let temperature = try file.tensor("s\(s).temperature").scalars()[0]
-        dinoCentering.beginStep()
-        ibotCentering.beginStep()
-        let teacherCLS = try file.tensor("s\(s).teacher_cls")
-        let probabilities = Tensor(shape: [Self.globalCrops * Self.batch, k])
-        try dinoCentering.teacherProbabilities(teacherLogits: teacherCLS, rows: Self.globalCrops * Self.batch,
-                                               temperature: temperature, output: probabilities, backend: backend,
-                                               chunkRows: chunkRows)
-        let dino = try DINOLoss(batch: Self.batch, globalCrops: Self.globalCrops, localCrops: Self.localCrops,
-                                prototypes: k, chunkRows: chunkRows)
         let gradGlobal = Tensor(shape: [Self.globalCrops * Self.batch, k])
         let gradLocal = Tensor(shape: [Self.localCrops * Self.batch, k])
-        let dinoValue = try dino.lossAndGradients(teacherProbabilities: probabilities,
-                                                  studentGlobal: try file.tensor("s\(s).student_global"),
-                                                  globalGradient: gradGlobal,
-                                                  studentLocal: try file.tensor("s\(s).student_local"),
-                                                  localGradient: gradLocal, backend: backend)
-        let ibot = try IBOTPatchLoss(rows: Self.patchRows, prototypes: k, chunkRows: chunkRows)
         let gradPatch = Tensor(shape: [Self.patchRows, k])
-        let ibotValue = try ibot.lossAndGradient(studentLogits: try file.tensor("s\(s).student_patch"),
-                                                 teacherLogits: try file.tensor("s\(s).teacher_patch"),
-                                                 centering: &ibotCentering, teacherTemperature: temperature,
-                                                 gradient: gradPatch, backend: backend)
-        return StepResult(dino: dinoValue, ibot: ibotValue, gradGlobal: gradGlobal.scalars(),
-                          gradLocal: gradLocal.scalars(), gradPatch: gradPatch.scalars())
+        let losses = try objective.lossAndGradients(
+            teacherCLS: try file.tensor("s\(s).teacher_cls"), teacherPatch: try file.tensor("s\(s).teacher_patch"),
+            studentGlobal: try file.tensor("s\(s).student_global"), studentLocal: try file.tensor("s\(s).student_local"),
+            studentPatch: try file.tensor("s\(s).student_patch"), globalGradient: gradGlobal, localGradient: gradLocal,
+            patchGradient: gradPatch, teacherTemperature: try temperature ?? file.tensor("s\(s).temperature").scalars()[0],
+            backend: backend)
+        return StepResult(losses: losses, gradGlobal: gradGlobal.scalars(), gradLocal: gradLocal.scalars(),
+                          gradPatch: gradPatch.scalars())
     }
 
     @Test func centeringLossesAndGradientsOverThreeSteps() throws {
         let file = try ObjectiveFixtures.file("losses.safetensors")
-        var dinoCentering = SoftmaxCentering(prototypes: Self.prototypes)
-        var ibotCentering = SoftmaxCentering(prototypes: Self.prototypes)
+        var objective = try Self.objective(chunkRows: 3)
         for s in 0..<3 {
-            let result = try step(file, s, dinoCentering: &dinoCentering, ibotCentering: &ibotCentering, chunkRows: 3)
+            let result = try step(file, s, objective: &objective)
+            let (dinoCentering, ibotCentering) = (objective.dinoCentering, objective.ibotCentering)
             // The centres this step used (lagged: step 0 uses zeros).
             let dinoCenter = try file.tensor("s\(s).dino_center").scalars()
             let ibotCenter = try file.tensor("s\(s).ibot_center").scalars()
@@ -66,9 +56,9 @@ import Training
             if s > 0 { #expect(dinoCentering.center.contains { $0 != 0 }) }
 
             let losses = try file.tensor("s\(s).losses").scalars().map(Double.init)
-            for (name, mine, reference) in [("dino local", result.dino.local, losses[0]),
-                                            ("dino global", result.dino.global, losses[1]),
-                                            ("ibot", result.ibot, losses[2])] {
+            for (name, mine, reference) in [("dino local", result.losses.dinoLocal, losses[0]),
+                                            ("dino global", result.losses.dinoGlobal, losses[1]),
+                                            ("ibot", result.losses.ibot, losses[2])] {
                 let error = ObjectiveFixtures.relativeError(mine, reference)
                 #expect(error <= 1e-5, "step \(s) \(name): \(mine) vs PyTorch \(reference) (relative \(error))")
             }
@@ -84,16 +74,14 @@ import Training
         let file = try ObjectiveFixtures.file("losses.safetensors")
         var results: [[StepResult]] = []
         for chunkRows in [1, 3, 7, Self.patchRows] {
-            var dinoCentering = SoftmaxCentering(prototypes: Self.prototypes)
-            var ibotCentering = SoftmaxCentering(prototypes: Self.prototypes)
-            results.append(try (0..<3).map {
-                try step(file, $0, dinoCentering: &dinoCentering, ibotCentering: &ibotCentering, chunkRows: chunkRows)
-            })
+            var objective = try Self.objective(chunkRows: chunkRows)
+            results.append(try (0..<3).map { try step(file, $0, objective: &objective) })
         }
         for other in results.dropFirst() {
             for (a, b) in zip(results[0], other) {
-                #expect(ObjectiveFixtures.relativeError(a.dino.total, b.dino.total) <= 1e-6)
-                #expect(ObjectiveFixtures.relativeError(a.ibot, b.ibot) <= 1e-6)
+                #expect(ObjectiveFixtures.relativeError(a.losses.dinoLocal, b.losses.dinoLocal) <= 1e-6)
+                #expect(ObjectiveFixtures.relativeError(a.losses.dinoGlobal, b.losses.dinoGlobal) <= 1e-6)
+                #expect(ObjectiveFixtures.relativeError(a.losses.ibot, b.losses.ibot) <= 1e-6)
                 #expect(ObjectiveFixtures.scaledError(a.gradGlobal, b.gradGlobal) <= 1e-6)
                 #expect(ObjectiveFixtures.scaledError(a.gradLocal, b.gradLocal) <= 1e-6)
                 #expect(ObjectiveFixtures.scaledError(a.gradPatch, b.gradPatch) <= 1e-6)
@@ -117,23 +105,17 @@ import Training
             let error = zip(mine.scalars(), reference).map { abs($0 - $1) }.max()!
             #expect(error <= 1e-6, "\(name): max abs error \(error)")
         }
-        let dino = try DINOLoss(batch: Self.batch, globalCrops: Self.globalCrops, localCrops: Self.localCrops, prototypes: k)
-        let gradGlobal = Tensor(shape: [Self.globalCrops * Self.batch, k]), gradLocal = Tensor(shape: [Self.localCrops * Self.batch, k])
-        let dinoValue = try dino.lossAndGradients(teacherProbabilities: dinoProbabilities,
-                                                  studentGlobal: try file.tensor("s0.student_global"), globalGradient: gradGlobal,
-                                                  studentLocal: try file.tensor("s0.student_local"), localGradient: gradLocal,
-                                                  backend: backend)
-        let ibot = try IBOTPatchLoss(rows: Self.patchRows, prototypes: k, chunkRows: 5)
-        let gradPatch = Tensor(shape: [Self.patchRows, k])
-        let ibotValue = try ibot.lossAndGradient(studentLogits: try file.tensor("s0.student_patch"),
-                                                 teacherProbabilities: ibotProbabilities, gradient: gradPatch, backend: backend)
+        // The objective with Sinkhorn-Knopp on step 0's logits.
+        var objective = try Self.objective(chunkRows: 5, normalization: .sinkhornKnopp(iterations: 3))
+        let result = try step(file, 0, objective: &objective, temperature: temperature)
         let losses = try file.tensor("sk.losses").scalars().map(Double.init)
-        #expect(ObjectiveFixtures.relativeError(dinoValue.local, losses[0]) <= 1e-5)
-        #expect(ObjectiveFixtures.relativeError(dinoValue.global, losses[1]) <= 1e-5)
-        #expect(ObjectiveFixtures.relativeError(ibotValue, losses[2]) <= 1e-5)
-        for (name, mine) in [("sk.grad_global", gradGlobal), ("sk.grad_local", gradLocal), ("sk.grad_patch", gradPatch)] {
+        #expect(ObjectiveFixtures.relativeError(result.losses.dinoLocal, losses[0]) <= 1e-5)
+        #expect(ObjectiveFixtures.relativeError(result.losses.dinoGlobal, losses[1]) <= 1e-5)
+        #expect(ObjectiveFixtures.relativeError(result.losses.ibot, losses[2]) <= 1e-5)
+        for (name, mine) in [("sk.grad_global", result.gradGlobal), ("sk.grad_local", result.gradLocal),
+                             ("sk.grad_patch", result.gradPatch)] {
             let reference = try file.tensor(name).scalars()
-            let error = ObjectiveFixtures.scaledError(mine.scalars(), reference)
+            let error = ObjectiveFixtures.scaledError(mine, reference)
             #expect(error <= 1e-5, "\(name): max error \(error) of the largest gradient")
         }
     }
