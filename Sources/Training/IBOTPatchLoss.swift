@@ -80,7 +80,7 @@ public struct IBOTPatchLoss: Sendable, Equatable {
             let chunk = [n, prototypes], offset = start * prototypes
             let teacher = teacherLogits.view(offset: offset, shape: chunk)
             let probabilities = scratch.view(shape: chunk)
-            centering.accumulate(teacherLogits: teacher, rows: n)
+            centering.accumulate(teacherLogits: teacher, rows: n, threads: RowParallel.threads(backend))
             try centering.probabilities(teacherLogits: teacher, rows: n, temperature: teacherTemperature,
                                         output: probabilities, backend: backend, name: "teacher iBOT logits",
                                         firstRow: start)

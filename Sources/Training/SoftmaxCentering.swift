@@ -71,16 +71,18 @@ public struct SoftmaxCentering: Sendable, Equatable {
         center.withUnsafeBufferPointer { c in
             let c = c.baseAddress!
             let tau = SIMD8<Float>(repeating: temperature)
-            for row in 0..<rows {
-                let tRow = t + row * prototypes, yRow = y + row * prototypes
-                var index = 0
-                while index + 8 <= prototypes {
-                    RowReductions.store((RowReductions.load(tRow, index) - RowReductions.load(c, index)) / tau, yRow, index)
-                    index += 8
-                }
-                while index < prototypes {
-                    yRow[index] = (tRow[index] - c[index]) / temperature
-                    index += 1
+            RowParallel.forEach(count: rows, threads: RowParallel.threads(backend)) { range in
+                for row in range {
+                    let tRow = t + row * prototypes, yRow = y + row * prototypes
+                    var index = 0
+                    while index + 8 <= prototypes {
+                        RowReductions.store((RowReductions.load(tRow, index) - RowReductions.load(c, index)) / tau, yRow, index)
+                        index += 8
+                    }
+                    while index < prototypes {
+                        yRow[index] = (tRow[index] - c[index]) / temperature
+                        index += 1
+                    }
                 }
             }
         }
@@ -89,33 +91,38 @@ public struct SoftmaxCentering: Sendable, Equatable {
 
     /// Queues a chunk of this step's teacher logits `[rows, K]` for the next step's centre (DINOv2's
     /// `update_center`). Call it with the logits themselves, before `probabilities` overwrites them in place.
-    public mutating func accumulate(teacherLogits: Tensor, rows: Int) {
+    /// Column sums run in float32 over blocks of 64 rows and are carried in `Double`; columns are split over
+    /// `threads` (the sums do not depend on it).
+    public mutating func accumulate(teacherLogits: Tensor, rows: Int, threads: Int = 1) {
         precondition(teacherLogits.count >= rows * prototypes, "centering chunk of \(rows) rows: tensor too small")
         let t = UnsafePointer(teacherLogits.floats)
         let k = prototypes
         pendingSum.withUnsafeMutableBufferPointer { sum in
-            // Column sums in blocks of 64 rows in float32, carried in Double.
-            var partial = [Float](repeating: 0, count: k)
-            partial.withUnsafeMutableBufferPointer { partial in
-                let q = partial.baseAddress!
-                var start = 0
-                while start < rows {
-                    let end = min(rows, start + 64)
-                    for column in 0..<k { q[column] = 0 }
-                    for row in start..<end {
-                        let tRow = t + row * k
-                        var index = 0
-                        while index + 8 <= k {
-                            RowReductions.store(RowReductions.load(q, index) + RowReductions.load(tRow, index), q, index)
-                            index += 8
+            let sum = sum.baseAddress!
+            RowParallel.forEach(count: (k + 7) / 8, threads: threads, minimumChunk: 64) { groups in
+                let first = groups.lowerBound * 8, end = min(k, groups.upperBound * 8)
+                var partial = [Float](repeating: 0, count: end - first)
+                partial.withUnsafeMutableBufferPointer { partial in
+                    let q = partial.baseAddress!
+                    var start = 0
+                    while start < rows {
+                        let stop = min(rows, start + 64)
+                        for column in 0..<(end - first) { q[column] = 0 }
+                        for row in start..<stop {
+                            let tRow = t + row * k + first
+                            var index = 0
+                            while index + 8 <= end - first {
+                                RowReductions.store(RowReductions.load(q, index) + RowReductions.load(tRow, index), q, index)
+                                index += 8
+                            }
+                            while index < end - first {
+                                q[index] += tRow[index]
+                                index += 1
+                            }
                         }
-                        while index < k {
-                            q[index] += tRow[index]
-                            index += 1
-                        }
+                        for column in 0..<(end - first) { sum[first + column] += Double(q[column]) }
+                        start = stop
                     }
-                    for column in 0..<k { sum[column] += Double(q[column]) }
-                    start = end
                 }
             }
         }
@@ -132,7 +139,7 @@ public struct SoftmaxCentering: Sendable, Equatable {
         while start < rows {
             let n = min(chunkRows, rows - start)
             let input = teacherLogits.view(offset: start * prototypes, shape: [n, prototypes])
-            accumulate(teacherLogits: input, rows: n)
+            accumulate(teacherLogits: input, rows: n, threads: RowParallel.threads(backend))
             try probabilities(teacherLogits: input, rows: n, temperature: temperature,
                               output: output.view(offset: start * prototypes, shape: [n, prototypes]),
                               backend: backend, name: name, firstRow: start)

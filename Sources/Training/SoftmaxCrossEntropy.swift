@@ -41,30 +41,43 @@ public enum SoftmaxCrossEntropy {
         let p = teachers.map { UnsafePointer($0.floats) }
         // z = S/τ as PyTorch computes it (float32 division), then Σ P·z and Σ P per row before the softmax
         // overwrites z in place.
+        let threads = RowParallel.threads(backend)
         var crossTerms = [Double](repeating: 0, count: rows), masses = [Double](repeating: 0, count: rows)
-        var largest = [Float](repeating: 0, count: rows)
-        for row in 0..<rows {
-            let sRow = s + row * prototypes, gRow = g + row * prototypes
-            divide(sRow, by: temperature, into: gRow, prototypes)
-            largest[row] = RowReductions.maximum(UnsafePointer(gRow), prototypes)
-            for teacher in p {
-                let tRow = teacher + row * prototypes
-                masses[row] += RowReductions.sum(tRow, prototypes)
-                crossTerms[row] += RowReductions.dot(tRow, UnsafePointer(gRow), prototypes)
+        var largest = [Float](repeating: 0, count: rows), rowLoss = [Double](repeating: 0, count: rows)
+        crossTerms.withUnsafeMutableBufferPointer { crossTerms in
+            masses.withUnsafeMutableBufferPointer { masses in
+                largest.withUnsafeMutableBufferPointer { largest in
+                    RowParallel.forEach(count: rows, threads: threads) { range in
+                        for row in range {
+                            let sRow = s + row * prototypes, gRow = g + row * prototypes
+                            divide(sRow, by: temperature, into: gRow, prototypes)
+                            largest[row] = RowReductions.maximum(UnsafePointer(gRow), prototypes)
+                            for teacher in p {
+                                let tRow = teacher + row * prototypes
+                                masses[row] += RowReductions.sum(tRow, prototypes)
+                                crossTerms[row] += RowReductions.dot(tRow, UnsafePointer(gRow), prototypes)
+                            }
+                        }
+                    }
+                }
             }
         }
         backend.softmax(input: gradient, output: gradient, rows: rows, columns: prototypes, scale: 1)
         let factor = weight / temperature
-        var total = 0.0
-        for row in 0..<rows {
-            let gRow = g + row * prototypes
-            // log Σ exp(z) = max(z) − log(softmax(z) at the maximum), since that entry is exp(0)/Σ.
-            let logSumExp = Double(largest[row]) - Foundation.log(Double(RowReductions.maximum(UnsafePointer(gRow), prototypes)))
-            total += logSumExp * masses[row] - crossTerms[row]
-            scaleRow(gRow, prototypes, by: factor * Float(masses[row]))
-            for teacher in p { subtract(teacher + row * prototypes, times: factor, from: gRow, prototypes) }
+        rowLoss.withUnsafeMutableBufferPointer { rowLoss in
+            RowParallel.forEach(count: rows, threads: threads) { range in
+                for row in range {
+                    let gRow = g + row * prototypes
+                    // log Σ exp(z) = max(z) − log(softmax(z) at the maximum), since that entry is exp(0)/Σ.
+                    let largestProbability = Double(RowReductions.maximum(UnsafePointer(gRow), prototypes))
+                    let logSumExp = Double(largest[row]) - Foundation.log(largestProbability)
+                    rowLoss[row] = logSumExp * masses[row] - crossTerms[row]
+                    scaleRow(gRow, prototypes, by: factor * Float(masses[row]))
+                    for teacher in p { subtract(teacher + row * prototypes, times: factor, from: gRow, prototypes) }
+                }
+            }
         }
-        return total
+        return rowLoss.reduce(0, +)
     }
 
     /// `y = x / d` element-wise (float32 division, as `tensor / python_float` in PyTorch).

@@ -25,7 +25,7 @@ import Training
     /// One step of the objective on the fixture's step `s` (teacher DINO logits centred in one call, iBOT logits
     /// streamed chunk by chunk), with the temperature `temperature` or the fixture's.
     func step(_ file: SafetensorsFile, _ s: Int, objective: inout DistillationObjective,
-              temperature: Float? = nil) throws -> StepResult {
+              temperature: Float? = nil, backend: CPUBackend? = nil) throws -> StepResult {
         let k = Self.prototypes
         let gradGlobal = Tensor(shape: [Self.globalCrops * Self.batch, k])
         let gradLocal = Tensor(shape: [Self.localCrops * Self.batch, k])
@@ -35,7 +35,7 @@ import Training
             studentGlobal: try file.tensor("s\(s).student_global"), studentLocal: try file.tensor("s\(s).student_local"),
             studentPatch: try file.tensor("s\(s).student_patch"), globalGradient: gradGlobal, localGradient: gradLocal,
             patchGradient: gradPatch, teacherTemperature: try temperature ?? file.tensor("s\(s).temperature").scalars()[0],
-            backend: backend)
+            backend: backend ?? self.backend)
         return StepResult(losses: losses, gradGlobal: gradGlobal.scalars(), gradLocal: gradLocal.scalars(),
                           gradPatch: gradPatch.scalars())
     }
@@ -67,6 +67,17 @@ import Training
                 let error = ObjectiveFixtures.scaledError(mine, try file.tensor("s\(s).\(name)").scalars())
                 #expect(error <= 1e-5, "step \(s) \(name): max error \(error) of the largest gradient")
             }
+        }
+    }
+
+    @Test func oneThreadOrTwoGiveIdenticalResults() throws {
+        let file = try ObjectiveFixtures.file("losses.safetensors")
+        var one = try Self.objective(chunkRows: 7), two = try Self.objective(chunkRows: 7)
+        for s in 0..<3 {
+            let a = try step(file, s, objective: &one, backend: CPUBackend(threads: 1))
+            let b = try step(file, s, objective: &two, backend: CPUBackend(threads: 2))
+            #expect(a.losses == b.losses && a.gradGlobal == b.gradGlobal && a.gradLocal == b.gradLocal && a.gradPatch == b.gradPatch)
+            #expect(one.dinoCentering == two.dinoCentering && one.ibotCentering == two.ibotCentering)
         }
     }
 
