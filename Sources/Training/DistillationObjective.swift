@@ -12,7 +12,7 @@ public struct DistillationObjective: Sendable {
     /// How teacher logits become probabilities (DINOv2's `train.centering`).
     public enum TeacherNormalization: Sendable, Equatable {
         /// Softmax centering with the lagged centre, momentum 0.9 (`"centering"`, H0-mini's choice).
-        case centering(momentum: Float)
+        case centering(momentum: Double)
         /// Sinkhorn-Knopp (`"sinkhorn_knopp"`), iterations 3; the teacher's patch probabilities are then held whole.
         case sinkhornKnopp(iterations: Int)
     }
@@ -40,7 +40,7 @@ public struct DistillationObjective: Sendable {
         ibot = try IBOTPatchLoss(rows: globalCrops * batch * patchTokens, prototypes: prototypes,
                                  studentTemperature: studentTemperature, chunkRows: chunkRows)
         self.normalization = normalization
-        let momentum: Float
+        let momentum: Double
         switch normalization {
         case .centering(let m): momentum = m
         case .sinkhornKnopp(let iterations):

@@ -16,7 +16,7 @@ public struct SoftmaxCentering: Sendable, Equatable {
     /// Number of prototypes K.
     public let prototypes: Int
     /// Centre momentum m (0.9).
-    public let momentum: Float
+    public let momentum: Double
     /// The centre c used by this step's probabilities, `[K]`.
     public private(set) var center: [Float]
     /// Column sums of the teacher logits accumulated since `beginStep`, `[K]` (the queued update).
@@ -26,7 +26,7 @@ public struct SoftmaxCentering: Sendable, Equatable {
 
     /// A centre of zeros (DINOv2's initial buffer), or a saved state.
     /// - Precondition: `center` and `pendingSum`, when given, hold `prototypes` values.
-    public init(prototypes: Int, momentum: Float = 0.9, center: [Float]? = nil,
+    public init(prototypes: Int, momentum: Double = 0.9, center: [Float]? = nil,
                 pendingSum: [Double]? = nil, pendingRows: Int = 0) {
         precondition(prototypes > 0, "centering needs at least one prototype")
         precondition(center.map { $0.count == prototypes } ?? true, "centre of \(center?.count ?? 0) values for \(prototypes) prototypes")
@@ -44,7 +44,8 @@ public struct SoftmaxCentering: Sendable, Equatable {
     public mutating func beginStep() {
         guard pendingRows > 0 else { return }
         let rows = Double(pendingRows)
-        let keep = momentum, add = Float(1 - Double(momentum))
+        // PyTorch: `center * m + batch_mean * (1 - m)` with the Python floats m and 1 − m cast to float32.
+        let keep = Float(momentum), add = Float(1 - momentum)
         for k in 0..<prototypes {
             let batchMean = Float(pendingSum[k] / rows)
             center[k] = center[k] * keep + batchMean * add
