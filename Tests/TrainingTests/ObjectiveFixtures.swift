@@ -66,6 +66,27 @@ enum ObjectiveFixtures {
         return (0..<entry.count).map { Int(bytes.loadUnaligned(fromByteOffset: $0 * 8, as: Int64.self)) }
     }
 
+    /// A U64 tensor's values.
+    static func unsignedIntegers(_ file: SafetensorsFile, _ name: String) throws -> [UInt64] {
+        let entry = try file.entry(name)
+        precondition(entry.dtype == .u64, "\(name) is \(entry.dtype)")
+        let bytes = try file.bytes(name)
+        return (0..<entry.count).map { bytes.loadUnaligned(fromByteOffset: $0 * 8, as: UInt64.self) }
+    }
+
+    /// FNV-1a 64 of the little-endian bytes of `values` (the fixture script's `fnv1a64`).
+    static func fnv1a64(_ values: [Double]) -> UInt64 {
+        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+        for value in values {
+            var bits = value.bitPattern.littleEndian
+            for _ in 0..<8 {
+                hash = (hash ^ (bits & 0xFF)) &* 0x0000_0100_0000_01B3
+                bits >>= 8
+            }
+        }
+        return hash
+    }
+
     /// Largest |a − b| over the largest |b| (the gradient tolerance: relative to the tensor's scale).
     static func scaledError(_ a: [Float], _ b: [Float]) -> Double {
         precondition(a.count == b.count, "\(a.count) vs \(b.count) values")
