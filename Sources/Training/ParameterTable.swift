@@ -31,12 +31,10 @@ public struct ParameterTable: Sendable, Equatable {
     /// An empty table.
     public init() {}
 
-    /// The backbone of a ViT with `layout`'s names and offsets.
-    public init(backbone layout: ViTParameterLayout) {
-        for parameter in layout.parameters {
-            // Layout offsets are consecutive from 0, so appending reproduces them.
-            try! append(parameter.name, shape: parameter.shape)
-        }
+    /// The backbone of a ViT with `layout`'s names and offsets (consecutive from 0, so appending reproduces them).
+    /// - Throws: `TrainingError.badParameterTable` as `append`.
+    public init(backbone layout: ViTParameterLayout) throws(TrainingError) {
+        for parameter in layout.parameters { try append(parameter.name, shape: parameter.shape) }
     }
 
     /// Appends `name` with `shape` right after the last range.

@@ -141,3 +141,38 @@ import Training
                 == "teacher iBOT logits: non-finite logit inf at row 7, prototype 0")
     }
 }
+
+/// N3's monitor side: `CollapseDetector` on teacher probabilities.
+@Suite struct CollapseDetectorTests {
+    let backend = CPUBackend(threads: 1)
+
+    @Test func constantTeacherLogitsAreAUniformCollapse() throws {
+        let k = 4096, rows = 8
+        var centering = SoftmaxCentering(prototypes: k)
+        let probabilities = Tensor(shape: [rows, k])
+        try centering.teacherProbabilities(teacherLogits: Tensor(shape: [rows, k], values: .init(repeating: 2.5, count: rows * k)),
+                                           rows: rows, temperature: 0.04, output: probabilities, backend: backend)
+        guard case .uniform(let entropy)? = CollapseDetector().check(probabilities: probabilities, rows: rows, prototypes: k) else {
+            Issue.record("constant logits not reported as a uniform collapse")
+            return
+        }
+        #expect(abs(entropy - log(Double(k))) <= 1e-5)
+    }
+
+    @Test func identicalOneHotOutputsAreADominantCollapse() {
+        let k = 64, rows = 10
+        var values = [Float](repeating: 0, count: rows * k)
+        for row in 0..<rows { values[row * k + 17] = 1 }
+        let collapse = CollapseDetector().check(probabilities: Tensor(shape: [rows, k], values: values), rows: rows, prototypes: k)
+        #expect(collapse == .dominant(prototype: 17, share: 1, meanEntropy: 0))
+    }
+
+    @Test func healthyRandomLogitsRaiseNoAlert() {
+        let k = 1024, rows = 32
+        var noise = FieldCaseTests.Noise(state: 21)
+        let logits = noise.tensor([rows, k], 4)
+        let probabilities = Tensor(shape: [rows, k])
+        backend.softmax(input: logits, output: probabilities, rows: rows, columns: k, scale: 1 / 0.1)
+        #expect(CollapseDetector().check(probabilities: probabilities, rows: rows, prototypes: k) == nil)
+    }
+}
