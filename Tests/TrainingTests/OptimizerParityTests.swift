@@ -59,6 +59,49 @@ import Training
         #expect(optimizer.step == 3)
     }
 
+    /// Parameters kept in one buffer per module (backbone, DINO head, iBOT head), each with its own table, groups
+    /// and AdamW, step exactly as the single buffer does.
+    @Test func oneBufferPerModuleStepsAsOneBuffer() throws {
+        let fixture = try ObjectiveFixtures.json("optimizer.json", as: ObjectiveFixtures.OptimizerFixture.self)
+        let file = try ObjectiveFixtures.file("optimizer.safetensors")
+        var whole = ParameterTable()
+        for parameter in fixture.parameters { try whole.append(parameter.name, shape: parameter.shape) }
+        var settings = TrainingSchedules.Settings(epochs: fixture.schedule.epochs, batchSize: fixture.schedule.batch)
+        settings.officialEpochLength = fixture.schedule.epochLength
+        settings.warmupEpochs = fixture.schedule.warmupEpochs
+        settings.warmupTeacherTemperatureEpochs = fixture.schedule.warmupTempEpochs
+        let schedules = try TrainingSchedules(settings)
+
+        let parameters = try file.tensor("params0")
+        var optimizer = AdamW(count: whole.count)
+        let groups = ParameterGroups(table: whole, depth: fixture.depth)
+        struct Part { var table: ParameterTable; var groups: ParameterGroups; var optimizer: AdamW; var parameters: Tensor }
+        var parts: [Part] = try whole.modules.map { module in
+            var table = ParameterTable()
+            for entry in whole.entries(of: module) { try table.append(entry.name, shape: entry.shape) }
+            let values = whole.entries(of: module).flatMap { entry in entry.range.map { parameters.floats[$0] } }
+            return Part(table: table, groups: ParameterGroups(table: table, depth: fixture.depth),
+                        optimizer: AdamW(count: table.count), parameters: Tensor(shape: [table.count], values: values))
+        }
+        for (step, iteration) in fixture.iterations.enumerated() {
+            let gradients = try file.tensor("step\(step).grad")
+            for index in parts.indices {
+                let module = whole.modules[index]
+                let values = whole.entries(of: module).flatMap { entry in entry.range.map { gradients.floats[$0] } }
+                let partGradients = Tensor(shape: [parts[index].table.count], values: values)
+                GradientClipping.clipPerModule(gradients: partGradients, table: parts[index].table)
+                parts[index].optimizer.update(parameters: parts[index].parameters, gradients: partGradients,
+                                              table: parts[index].table, groups: parts[index].groups,
+                                              values: schedules[iteration])
+            }
+            GradientClipping.clipPerModule(gradients: gradients, table: whole)
+            optimizer.update(parameters: parameters, gradients: gradients, table: whole, groups: groups,
+                             values: schedules[iteration])
+        }
+        let joined = parts.flatMap { $0.parameters.scalars() }
+        #expect(joined == parameters.scalars())
+    }
+
     @Test func oneGlobalClipIsNotPerModuleClipping() {
         // Two modules with norms 4 and 1: per module only the first is scaled (to 3); one global clip at 3 would
         // scale both by 3/√17.
