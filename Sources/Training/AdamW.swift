@@ -14,6 +14,7 @@ import Foundation
 /// has a gradient at every step (none is skipped), so one step counter serves all. The same update for a
 /// single group is Evaluation's `AdamW` (the linear probe's); the two could share a kernel.
 public struct AdamW: Sendable, Equatable {
+    /// β₁ (0.9), β₂ (0.999) and ε (1e-8).
     public let beta1: Double, beta2: Double, epsilon: Double
     /// Steps taken (t of the bias corrections).
     public private(set) var step = 0

@@ -18,10 +18,14 @@ public struct CollapseDetector: Sendable, Equatable {
         case dominant(prototype: Int, share: Double, meanEntropy: Double)
     }
 
+    /// Relative distance to ln K under which the mean entropy counts as uniform (0.01).
     public let uniformTolerance: Double
+    /// Mean entropy (nats) under which a dominant prototype is looked for (0.1).
     public let dominantEntropy: Double
+    /// Share of rows one prototype must be the argmax of (0.9).
     public let dominantShare: Double
 
+    /// A detector with these thresholds.
     public init(uniformTolerance: Double = 0.01, dominantEntropy: Double = 0.1, dominantShare: Double = 0.9) {
         self.uniformTolerance = uniformTolerance
         self.dominantEntropy = dominantEntropy

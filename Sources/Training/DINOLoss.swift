@@ -29,8 +29,11 @@ public struct DINOLoss: Sendable, Equatable {
 
     /// The two parts of the loss (DINOv2 logs them as `dino_local_crops_loss` and `dino_global_crops_loss`).
     public struct Value: Sendable, Equatable {
+        /// `L_local`: local crops against the teacher's global crops.
         public var local: Double
+        /// `L_global`: global crops against the other global crops.
         public var global: Double
+        /// `L_local + L_global`.
         public var total: Double { local + global }
     }
 

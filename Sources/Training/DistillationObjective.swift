@@ -20,12 +20,17 @@ public struct DistillationObjective: Sendable {
     /// The three terms of one step (DINOv2's `dino_local_crops_loss`, `dino_global_crops_loss`, `ibot_loss`
     /// before its display halving).
     public struct Losses: Sendable, Equatable {
+        /// `L_dino_local`, `L_dino_global`, `L_ibot`.
         public var dinoLocal: Double, dinoGlobal: Double, ibot: Double
+        /// Their sum, the loss that is back-propagated.
         public var total: Double { dinoLocal + dinoGlobal + ibot }
     }
 
+    /// The DINO term's sizes and temperature.
     public let dino: DINOLoss
+    /// The iBOT term's sizes and temperature.
     public let ibot: IBOTPatchLoss
+    /// Centering or Sinkhorn-Knopp.
     public let normalization: TeacherNormalization
     /// The DINO and iBOT centres (unused with Sinkhorn-Knopp); restore them to resume.
     public var dinoCentering: SoftmaxCentering, ibotCentering: SoftmaxCentering

@@ -25,8 +25,11 @@ public struct FeatureDistillationLoss: Sendable, Equatable {
 
     /// The two terms of a loss value.
     public struct Value: Sendable, Equatable {
+        /// `w_cos · mean(1 − cos)`.
         public var cosine: Double
+        /// `w_sl1 · mean smoothL1`.
         public var smoothL1: Double
+        /// Their sum.
         public var total: Double { cosine + smoothL1 }
     }
 

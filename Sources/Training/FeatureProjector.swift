@@ -12,6 +12,7 @@ public struct FeatureProjector: Sendable {
     /// Student and teacher widths.
     public let inFeatures: Int, outFeatures: Int
 
+    /// A projector from `inFeatures` (D_s) to `outFeatures` (D_t).
     public init(inFeatures: Int, outFeatures: Int) {
         precondition(inFeatures > 0 && outFeatures > 0, "projector widths must be positive")
         self.inFeatures = inFeatures

@@ -16,10 +16,14 @@ import Foundation
 public struct ParameterGroups: Sendable, Equatable {
     /// One parameter's settings.
     public struct Rule: Sendable, Hashable {
+        /// Factor on the iteration's lr (layer-wise decay × patch-embed factor).
         public let lrMultiplier: Double
+        /// Factor on the iteration's weight decay (0 or 1).
         public let wdMultiplier: Double
+        /// Follows the last-layer lr schedule (frozen for the first epoch).
         public let isLastLayer: Bool
 
+        /// A rule with these values.
         public init(lrMultiplier: Double, wdMultiplier: Double, isLastLayer: Bool) {
             self.lrMultiplier = lrMultiplier
             self.wdMultiplier = wdMultiplier

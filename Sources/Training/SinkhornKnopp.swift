@@ -20,6 +20,7 @@ public struct SinkhornKnopp: Sendable, Equatable {
     /// Alternating normalisations (3 in DINOv2).
     public let iterations: Int
 
+    /// - Precondition: `iterations ≥ 1`.
     public init(iterations: Int = 3) {
         precondition(iterations >= 1, "Sinkhorn-Knopp needs at least one iteration")
         self.iterations = iterations

@@ -26,6 +26,7 @@ public enum StudentModule: String, Sendable, Hashable, CaseIterable, Comparable 
         self == .backbone ? name : String(name.dropFirst(rawValue.count + 1))
     }
 
+    /// Backbone, DINO head, iBOT head, projector.
     public static func < (a: StudentModule, b: StudentModule) -> Bool {
         allCases.firstIndex(of: a)! < allCases.firstIndex(of: b)!
     }

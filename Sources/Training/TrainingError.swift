@@ -13,6 +13,7 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     /// A setting out of its domain (e.g. a non-positive temperature, a schedule with more warmup than iterations).
     case invalidConfiguration(String)
 
+    /// One line naming what was wrong and where.
     public var description: String {
         switch self {
         case .nonFiniteLogit(let what, let row, let column, let value):

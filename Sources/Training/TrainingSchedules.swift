@@ -10,24 +10,38 @@
 ///
 /// with `lr = baseLR·√(batch/1024)` (`scaling_rule: sqrt_wrt_1024`, `dinov2/utils/config.py`).
 public struct TrainingSchedules: Sendable, Equatable {
-    /// The settings (DINOv2 `ssl_default_config.yaml` names in the comments).
+    /// The settings; each property's comment gives its DINOv2 `ssl_default_config.yaml` key (and default).
     public struct Settings: Sendable, Equatable {
-        public var epochs: Int                        // optim.epochs
-        public var officialEpochLength = 1250         // train.OFFICIAL_EPOCH_LENGTH
-        public var batchSize: Int                     // batch_size_per_gpu · world size
-        public var baseLR = 0.004                     // optim.base_lr (for a batch of 1024)
-        public var minLR = 1e-6                       // optim.min_lr
-        public var warmupEpochs = 10                  // optim.warmup_epochs
-        public var weightDecay = 0.04                 // optim.weight_decay
-        public var weightDecayEnd = 0.4               // optim.weight_decay_end
-        public var momentum = 0.992                   // teacher.momentum_teacher
-        public var finalMomentum = 1.0                // teacher.final_momentum_teacher
-        public var teacherTemperature = 0.07          // teacher.teacher_temp
-        public var warmupTeacherTemperature = 0.04    // teacher.warmup_teacher_temp
-        public var warmupTeacherTemperatureEpochs = 30 // teacher.warmup_teacher_temp_epochs
-        public var freezeLastLayerEpochs = 1          // optim.freeze_last_layer_epochs
+        /// `optim.epochs`: the run's length in epochs of `officialEpochLength` iterations.
+        public var epochs: Int
+        /// `train.OFFICIAL_EPOCH_LENGTH`: iterations per "epoch", whatever the dataset size.
+        public var officialEpochLength = 1250
+        /// Images per step over all devices (`batch_size_per_gpu · world size`), for the lr scaling.
+        public var batchSize: Int
+        /// `optim.base_lr`: the lr for a batch of 1024.
+        public var baseLR = 0.004
+        /// `optim.min_lr`.
+        public var minLR = 1e-6
+        /// `optim.warmup_epochs`.
+        public var warmupEpochs = 10
+        /// `optim.weight_decay`.
+        public var weightDecay = 0.04
+        /// `optim.weight_decay_end`.
+        public var weightDecayEnd = 0.4
+        /// `teacher.momentum_teacher`.
+        public var momentum = 0.992
+        /// `teacher.final_momentum_teacher`.
+        public var finalMomentum = 1.0
+        /// `teacher.teacher_temp`.
+        public var teacherTemperature = 0.07
+        /// `teacher.warmup_teacher_temp`.
+        public var warmupTeacherTemperature = 0.04
+        /// `teacher.warmup_teacher_temp_epochs`.
+        public var warmupTeacherTemperatureEpochs = 30
+        /// `optim.freeze_last_layer_epochs`.
+        public var freezeLastLayerEpochs = 1
 
-        /// DINOv2's defaults for `epochs` and `batchSize`.
+        /// DINOv2's defaults, with the run's `epochs` and `batchSize`.
         public init(epochs: Int, batchSize: Int) {
             self.epochs = epochs
             self.batchSize = batchSize
@@ -50,11 +64,15 @@ public struct TrainingSchedules: Sendable, Equatable {
 
     /// The values of one iteration.
     public struct Values: Sendable, Equatable {
+        /// lr, weight decay, EMA momentum, teacher temperature τ_t and last-layer lr at the iteration.
         public var lr: Double, weightDecay: Double, momentum: Double, teacherTemperature: Double, lastLayerLR: Double
     }
 
+    /// The settings the schedules were built from.
     public let settings: Settings
+    /// The lr, weight-decay and momentum tables (`epochs·EL` iterations).
     public let lr: CosineScheduler, weightDecay: CosineScheduler, momentum: CosineScheduler
+    /// The teacher-temperature table (`warmupTeacherTemperatureEpochs·EL` iterations) and the last-layer lr.
     public let teacherTemperature: CosineScheduler, lastLayerLR: CosineScheduler
 
     /// - Throws: `TrainingError.invalidConfiguration` for a warmup longer than the run, or non-positive sizes.
