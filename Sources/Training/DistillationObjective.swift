@@ -84,13 +84,15 @@ public struct DistillationObjective: Sendable {
         case .sinkhornKnopp(let iterations):
             let sinkhorn = SinkhornKnopp(iterations: iterations)
             try sinkhorn.probabilities(teacherLogits: teacherCLS, rows: clsRows, prototypes: k,
-                                       temperature: teacherTemperature, output: probabilities, name: "teacher DINO logits")
+                                       temperature: teacherTemperature, output: probabilities, name: "teacher DINO logits",
+                                       threads: RowParallel.threads(backend))
             dinoValue = try dino.lossAndGradients(teacherProbabilities: probabilities, studentGlobal: studentGlobal,
                                                   globalGradient: globalGradient, studentLocal: studentLocal,
                                                   localGradient: localGradient, backend: backend)
             let patchProbabilities = backend.makeTensor(shape: [ibot.rows, k])
             try sinkhorn.probabilities(teacherLogits: teacherPatch, rows: ibot.rows, prototypes: k,
-                                       temperature: teacherTemperature, output: patchProbabilities, name: "teacher iBOT logits")
+                                       temperature: teacherTemperature, output: patchProbabilities, name: "teacher iBOT logits",
+                                       threads: RowParallel.threads(backend))
             ibotValue = try ibot.lossAndGradient(studentLogits: studentPatch, teacherProbabilities: patchProbabilities,
                                                  gradient: patchGradient, backend: backend)
         }

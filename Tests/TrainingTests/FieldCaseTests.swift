@@ -93,6 +93,15 @@ import Training
         for row in 0..<rows {
             #expect(abs(p[(row * k)..<((row + 1) * k)].reduce(0, +) - 1) <= 1e-5)
         }
+        // Any thread count (rows and prototypes split 3 ways), and in place, gives the same bits.
+        let large = noise.tensor([64, 512], 10)
+        let single = Tensor(shape: [64, 512]), threaded = Tensor(shape: [64, 512])
+        try SinkhornKnopp().probabilities(teacherLogits: large, rows: 64, prototypes: 512, temperature: 0.04, output: single)
+        try SinkhornKnopp().probabilities(teacherLogits: large, rows: 64, prototypes: 512, temperature: 0.04,
+                                          output: threaded, threads: 3)
+        #expect(threaded.scalars() == single.scalars())
+        try SinkhornKnopp().probabilities(teacherLogits: large, rows: 64, prototypes: 512, temperature: 0.04, output: large)
+        #expect(large.scalars() == single.scalars())
     }
 
     /// N2: batch size 1 is valid (no batch statistic but the centre) — the B = 2 loss is the mean of the two
