@@ -46,6 +46,8 @@ let package = Package(
         .target(name: "Compute", dependencies: ["CBLAS"]),
         // ViT (timm/DINOv2 family), configs, safetensors I/O, checkpoint key maps.
         .target(name: "Models", dependencies: ["Compute", .product(name: "Yams", package: "Yams")]),
+        // Training: the ViT's training forward/backward with cached activations, DINO/iBOT projection heads.
+        .target(name: "Training", dependencies: ["Compute", "Models"]),
         // The engine: stages, edges, graph files, runner, stats, monitor.
         .target(
             name: "Dataflow",
@@ -84,6 +86,7 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "ImageOps"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Compute", "ImageOps"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps"]),
         .testTarget(
             name: "DistillCLITests",
