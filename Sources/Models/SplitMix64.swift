@@ -1,11 +1,9 @@
-/// SplitMix64 (Steele, Lea, Flood 2014): a small, fast, seedable generator for deterministic test data and
-/// parameter initialisation.
-public struct SplitMix64: Sendable {
-    public var state: UInt64
-    public init(seed: UInt64) { state = seed }
+/// SplitMix64 (Steele, Lea, Flood 2014): a small, fast, seedable generator for deterministic test data.
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
 
-    /// The next 64 random bits.
-    public mutating func next() -> UInt64 {
+    mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
@@ -14,8 +12,5 @@ public struct SplitMix64: Sendable {
     }
 
     /// Uniform in [0, 1) with 24 random bits.
-    public mutating func nextUnitFloat() -> Float { Float(next() >> 40) / Float(1 << 24) }
-
-    /// Uniform in [0, 1) with 53 random bits.
-    public mutating func nextUnitDouble() -> Double { Double(next() >> 11) * 0x1p-53 }
+    mutating func nextUnitFloat() -> Float { Float(next() >> 40) / Float(1 << 24) }
 }

@@ -1,0 +1,188 @@
+import Compute
+import Models
+import Testing
+@testable import Training
+
+/// The whole tiny student — ViT at two input sizes (the stored grid and a resampled one), DINO head on both
+/// passes' CLS, iBOT head on the global patches in two logit chunks, and a feature term on `x_norm` — against
+/// central differences of `ReferenceStudent` in Double over **every** parameter (`GradientCheck`). Then the
+/// same analytic gradients against references with a planted mistake (q/k swapped, SwiGLU's other half as the
+/// gate), which must fail the check.
+@Suite struct StudentGradientTests {
+    let backend = CPUBackend(threads: 2)
+    typealias Check = GradientCheck
+
+    static let dinoConfig = HeadConfig(inFeatures: 8, hiddenFeatures: 12, bottleneckFeatures: 6, prototypes: 10)
+    static let ibotConfig = HeadConfig(inFeatures: 8, hiddenFeatures: 12, bottleneckFeatures: 5, prototypes: 9)
+
+    /// ViT/2 on 8 px (stored grid 4×4), D 8, 2 heads, depth 2, 1 register, LayerScale, qkv bias.
+    static func config(_ mlp: MLPKind, _ interpolation: PosEmbedInterpolation) -> ViTConfig {
+        ViTConfig(name: "fd-tiny-\(mlp.rawValue)", imgSize: 8, patchSize: 2, embedDim: 8, depth: 2, numHeads: 2, regTokens: 1,
+                  mlpLayer: mlp, mlpHiddenFeatures: mlp == .swigluPacked ? 16 : 12, posEmbedInterpolation: interpolation)
+    }
+
+    /// Parameter values that make every path matter: weights ±√3/√fan_in, biases ±0.1, norm weights 1 ± 0.3,
+    /// gammas 0.5 ± 0.3, tokens and positions ±0.5, head g 1 ± 0.3.
+    static func values(_ parameters: [(name: String, shape: [Int])], seed: UInt64) -> [Double] {
+        var flat: [Double] = []
+        for (index, (name, shape)) in parameters.enumerated() {
+            let count = shape.reduce(1, *)
+            let seed = seed &+ UInt64(index) &* 7919
+            let values: [Double] = switch name {
+            case let n where n.hasSuffix("gamma"): Check.values(count, seed: seed, scale: 0.3, center: 0.5)
+            case let n where n.hasSuffix("weight_g"): Check.values(count, seed: seed, scale: 0.3, center: 1)
+            case let n where n.contains("norm") && n.hasSuffix("weight"): Check.values(count, seed: seed, scale: 0.3, center: 1)
+            case let n where n.hasSuffix("bias"): Check.values(count, seed: seed, scale: 0.1)
+            case "cls_token", "reg_token", "pos_embed": Check.values(count, seed: seed, scale: 0.5)
+            default: Check.values(count, seed: seed, scale: 3.0.squareRoot() / Double(shape.dropFirst().reduce(1, *)).squareRoot())
+            }
+            flat += values
+        }
+        return flat
+    }
+
+    struct Setup {
+        let config: ViTConfig
+        let backbone: [Double], dino: [Double], ibot: [Double]
+        let global: [Double], local: [Double]
+        private(set) var weights: [Double] = []
+        static let batch = 2, globalSize = 8, localSize = 6
+
+        init(_ config: ViTConfig) {
+            self.config = config
+            backbone = StudentGradientTests.values(ViTParameterLayout(config: config).parameters.map { ($0.name, $0.shape) }, seed: 100)
+            dino = StudentGradientTests.values(StudentGradientTests.dinoConfig.layout.parameters.map { ($0.name, $0.shape) }, seed: 200)
+            ibot = StudentGradientTests.values(StudentGradientTests.ibotConfig.layout.parameters.map { ($0.name, $0.shape) }, seed: 300)
+            global = Check.values(Self.batch * 3 * Self.globalSize * Self.globalSize, seed: 400, scale: 2)
+            local = Check.values(Self.batch * 3 * Self.localSize * Self.localSize, seed: 500, scale: 2)
+            weights = Check.values(outputs(backbone, dino, ibot).count, seed: 600)
+        }
+
+        /// `[DINO logits of (local CLS, global CLS), iBOT logits of the global patches, global x_norm]`.
+        func outputs(_ backbone: [Double], _ dino: [Double], _ ibot: [Double], mistake: ReferenceStudent.Mistake = .none) -> [Double] {
+            let b = Self.batch, d = config.embedDim
+            let xg = ReferenceStudent.vit(backbone, config: config, images: global, batch: b, height: Self.globalSize, width: Self.globalSize,
+                                          mistake: mistake)
+            let xl = ReferenceStudent.vit(backbone, config: config, images: local, batch: b, height: Self.localSize, width: Self.localSize,
+                                          mistake: mistake)
+            let lengthG = config.sequenceLength(height: Self.globalSize, width: Self.globalSize)
+            let lengthL = config.sequenceLength(height: Self.localSize, width: Self.localSize)
+            let cls = Reference.selectTokens(xl, batch: b, length: lengthL, first: 0, count: 1, dim: d)
+                + Reference.selectTokens(xg, batch: b, length: lengthG, first: 0, count: 1, dim: d)
+            let patches = lengthG - config.prefixTokens
+            let patchTokens = Reference.selectTokens(xg, batch: b, length: lengthG, first: config.prefixTokens, count: patches, dim: d)
+            return ReferenceStudent.head(dino, config: StudentGradientTests.dinoConfig, input: cls, rows: 2 * b)
+                + ReferenceStudent.head(ibot, config: StudentGradientTests.ibotConfig, input: patchTokens, rows: b * patches)
+                + xg
+        }
+    }
+
+    /// The analytic gradients of `L = Σ weights ⊙ outputs` from the Float32 training passes.
+    func analytic(_ s: Setup) -> (backbone: [Float], dino: [Float], ibot: [Float]) {
+        let config = s.config, b = Setup.batch, d = config.embedDim
+        let layout = ViTParameterLayout(config: config)
+        let parameters = ViTParameters(layout: layout, flat: Tensor(shape: [layout.count], doubles: s.backbone))
+        let gradients = ViTParameters(layout: layout, flat: Tensor(shape: [layout.count], zeroed: true))
+        let vit = ViTTraining(config: config, parameters: parameters, gradients: gradients, backend: backend)
+        func head(_ headConfig: HeadConfig, _ values: [Double]) -> DINOHead {
+            DINOHead(config: headConfig, parameters: ParameterBuffer(layout: headConfig.layout, flat: Tensor(shape: [values.count], doubles: values)),
+                     gradients: ParameterBuffer.zeros(layout: headConfig.layout, backend: backend), backend: backend)
+        }
+        let dino = head(Self.dinoConfig, s.dino), ibot = head(Self.ibotConfig, s.ibot)
+
+        let global = vit.makeActivations(batch: b, height: Setup.globalSize, width: Setup.globalSize)
+        let local = vit.makeActivations(batch: b, height: Setup.localSize, width: Setup.localSize)
+        global.images.floats.update(from: s.global.map(Float.init), count: s.global.count)
+        local.images.floats.update(from: s.local.map(Float.init), count: s.local.count)
+        #expect(throws: Never.self) { try vit.forward(global) }
+        #expect(throws: Never.self) { try vit.forward(local) }
+
+        // DINO head on [local CLS; global CLS].
+        let dinoActivations = dino.makeActivations(rows: 2 * b)
+        backend.selectTokens(tokens: local.output, output: dinoActivations.input.view(shape: [b, d]), batch: b, length: local.length,
+                             first: 0, count: 1, dim: d)
+        backend.selectTokens(tokens: global.output, output: dinoActivations.input.view(offset: b * d, shape: [b, d]), batch: b,
+                             length: global.length, first: 0, count: 1, dim: d)
+        dino.forwardFeatures(dinoActivations)
+        let k1 = Self.dinoConfig.prototypes, k2 = Self.ibotConfig.prototypes
+        var offset = 0
+        func weights(_ count: Int) -> Tensor {
+            defer { offset += count }
+            return Tensor(shape: [count], doubles: Array(s.weights[offset..<(offset + count)]))
+        }
+        dino.backwardLogits(rows: 0..<(2 * b), logitsGradient: weights(2 * b * k1), dinoActivations)
+        dino.backward(dinoActivations)
+
+        // iBOT head on the global patches, logits in two chunks.
+        let patches = global.patches
+        let ibotActivations = ibot.makeActivations(rows: b * patches)
+        backend.selectTokens(tokens: global.output, output: ibotActivations.input, batch: b, length: global.length,
+                             first: config.prefixTokens, count: patches, dim: d)
+        ibot.forwardFeatures(ibotActivations)
+        let split = 13
+        ibot.backwardLogits(rows: 0..<split, logitsGradient: weights(split * k2), ibotActivations)
+        ibot.backwardLogits(rows: split..<(b * patches), logitsGradient: weights((b * patches - split) * k2), ibotActivations)
+        ibot.backward(ibotActivations)
+
+        // dL/dx_norm: the feature term, plus the heads' input gradients scattered back to their tokens.
+        let feature = weights(b * global.length * d)
+        backend.copy(from: feature, to: global.outputGradient, count: feature.count)
+        backend.selectTokensBackward(outputGradient: dinoActivations.inputGradient.view(offset: b * d, shape: [b, d]),
+                                     tokensGradient: global.outputGradient, batch: b, length: global.length, first: 0, count: 1, dim: d)
+        backend.selectTokensBackward(outputGradient: ibotActivations.inputGradient, tokensGradient: global.outputGradient, batch: b,
+                                     length: global.length, first: config.prefixTokens, count: patches, dim: d)
+        backend.fill(local.outputGradient, value: 0, count: local.outputGradient.count)
+        backend.selectTokensBackward(outputGradient: dinoActivations.inputGradient.view(shape: [b, d]), tokensGradient: local.outputGradient,
+                                     batch: b, length: local.length, first: 0, count: 1, dim: d)
+        #expect(offset == s.weights.count)
+        vit.backward(global)
+        vit.backward(local)
+        return (gradients.flat.scalars(), dino.gradients.flat.scalars(), ibot.gradients.flat.scalars())
+    }
+
+    struct Case: CustomTestStringConvertible, Sendable {
+        let mlp: MLPKind
+        let interpolation: PosEmbedInterpolation
+        var testDescription: String { "\(mlp.rawValue), \(interpolation) pos-embed" }
+    }
+
+    @Test(arguments: [Case(mlp: .swigluPacked, interpolation: .dinov2), Case(mlp: .gelu, interpolation: .timm)])
+    func everyParameterMatchesFiniteDifferences(_ item: Case) {
+        let s = Setup(Self.config(item.mlp, item.interpolation))
+        let (backbone, dino, ibot) = analytic(s)
+        let f = { (v: [[Double]]) in s.outputs(v[0], v[1], v[2]) }
+        let inputs = [s.backbone, s.dino, s.ibot]
+        let layout = ViTParameterLayout(config: s.config)
+        let numeric = Check.numericGradient(f, at: inputs, weights: s.weights, input: 0)
+        // Per parameter tensor, so a failure names it.
+        for parameter in layout.parameters {
+            let range = parameter.offset..<(parameter.offset + parameter.count)
+            let error = Check.relativeError(Array(backbone[range]), Array(numeric[range]))
+            #expect(error <= Check.tolerance, "\(parameter.name): relative error \(error)")
+            #expect(numeric[range].contains { abs($0) > 1e-6 }, "\(parameter.name): zero gradient")
+        }
+        for (name, analytic, index, headConfig) in [("dino_head", dino, 1, Self.dinoConfig), ("ibot_head", ibot, 2, Self.ibotConfig)] {
+            let numeric = Check.numericGradient(f, at: inputs, weights: s.weights, input: index)
+            for parameter in headConfig.layout.parameters {
+                let range = parameter.offset..<(parameter.offset + parameter.count)
+                let error = Check.relativeError(Array(analytic[range]), Array(numeric[range]))
+                #expect(error <= Check.tolerance, "\(name).\(parameter.name): relative error \(error)")
+                #expect(numeric[range].contains { abs($0) > 1e-6 }, "\(name).\(parameter.name): zero gradient")
+            }
+        }
+    }
+
+    @Test(arguments: [ReferenceStudent.Mistake.swappedQK, .swiGLUGateLast])
+    func aPlantedMistakeFailsTheCheck(_ mistake: ReferenceStudent.Mistake) {
+        let s = Setup(Self.config(.swigluPacked, .dinov2))
+        let backbone = analytic(s).backbone
+        let numeric = Check.numericGradient({ s.outputs($0[0], $0[1], $0[2], mistake: mistake) }, at: [s.backbone, s.dino, s.ibot],
+                                            weights: s.weights, input: 0)
+        let error = Check.relativeError(backbone, numeric)
+        #expect(error > 100 * Check.tolerance, "\(mistake): relative error only \(error)")
+    }
+}
+
+extension ReferenceStudent.Mistake: CustomTestStringConvertible {
+    var testDescription: String { "\(self)" }
+}
