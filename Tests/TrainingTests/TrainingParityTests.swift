@@ -33,20 +33,15 @@ import Testing
         let config = try TrainingFixtures.config(item.name)
         let weights = try SafetensorsFile(path: TrainingFixtures.fixture("\(item.name).safetensors"))
         let expected = try SafetensorsFile(path: TrainingFixtures.fixture("\(item.name)-gradients.safetensors"))
-        let layout = ViTParameterLayout(config: config)
-        let backboneNames = layout.parameters.map { ($0.name, $0.count) }
-        let parameters = ViTParameters(layout: layout, flat: try TrainingFixtures.flat(weights, names: backboneNames))
-        let gradients = ViTParameters(layout: layout, flat: Tensor(shape: [layout.count], zeroed: true))
-        let vit = ViTTraining(config: config, parameters: parameters, gradients: gradients, backend: backend)
-        func head(_ headConfig: HeadConfig, _ prefix: String) throws -> DINOHead {
-            let names = headConfig.layout.parameters.map { ($0.name, $0.count) }
-            return DINOHead(config: headConfig, parameters: ParameterBuffer(layout: headConfig.layout,
-                                                                           flat: try TrainingFixtures.flat(weights, names: names, prefix: prefix)),
-                            gradients: ParameterBuffer.zeros(layout: headConfig.layout, backend: backend), backend: backend)
-        }
-        let dino = item.heads ? try head(Self.dinoConfig, "dino_head.") : nil
-        let ibot = item.heads ? try head(Self.ibotConfig, "ibot_head.") : nil
-
+        // The student's flat layout names are PyTorch's state_dict keys: load every parameter by its name.
+        let layout = StudentLayout(backbone: config, heads: item.heads ? [.init(name: "dino_head", config: Self.dinoConfig),
+                                                                           .init(name: "ibot_head", config: Self.ibotConfig)] : [])
+        #expect(Set(layout.layout.parameters.map(\.name)) == Set(weights.names))
+        let student = Student(layout: layout,
+                              parameters: try TrainingFixtures.flat(weights, names: layout.layout.parameters.map { ($0.name, $0.count) }),
+                              gradients: backend.makeTensor(shape: [layout.count]), backend: backend)
+        student.zeroGradients()
+        let vit = student.backbone, dino = student.heads["dino_head"], ibot = student.heads["ibot_head"]
         let global = vit.makeActivations(batch: 2, height: 224, width: 224)
         let local = vit.makeActivations(batch: 2, height: 98, width: 98)
         try TrainingFixtures.pixels(size: 224, origins: TrainingFixtures.crops224).withUnsafeBufferPointer { vit.normalize(pixels: $0, into: global) }
@@ -81,21 +76,14 @@ import Testing
             #expect(error <= Self.tolerance, "\(key): relative error \(error)")
         }
 
-        // Every parameter's gradient.
+        // Every parameter's gradient, read from the student's flat gradient buffer by name.
         var compared = 0
-        for parameter in layout.parameters {
+        let flatGradients = student.gradients.scalars()
+        for parameter in layout.layout.parameters {
             let range = parameter.offset..<(parameter.offset + parameter.count)
-            let error = Self.relativeError(Array(gradients.flat.scalars()[range]), try expected.tensor(parameter.name).scalars())
+            let error = Self.relativeError(Array(flatGradients[range]), try expected.tensor(parameter.name).scalars())
             #expect(error <= Self.tolerance, "\(parameter.name): relative error \(error)")
             compared += 1
-        }
-        for (prefix, head) in [("dino_head.", dino), ("ibot_head.", ibot)] {
-            guard let head else { continue }
-            for parameter in head.config.layout.parameters {
-                let error = Self.relativeError(head.gradients[parameter.name].scalars(), try expected.tensor(prefix + parameter.name).scalars())
-                #expect(error <= Self.tolerance, "\(prefix + parameter.name): relative error \(error)")
-                compared += 1
-            }
         }
         // Every parameter of the fixture was compared.
         #expect(compared == weights.names.count)
