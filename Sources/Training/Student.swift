@@ -55,3 +55,73 @@ public struct Student: Sendable {
     /// Sets every gradient to zero (once per step, before the passes).
     public func zeroGradients() { backend.fill(gradients, value: 0, count: layout.count) }
 }
+
+/// One pass of the student side of a distillation step, around the losses (distillation-spec.md §4.11):
+///
+/// ```
+/// student.zeroGradients()
+/// try student.forward(a)                      # backbone on both crop sizes, heads up to their features
+/// for each head and row chunk:                # the loss code (never the whole [rows, K] logits)
+///     head.logits(rows:output:_:) → loss → dL/dlogits → head.backwardLogits(rows:logitsGradient:_:)
+/// feature losses add dL/dx_norm into a.global.outputGradient / a.local.outputGradient
+/// student.backward(a)                         # heads, then the backbone passes → student.gradients
+/// ```
+extension Student {
+    /// Buffers for `globalBatch` crops of `globalSize` px and `localBatch` crops of `localSize` px (0: none), with
+    /// the `dino_head` on every CLS and the `ibot_head` on the global patches when the layout has them.
+    public func makeActivations(globalBatch: Int, globalSize: Int, localBatch: Int = 0, localSize: Int = 98) -> StudentActivations {
+        let global = backbone.makeActivations(batch: globalBatch, height: globalSize, width: globalSize)
+        let local = localBatch > 0 ? backbone.makeActivations(batch: localBatch, height: localSize, width: localSize) : nil
+        return StudentActivations(global: global, local: local,
+                                  dino: heads["dino_head"]?.makeActivations(rows: localBatch + globalBatch),
+                                  ibot: heads["ibot_head"]?.makeActivations(rows: globalBatch * global.patches))
+    }
+
+    /// The backbone on both crop sizes (images already in `a.global.images` / `a.local.images`), the heads' inputs
+    /// gathered and their features computed, and both `x_norm` gradients zeroed for feature losses to add to.
+    /// - Throws: as `ViTTraining.forward`.
+    public func forward(_ a: StudentActivations) throws(ViTError) {
+        let d = layout.backbone.embedDim
+        for pass in [a.global, a.local].compactMap({ $0 }) {
+            try backbone.forward(pass)
+            backend.fill(pass.outputGradient, value: 0, count: pass.outputGradient.count)
+        }
+        if let dino = heads["dino_head"], let rows = a.dino {
+            var offset = 0
+            for pass in [a.local, a.global].compactMap({ $0 }) {
+                backend.selectTokens(tokens: pass.output, output: rows.input.view(offset: offset * d, shape: [pass.batch, d]),
+                                     batch: pass.batch, length: pass.length, first: 0, count: 1, dim: d)
+                offset += pass.batch
+            }
+            dino.forwardFeatures(rows)
+        }
+        if let ibot = heads["ibot_head"], let rows = a.ibot {
+            backend.selectTokens(tokens: a.global.output, output: rows.input, batch: a.global.batch, length: a.global.length,
+                                 first: layout.backbone.prefixTokens, count: a.global.patches, dim: d)
+            ibot.forwardFeatures(rows)
+        }
+    }
+
+    /// After every head row's logits gradient went through `backwardLogits`: the heads' backward, their input
+    /// gradients added into the `x_norm` gradients, then both backbone passes; every gradient lands in
+    /// `gradients` (accumulating).
+    public func backward(_ a: StudentActivations) {
+        let d = layout.backbone.embedDim
+        if let dino = heads["dino_head"], let rows = a.dino {
+            dino.backward(rows)
+            var offset = 0
+            for pass in [a.local, a.global].compactMap({ $0 }) {
+                backend.selectTokensBackward(outputGradient: rows.inputGradient.view(offset: offset * d, shape: [pass.batch, d]),
+                                             tokensGradient: pass.outputGradient, batch: pass.batch, length: pass.length, first: 0,
+                                             count: 1, dim: d)
+                offset += pass.batch
+            }
+        }
+        if let ibot = heads["ibot_head"], let rows = a.ibot {
+            ibot.backward(rows)
+            backend.selectTokensBackward(outputGradient: rows.inputGradient, tokensGradient: a.global.outputGradient, batch: a.global.batch,
+                                         length: a.global.length, first: layout.backbone.prefixTokens, count: a.global.patches, dim: d)
+        }
+        for pass in [a.global, a.local].compactMap({ $0 }) { backbone.backward(pass) }
+    }
+}

@@ -77,39 +77,32 @@ import Testing
         }
     }
 
-    /// The analytic gradients of `L = Σ weights ⊙ outputs` from the Float32 training passes.
+    /// The analytic gradients of `L = Σ weights ⊙ outputs` from the Float32 training passes of a `Student` over
+    /// `[backbone; dino_head; ibot_head]`.
     func analytic(_ s: Setup) -> (backbone: [Float], dino: [Float], ibot: [Float]) {
-        let config = s.config, b = Setup.batch, d = config.embedDim
-        let layout = ViTParameterLayout(config: config)
-        let parameters = ViTParameters(layout: layout, flat: Tensor(shape: [layout.count], doubles: s.backbone))
-        let gradients = ViTParameters(layout: layout, flat: Tensor(shape: [layout.count], zeroed: true))
-        let vit = ViTTraining(config: config, parameters: parameters, gradients: gradients, backend: backend)
-        func head(_ headConfig: HeadConfig, _ values: [Double]) -> DINOHead {
-            DINOHead(config: headConfig, parameters: ParameterBuffer(layout: headConfig.layout, flat: Tensor(shape: [values.count], doubles: values)),
-                     gradients: ParameterBuffer.zeros(layout: headConfig.layout, backend: backend), backend: backend)
-        }
-        let dino = head(Self.dinoConfig, s.dino), ibot = head(Self.ibotConfig, s.ibot)
-
-        let global = vit.makeActivations(batch: b, height: Setup.globalSize, width: Setup.globalSize)
-        let local = vit.makeActivations(batch: b, height: Setup.localSize, width: Setup.localSize)
-        global.images.floats.update(from: s.global.map(Float.init), count: s.global.count)
-        local.images.floats.update(from: s.local.map(Float.init), count: s.local.count)
+        let b = Setup.batch, d = s.config.embedDim
+        let layout = StudentLayout(backbone: s.config, heads: [.init(name: "dino_head", config: Self.dinoConfig),
+                                                                .init(name: "ibot_head", config: Self.ibotConfig)])
+        let student = Student(layout: layout, parameters: Tensor(shape: [layout.count], doubles: s.backbone + s.dino + s.ibot),
+                              gradients: Tensor(shape: [layout.count], zeroed: true), backend: backend)
+        let a = student.makeActivations(globalBatch: b, globalSize: Setup.globalSize, localBatch: b, localSize: Setup.localSize)
+        a.global.images.floats.update(from: s.global.map(Float.init), count: s.global.count)
+        a.local!.images.floats.update(from: s.local.map(Float.init), count: s.local.count)
         // The weights in the order of `Setup.outputs`: DINO logits, iBOT logits, global x_norm.
-        let patches = global.patches
-        let counts = [2 * b * Self.dinoConfig.prototypes, b * patches * Self.ibotConfig.prototypes, b * global.length * d]
+        let counts = [2 * b * Self.dinoConfig.prototypes, b * a.global.patches * Self.ibotConfig.prototypes, b * a.global.length * d]
         var offset = 0
         let upstream = counts.map { count in
             defer { offset += count }
             return Tensor(shape: [count], doubles: Array(s.weights[offset..<(offset + count)]))
         }
         #expect(offset == s.weights.count)
-        // iBOT logits in chunks of 13 rows (not a divisor of the 32 rows).
+        // Logits in chunks of 13 rows (not a divisor of the iBOT head's 32 rows).
         #expect(throws: Never.self) {
-            try StudentPass(vit: vit, dino: dino, ibot: ibot).run(
-                global: global, local: local,
-                upstream: .init(dino: upstream[0], ibot: upstream[1], globalFeatures: upstream[2], localFeatures: nil), ibotChunk: 13)
+            try StudentPass.run(student, a, upstream: .init(dino: upstream[0], ibot: upstream[1], globalFeatures: upstream[2]), chunk: 13)
         }
-        return (gradients.flat.scalars(), dino.gradients.flat.scalars(), ibot.gradients.flat.scalars())
+        let gradients = student.gradients.scalars()
+        func module(_ name: String) -> [Float] { Array(gradients[layout.range(of: name)]) }
+        return (module("backbone"), module("dino_head"), module("ibot_head"))
     }
 
     struct Case: CustomTestStringConvertible, Sendable {

@@ -41,28 +41,32 @@ import Testing
                               parameters: try TrainingFixtures.flat(weights, names: layout.layout.parameters.map { ($0.name, $0.count) }),
                               gradients: backend.makeTensor(shape: [layout.count]), backend: backend)
         student.zeroGradients()
-        let vit = student.backbone, dino = student.heads["dino_head"], ibot = student.heads["ibot_head"]
-        let global = vit.makeActivations(batch: 2, height: 224, width: 224)
-        let local = vit.makeActivations(batch: 2, height: 98, width: 98)
-        try TrainingFixtures.pixels(size: 224, origins: TrainingFixtures.crops224).withUnsafeBufferPointer { vit.normalize(pixels: $0, into: global) }
-        try TrainingFixtures.pixels(size: 98, origins: TrainingFixtures.crops98).withUnsafeBufferPointer { vit.normalize(pixels: $0, into: local) }
+        let a = student.makeActivations(globalBatch: 2, globalSize: 224, localBatch: 2, localSize: 98)
+        let global = a.global, local = a.local!
+        try TrainingFixtures.pixels(size: 224, origins: TrainingFixtures.crops224).withUnsafeBufferPointer {
+            student.backbone.normalize(pixels: $0, into: global)
+        }
+        try TrainingFixtures.pixels(size: 98, origins: TrainingFixtures.crops98).withUnsafeBufferPointer {
+            student.backbone.normalize(pixels: $0, into: local)
+        }
         func upstream(_ key: String, _ shape: [Int]) -> Tensor {
             Tensor(shape: shape, values: TrainingFixtures.upstream(seed: TrainingFixtures.seeds[key]!, count: shape.reduce(1, *)))
         }
         let d = config.embedDim, patches = 2 * global.patches
-        let pass = StudentPass(vit: vit, dino: dino, ibot: ibot)
-        let (dinoLogits, ibotLogits) = try pass.run(
-            global: global, local: local,
+        // iBOT logits in chunks of 100 rows (not a divisor of the 512).
+        let (dinoLogits, ibotLogits) = try StudentPass.run(
+            student, a,
             upstream: .init(dino: item.heads ? upstream("dino", [4, 1024]) : nil, ibot: item.heads ? upstream("ibot", [patches, 1024]) : nil,
                             globalFeatures: upstream("global", [2, global.length, d]),
                             localFeatures: item.heads ? nil : upstream("local", [2, local.length, d])),
-            ibotChunk: 100)
+            chunk: 100)
 
         // The forward first: CLS features of both crop sizes, logits.
         var outputs: [(String, [Float])] = [
             ("cls_global", (0..<2).flatMap { Array(global.output.scalars()[($0 * global.length * d)..<($0 * global.length * d + d)]) }),
             ("cls_local", (0..<2).flatMap { Array(local.output.scalars()[($0 * local.length * d)..<($0 * local.length * d + d)]) }),
         ]
+        #expect((dinoLogits != nil) == item.heads && (ibotLogits != nil) == item.heads)
         if let dinoLogits, let ibotLogits {
             let ibotValues = ibotLogits.scalars()
             outputs.append(("dino_logits", dinoLogits.scalars()))
