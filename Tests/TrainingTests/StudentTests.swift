@@ -98,4 +98,17 @@ import Testing
             #expect(try training.forward(t).scalars() == expected, "\(name) at \(size) px")
         }
     }
+
+    @Test func trainingForwardRejectsWhatTheInferenceForwardRejects() throws {
+        let config = try TrainingFixtures.config("vit-tiny-train-test")
+        let other = try TrainingFixtures.config("vit-tiny-train-gelu-test")
+        let student = Student.initialized(layout: StudentLayout(backbone: config, heads: []), backend: backend, seed: 1)
+        let otherStudent = Student.initialized(layout: StudentLayout(backbone: other, heads: []), backend: backend, seed: 1)
+        #expect(throws: ViTError.activationsMismatch(model: "vit-tiny-train-test", activationsModel: "vit-tiny-train-gelu-test")) {
+            try student.backbone.forward(otherStudent.backbone.makeActivations(batch: 1, height: 28, width: 28))
+        }
+        #expect(throws: ViTError.badInputShape(model: "vit-tiny-train-test", shape: [1, 3, 30, 28], patchSize: 14)) {
+            try student.backbone.forward(student.backbone.makeActivations(batch: 1, height: 30, width: 28))
+        }
+    }
 }
