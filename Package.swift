@@ -25,29 +25,34 @@ let package = Package(
     ],
     targets: [
         // System libraries (Debian: libopenslide-dev, libzstd-dev, zlib1g-dev, libpng-dev, libhdf5-dev,
-        // libopenblas-dev).
+        // libopenblas-dev, libjpeg62-turbo-dev).
         .systemLibrary(name: "COpenSlide", pkgConfig: "openslide", providers: [.apt(["libopenslide-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .systemLibrary(name: "CPNG", pkgConfig: "libpng16", providers: [.apt(["libpng-dev"])]),
+        .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
+        // libjpeg-turbo decoding whose fatal errors return a message instead of exiting (C: error_exit longjmps).
+        .target(name: "CJPEGShim", dependencies: ["CJPEG"]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
         // cblas and the LAPACK routines OpenBLAS exports (Fortran ABI; prototypes in shim.h).
         .systemLibrary(name: "CLAPACK", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
-        // RGB8 images, PNG files, PIL-exact image ops and DINOv2 multi-crop (Yams reads its config file).
-        .target(name: "ImageOps", dependencies: ["CPNG", .product(name: "Yams", package: "Yams")]),
+        // RGB8 images, PNG and JPEG files, PIL-exact image ops and DINOv2 multi-crop (Yams reads its config file).
+        .target(name: "ImageOps", dependencies: ["CPNG", "CJPEGShim", .product(name: "Yams", package: "Yams")]),
         // Whole-slide images: OpenSlide reader, resolution, levels, tissue detection, tile grid.
         .target(name: "SlideIO", dependencies: ["COpenSlide", "ImageOps"]),
         // Tile shard format v1: writer, reader, index, verify.
         .target(name: "TileShards", dependencies: ["CZstd", "CZlib"]),
         // Evaluation of embeddings: PLISM robustness, linear probe, kNN, HEST regression, feature files.
-        .target(name: "Evaluation", dependencies: ["CHDF5", "CLAPACK"]),
+        .target(name: "Evaluation", dependencies: ["CHDF5", "CLAPACK", "Compute"]),
         // Tensors and the backend kernel set; CPUBackend on OpenBLAS (DESIGN.md §4).
         .target(name: "Compute", dependencies: ["CBLAS"]),
         // ViT (timm/DINOv2 family), configs, safetensors I/O, checkpoint key maps.
         .target(name: "Models", dependencies: ["Compute", .product(name: "Yams", package: "Yams")]),
         // Training: the ViT's training forward/backward with cached activations, DINO/iBOT projection heads.
         .target(name: "Training", dependencies: ["Compute", "Models"]),
+        // Embeddings of tiles (shards or image folders) with a ViT, written as feature files (`distill embed`).
+        .target(name: "Embedding", dependencies: ["Models", "Compute", "ImageOps", "TileShards", "Evaluation"]),
         // The engine: stages, edges, graph files, runner, stats, monitor.
         .target(
             name: "Dataflow",
@@ -64,11 +69,11 @@ let package = Package(
             ]
         ),
         // Built-in stage actors (test stages now; slide readers, augmentation, teacher, trainer later).
-        .target(name: "Stages", dependencies: ["Dataflow", "SlideIO", "TileShards", "ImageOps"]),
+        .target(name: "Stages", dependencies: ["Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Embedding", "Evaluation"]),
         // Benchmarks behind `distill bench`.
         .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Compute", "Models"]),
         // The library users depend on: re-exports the modules above.
-        .target(name: "Distillery", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Evaluation", "Compute", "Models"]),
+        .target(name: "Distillery", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Evaluation", "Compute", "Models", "Embedding"]),
         // The `distill` command set, as a library so custom-stage packages can ship their own `distill`.
         .target(
             name: "DistillCLI",
@@ -86,8 +91,9 @@ let package = Package(
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "ImageOps"]),
+        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "Models", "Compute", "ImageOps", "TileShards", "Evaluation"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Compute", "ImageOps"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Embedding", "Evaluation"]),
         .testTarget(
             name: "DistillCLITests",
             dependencies: ["DistillCLI", "distill", "TileShards"]

@@ -116,6 +116,11 @@ final class EdgeSender: Sendable {
 
     let edge: Edge
     private let source: Mutex<Edge.Channel.Source?>
+    /// The send waiting for room, if any, and whether ``finish(throwing:)`` has ended this producer: a send
+    /// still waiting then returns (its item is in the edge) instead of waiting for a wake-up that the
+    /// channel no longer delivers once every producer handle is gone (an orphan task left behind by a stage
+    /// that returned, field case H5).
+    private let waiting = Mutex<(handle: Edge.Channel.Source.SendResult.CallbackHandle?, ended: Bool)>((nil, false))
 
     init(edge: Edge, source: consuming sending Edge.Channel.Source?) {
         self.edge = edge
@@ -147,8 +152,16 @@ final class EdgeSender: Sendable {
             throw error
         }
         guard case .wait(let handle) = outcome else { return 0 }
+        let ended = waiting.withLock { state -> Bool in
+            if !state.ended { state.handle = handle }
+            return state.ended
+        }
+        if ended { return 0 }
         let start = MonotonicClock.now()
-        defer { edge.counters.addBlocked(nanoseconds: MonotonicClock.now() - start) }
+        defer {
+            waiting.withLock { $0.handle = nil }
+            edge.counters.addBlocked(nanoseconds: MonotonicClock.now() - start)
+        }
         do {
             try await withTaskCancellationHandler {
                 try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
@@ -163,6 +176,8 @@ final class EdgeSender: Sendable {
             // The item was in the channel when the consumer went away: it counts as sent.
             return MonotonicClock.now() - start
         } catch is CancellationError {
+            // Woken by `finish` (this producer ended while its item waited in the edge): sent.
+            if waiting.withLock({ $0.ended }) { return MonotonicClock.now() - start }
             throw SendCancelled()
         }
         return MonotonicClock.now() - start
@@ -171,6 +186,12 @@ final class EdgeSender: Sendable {
     /// Ends this producer's stream: normally (the edge ends once all producers did), or with an error
     /// that the consumer sees after the buffered items.
     func finish(throwing error: (any Error)? = nil) {
+        let pending = waiting.withLock { state -> Edge.Channel.Source.SendResult.CallbackHandle? in
+            state.ended = true
+            defer { state.handle = nil }
+            return state.handle
+        }
+        if var pending { pending.cancelCallback() }
         source.withLock { source in
             guard let error else {
                 source = nil

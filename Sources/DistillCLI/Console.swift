@@ -7,6 +7,9 @@ enum Console {
     /// Writes a line to standard error.
     static func error(_ line: String) { write(line + "\n", to: 2) }
 
+    /// Redraws the current line of standard error (carriage return, text, clear to end of line; no newline).
+    static func errorInPlace(_ text: String) { write("\r" + text + "\u{1B}[K", to: 2) }
+
     /// Writes a line to standard output.
     static func out(_ line: String) { write(line + "\n", to: 1) }
 

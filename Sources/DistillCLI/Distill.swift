@@ -1,7 +1,7 @@
 import ArgumentParser
 import Distillery
 
-/// The `distill` command: run, validate and monitor graphs, list stages, benchmark, tile, evaluate embeddings.
+/// The `distill` command: run, validate and monitor graphs, list stages, benchmark, tile, embed tiles, evaluate embeddings.
 ///
 /// A custom-stage package ships its own `distill` with its stages added:
 /// ```swift
@@ -15,7 +15,7 @@ public struct Distill: AsyncParsableCommand {
         abstract: "Distill large pathology foundation models into small ones with a backpressured dataflow graph.",
         version: "0.1.0",
         subcommands: [RunCommand.self, ValidateCommand.self, MonitorCommand.self, StagesCommand.self, BenchCommand.self,
-                      InspectCommand.self, ShardsCommand.self, TileCommand.self, EvalCommand.self])
+                      InspectCommand.self, ShardsCommand.self, TileCommand.self, EmbedCommand.self, EvalCommand.self])
 
     public init() {}
 

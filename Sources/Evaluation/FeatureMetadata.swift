@@ -3,7 +3,8 @@
 ///
 /// HDF5 attribute names follow TRIDENT (`trident/IO.py`, `WSI.extract_patch_features`): on `features`,
 /// `name` and `encoder`; on `coords`, `patch_size`, `patch_size_level0`, `level0_magnification`,
-/// `target_magnification`, plus Distillery's `mpp`.
+/// `target_magnification`, plus Distillery's `mpp`, and `pooling` on `features`. A file without `coords`
+/// (tiles from an image folder) carries `patch_size` and `mpp` on `features` instead.
 public struct FeatureMetadata: Sendable, Equatable, Codable {
     /// The slide (or tile set) name (`features.attrs["name"]`).
     public var name: String?
@@ -19,10 +20,13 @@ public struct FeatureMetadata: Sendable, Equatable, Codable {
     public var level0Magnification: Double?
     /// Magnification the tiles were read at (`coords.attrs["target_magnification"]`).
     public var targetMagnification: Double?
+    /// How tokens were pooled into one embedding (`features.attrs["pooling"]`, Distillery's): "cls" or "cls+mean".
+    public var pooling: String?
 
     /// Metadata with the given fields (all optional).
     public init(name: String? = nil, model: String? = nil, tileSize: Int? = nil, tileSizeLevel0: Int? = nil,
-                mpp: Double? = nil, level0Magnification: Double? = nil, targetMagnification: Double? = nil) {
+                mpp: Double? = nil, level0Magnification: Double? = nil, targetMagnification: Double? = nil,
+                pooling: String? = nil) {
         self.name = name
         self.model = model
         self.tileSize = tileSize
@@ -30,5 +34,6 @@ public struct FeatureMetadata: Sendable, Equatable, Codable {
         self.mpp = mpp
         self.level0Magnification = level0Magnification
         self.targetMagnification = targetMagnification
+        self.pooling = pooling
     }
 }

@@ -38,7 +38,11 @@ extension FeatureSet {
             var metadata = FeatureMetadata()
             metadata.name = try file.readAttribute("name", of: "features").flatMap(text)
             metadata.model = try file.readAttribute("encoder", of: "features").flatMap(text)
-            if coordinates != nil {
+            metadata.pooling = try file.readAttribute("pooling", of: "features").flatMap(text)
+            if coordinates == nil {
+                metadata.tileSize = try file.readAttribute("patch_size", of: "features").flatMap(integer)
+                metadata.mpp = try file.readAttribute("mpp", of: "features").flatMap(real)
+            } else {
                 metadata.tileSize = try file.readAttribute("patch_size", of: "coords").flatMap(integer)
                 metadata.tileSizeLevel0 = try file.readAttribute("patch_size_level0", of: "coords").flatMap(integer)
                 metadata.mpp = try file.readAttribute("mpp", of: "coords").flatMap(real)
@@ -64,6 +68,7 @@ extension FeatureSet {
                     try file.writeFloats("features", dimensions: [features.rows, features.columns], values: features.values)
                     if let name = metadata.name { try file.writeAttribute("name", of: "features", .string(name)) }
                     if let model = metadata.model { try file.writeAttribute("encoder", of: "features", .string(model)) }
+                    if let pooling = metadata.pooling { try file.writeAttribute("pooling", of: "features", .string(pooling)) }
                     if let coordinates {
                         try file.writeIntegers("coords", dimensions: [coordinates.count, 2],
                                                values: coordinates.flatMap { [$0.x, $0.y] })
@@ -76,6 +81,10 @@ extension FeatureSet {
                             ("name", metadata.name.map { .string($0) }),
                         ]
                         for case let (key, value?) in attributes { try file.writeAttribute(key, of: "coords", value) }
+                    } else {
+                        // No coords to carry them (tiles from an image folder): tile size and mpp go on features.
+                        if let size = metadata.tileSize { try file.writeAttribute("patch_size", of: "features", .integer(Int64(size))) }
+                        if let mpp = metadata.mpp { try file.writeAttribute("mpp", of: "features", .real(mpp)) }
                     }
                     if let tileNames { try file.writeStrings("tile_names", values: tileNames) }
                     try file.close()

@@ -1,7 +1,9 @@
 import CLAPACK
+import Compute
 
 /// The LAPACK routines the evaluation needs, from OpenBLAS (Fortran ABI, column-major; prototypes in
-/// `Sources/CLAPACK/shim.h`). Matrices here are symmetric or handed over column-major as documented.
+/// `Sources/CLAPACK/shim.h`), after `BLASCoreSelection` has chosen OpenBLAS's kernels for the process (as every
+/// BLAS caller does, so results do not depend on which caller came first). Matrices here are symmetric or handed over column-major as documented.
 enum LAPACK {
     /// Eigen-decomposition of the symmetric n × n `matrix` (either triangle; row- and column-major are
     /// the same for a symmetric matrix) with `dsyevd` (divide and conquer).
@@ -10,6 +12,7 @@ enum LAPACK {
     /// - Throws: `EvaluationError` when `dsyevd` reports failure (`info` ≠ 0).
     static func symmetricEigen(_ matrix: [Double], n: Int) throws(EvaluationError) -> (values: [Double], vectors: [Double]) {
         precondition(matrix.count == n * n)
+        _ = BLASCoreSelection.current
         var a = matrix
         var values = [Double](repeating: 0, count: n)
         var size = Int32(n), lda = Int32(max(1, n)), info: Int32 = 0
@@ -38,6 +41,7 @@ enum LAPACK {
     /// - Throws: `EvaluationError` when A is not positive definite or `dposv` fails.
     static func solvePositiveDefinite(_ a: [Double], n: Int, _ b: inout [Double], columns: Int) throws(EvaluationError) {
         precondition(a.count == n * n && b.count == n * columns)
+        _ = BLASCoreSelection.current
         var factor = a
         var size = Int32(n), nrhs = Int32(columns), lda = Int32(max(1, n)), ldb = Int32(max(1, n)), info: Int32 = 0
         var uplo = CChar(UInt8(ascii: "U"))

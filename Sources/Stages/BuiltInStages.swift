@@ -15,6 +15,8 @@ extension StageRegistry {
         registry.register(ShardReaderStage.self, as: "shard-reader")
         registry.register(MultiCropStage.self, as: "multi-crop")
         registry.register(CropSetSink.self, as: "crop-sink")
+        registry.register(TeacherInferenceStage.self, as: "teacher-inference")
+        registry.register(EvaluatorStage.self, as: "evaluator")
         return registry
     }
 }

@@ -41,7 +41,11 @@ struct EdgeTests {
             }
         }
         // Producers fill the edge to its high mark (C − P) before the consumer starts, so they must wait.
-        while edge.counters.read().itemsIn < max(1, capacity - producers) { await Task.yield() }
+        let deadline = ContinuousClock.now + .seconds(60)
+        while edge.counters.read().itemsIn < max(1, capacity - producers) && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        #expect(edge.counters.read().itemsIn >= max(1, capacity - producers), "producers did not fill the edge within 60 s")
         var count = 0
         while try await receiver.next() != nil {
             count += 1

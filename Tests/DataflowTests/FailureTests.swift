@@ -103,13 +103,16 @@ struct FailureTests {
             """)
         #expect(result.outcome == .completed)
         #expect(result.snapshot.stage("sink")!.itemsIn >= 1)
-        // The orphan's next send fails instead of blocking forever.
+        // The orphan's sends may land before the stage's end of stream (those items reach the sink intact;
+        // 16-byte payloads, since an 8-byte payload's two stamps overlap) or after it; the first send after it
+        // fails instead of blocking forever. Waiting is bounded so that a regression fails here, not hangs.
         var orphan: String?
-        while orphan == nil {
+        let deadline = ContinuousClock.now + .seconds(60)
+        while orphan == nil && ContinuousClock.now < deadline {
             orphan = OrphanSource.orphanResult.withLock { $0 }
-            await Task.yield()
+            try await Task.sleep(for: .milliseconds(1))
         }
-        #expect(orphan == "DownstreamClosed")
+        #expect(orphan == "DownstreamClosed", "the orphan task's send did not fail within 60 s after its stage returned")
     }
 
     @Test("drain on request: sources stop, everything in flight reaches the sink, checks do not fire")

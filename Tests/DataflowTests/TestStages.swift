@@ -99,12 +99,12 @@ struct OrphanSource: Stage {
 
     func run(_ context: StageContext) async throws {
         let outbox = try context.outbox(Self.output)
-        try await outbox.send(TestItem(sequence: 0, producer: 0, size: 8))
+        try await outbox.send(TestItem(sequence: 0, producer: 0, size: 16))
         Task.detached {
             var sequence = 1
             do {
                 while true {
-                    try await outbox.send(TestItem(sequence: sequence, producer: 0, size: 8))
+                    try await outbox.send(TestItem(sequence: sequence, producer: 0, size: 16))
                     sequence += 1
                 }
             } catch {

@@ -6,25 +6,6 @@ import Synchronization
 import Testing
 import TileShards
 
-/// Crop sets received by `collect-crops` sinks, by the sink's `key`.
-let collectedCrops = Mutex<[String: [CropSet]]>([:])
-
-/// `collect-crops`: stores every ``CropSet`` it receives under its `key`.
-struct CollectingCropSink: Stage {
-    static let summary = "test sink"
-    static let input = InputPort<CropSet>("in")
-    static var inputs: [PortSpec] { [input.spec] }
-    static let parameters: [ParameterSpec] = [ParameterSpec("key", .string, "where to store")]
-    let key: String
-    init(parameters: StageParameters) throws { key = parameters.string("key") }
-    func run(_ context: StageContext) async throws {
-        let inbox = try context.inbox(Self.input)
-        var items: [CropSet] = []
-        while let item = try await inbox.next() { items.append(item) }
-        collectedCrops.withLock { $0[key, default: []] += items }
-    }
-}
-
 /// The tiles of CMU-1-Small-Region as `distill tile` writes them (224 px at 0.5 µm/px, 8 per shard), made once.
 private actor TiledDataset {
     static let shared = TiledDataset()
@@ -67,7 +48,7 @@ private func augmentGraph(dataset: String, key: String, readers: Int, workers: I
 
 private func run(_ text: String) async throws -> RunOutcome {
     var registry = StageRegistry.builtIn
-    registry.register(CollectingCropSink.self, as: "collect-crops")
+    registry.register(CollectingSink<CropSet>.self, as: "collect-crops")
     let spec = try GraphLoader(registry: registry).load(yaml: text, path: "augment.yaml")
     let directory = temporaryDirectory("augment-run")
     defer { try? FileManager.default.removeItem(atPath: directory) }
@@ -90,7 +71,7 @@ private func run(_ text: String) async throws -> RunOutcome {
         #expect(tiles.count > 10 && data.index.shards.count >= 2)
 
         #expect(try await run(augmentGraph(dataset: dataset, key: "a", readers: 2, workers: 3)) == .completed)
-        let sets = collectedCrops.withLock { $0["a"] ?? [] }
+        let sets = CollectingSink<CropSet>.items("a")
         #expect(sets.count == tiles.count)
         #expect(Set(sets.map(\.sampleID)) == Set(tiles.keys))
         let multiCrop = MultiCrop()
@@ -113,7 +94,8 @@ private func run(_ text: String) async throws -> RunOutcome {
         #expect(try await run(augmentGraph(dataset: dataset, key: "four", readers: 2, workers: 4)) == .completed)
         #expect(try await run(augmentGraph(dataset: dataset, key: "epoch1", readers: 1, workers: 2, epoch: 1)) == .completed)
         #expect(try await run(augmentGraph(dataset: dataset, key: "seed8", readers: 1, workers: 2, seed: 8)) == .completed)
-        let (one, four, epoch1, seed8) = collectedCrops.withLock { ($0["one"]!, $0["four"]!, $0["epoch1"]!, $0["seed8"]!) }
+        let (one, four, epoch1, seed8) = (CollectingSink<CropSet>.items("one"), CollectingSink<CropSet>.items("four"),
+                                          CollectingSink<CropSet>.items("epoch1"), CollectingSink<CropSet>.items("seed8"))
         let byID = Dictionary(uniqueKeysWithValues: one.map { ($0.sampleID, $0) })
         #expect(four.count == one.count && four.allSatisfy { byID[$0.sampleID] == $0 })
         #expect(epoch1.count == one.count && epoch1.allSatisfy { byID[$0.sampleID]?.global != $0.global && $0.epoch == 1 })

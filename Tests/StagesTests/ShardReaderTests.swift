@@ -5,28 +5,9 @@ import Synchronization
 import Testing
 import TileShards
 
-/// Tiles received by `collect` sinks, by the sink's `key`.
-let collected = Mutex<[String: [TileSample]]>([:])
-
-/// `collect`: stores every ``TileSample`` it receives under its `key`.
-struct CollectingTileSink: Stage {
-    static let summary = "test sink"
-    static let input = InputPort<TileSample>("in")
-    static var inputs: [PortSpec] { [input.spec] }
-    static let parameters: [ParameterSpec] = [ParameterSpec("key", .string, "where to store")]
-    let key: String
-    init(parameters: StageParameters) throws { key = parameters.string("key") }
-    func run(_ context: StageContext) async throws {
-        let inbox = try context.inbox(Self.input)
-        var items: [TileSample] = []
-        while let item = try await inbox.next() { items.append(item) }
-        collected.withLock { $0[key, default: []] += items }
-    }
-}
-
 var testRegistry: StageRegistry {
     var registry = StageRegistry.builtIn
-    registry.register(CollectingTileSink.self, as: "collect")
+    registry.register(CollectingSink<TileSample>.self, as: "collect")
     return registry
 }
 
@@ -91,7 +72,7 @@ func runGraph(_ yaml: String) async throws -> RunResult {
                                                         replicas: 2, epoch: 3, buffer: 5))
             #expect(result.outcome == .completed, "rank \(rank): \(result.outcome)")
         }
-        let all = collected.withLock { store in (0..<4).flatMap { store["\(run)-\($0)"] ?? [] } }
+        let all = (0..<4).flatMap { CollectingSink<TileSample>.items("\(run)-\($0)") }
         let keys = all.map { "\($0.slideID)#\($0.x)" }
         #expect(keys.count == 60)
         #expect(Set(keys).count == 60)
@@ -99,7 +80,7 @@ func runGraph(_ yaml: String) async throws -> RunResult {
         // Deterministic: the same rank, seed and epoch read the same tiles in the same order.
         _ = try await runGraph(readerGraph(dataset: dataset, key: "\(run)-again", rank: 1, worldSize: 4, replicas: 1, epoch: 3, buffer: 5))
         _ = try await runGraph(readerGraph(dataset: dataset, key: "\(run)-again2", rank: 1, worldSize: 4, replicas: 1, epoch: 3, buffer: 5))
-        let (a, b) = collected.withLock { ($0["\(run)-again"] ?? [], $0["\(run)-again2"] ?? []) }
+        let (a, b) = (CollectingSink<TileSample>.items("\(run)-again"), CollectingSink<TileSample>.items("\(run)-again2"))
         #expect(!a.isEmpty && a == b)
     }
 

@@ -1,0 +1,116 @@
+import Compute
+import Dataflow
+import Models
+
+/// `teacher-inference`: the frozen teacher's backbone on the global crops of each ``CropSet``, batched, emitting
+/// one ``TeacherOutput`` per crop set (its `x_norm` CLS and patch tokens, the crops passed through for the student).
+///
+/// The teacher is a ``ViT`` from a config file (`configs/models/*.yaml`) with weights from a safetensors checkpoint
+/// in timm or DINOv2 layout, loaded strictly (a missing, unused or mis-shaped key fails the run naming it); with
+/// no `weights`, random weights seeded by the run seed (for tests and the CPU quickstart; a warning says so).
+/// Each replica loads its own copy and runs `batch` crop sets (`batch`·G images) per forward pass on a
+/// ``CPUBackend`` of `threads` threads; the last batch of the stream is partial. Crop sets keep their order.
+/// Publishes `crop_sets` and `images` as stage metrics. `device: cpu` only for now (DESIGN.md §4).
+///
+/// The DINO and iBOT heads are not run here: at K = 131,072 prototypes one sample's teacher logits are
+/// 2·257·K floats (270 MB); the trainer applies the teacher heads chunk by chunk inside the loss
+/// (docs/compute.md, "The `teacher-inference` stage").
+public struct TeacherInferenceStage: Stage {
+    public static let summary = "The teacher ViT on the global crops of each crop set, batched: x_norm CLS and patch tokens"
+    public static let input = InputPort<CropSet>("in")
+    public static let output = OutputPort<TeacherOutput>("out")
+    public static var inputs: [PortSpec] { [input.spec] }
+    public static var outputs: [PortSpec] { [output.spec] }
+    public static let parameters: [ParameterSpec] = [
+        ParameterSpec("model", .string, default: .string(""), "teacher ViT config (configs/models/*.yaml)"),
+        ParameterSpec("weights", .string, default: .string(""),
+                      "safetensors checkpoint, timm or DINOv2 layout; empty = random weights from the run seed"),
+        ParameterSpec("batch", .integer(1...4096), default: .integer(8), "crop sets per forward pass"),
+        ParameterSpec("threads", .integer(0...4096), default: .integer(0), "CPU threads of each replica; 0 = every core"),
+    ]
+
+    let modelPath: String
+    let weightsPath: String
+    let batch: Int
+    let threads: Int
+
+    public init(parameters: StageParameters) throws {
+        modelPath = parameters.string("model")
+        weightsPath = parameters.string("weights")
+        batch = parameters.integer("batch")
+        threads = parameters.integer("threads")
+        guard !modelPath.isEmpty else { throw ParameterError(key: "model", "give the teacher's config file (configs/models/*.yaml)") }
+    }
+
+    /// Reads the config and the checkpoint's header, so a wrong path or a file that is not safetensors fails validation.
+    public func validate(replicas: Int) throws {
+        do { _ = try ViTConfig.load(path: modelPath) } catch { throw ParameterError(key: "model", "\(error)") }
+        guard !weightsPath.isEmpty else { return }
+        do { _ = try SafetensorsFile(path: weightsPath) } catch { throw ParameterError(key: "weights", "\(error)") }
+    }
+
+    public func run(_ context: StageContext) async throws {
+        let inbox = try context.inbox(Self.input)
+        let out = try context.outbox(Self.output)
+        let config = try ViTConfig.load(path: modelPath)
+        let backend = CPUBackend(threads: threads == 0 ? CPUBackend.availableCores : threads)
+        let parameters: ViTParameters
+        if weightsPath.isEmpty {
+            context.logger.warning("teacher \(config.name): no weights given, using random weights (seed \(context.seed))")
+            parameters = ViTParameters.random(config: config, backend: backend, seed: context.seed)
+        } else {
+            parameters = try ViTCheckpoint.load(path: weightsPath, config: config, backend: backend)
+        }
+        let model = ViT(config: config, parameters: parameters, backend: backend)
+
+        var activations: ViTActivations?
+        var pending: [CropSet] = []
+        func flush() async throws {
+            guard let first = pending.first else { return }
+            let globals = first.globalShape[0], size = first.globalShape[2]
+            let images = pending.count * globals
+            if let current = activations, current.batch == images, current.height == size {} else {
+                activations = model.makeActivations(batch: images, height: size, width: size)
+            }
+            var stacked = [Float]()
+            stacked.reserveCapacity(images * 3 * size * size)
+            for set in pending { stacked += set.global }
+            let tokens = try stacked.withUnsafeBufferPointer { try model.classAndPatchTokens(images: $0, activations: activations!) }
+            let d = config.embedDim, n = activations!.length - config.prefixTokens
+            for (index, set) in pending.enumerated() {
+                let cls = Array(tokens.cls[(index * globals * d)..<((index + 1) * globals * d)])
+                let patches = Array(tokens.patches[(index * globals * n * d)..<((index + 1) * globals * n * d)])
+                try await out.send(TeacherOutput(crops: set, dim: d, patchTokens: n, cls: cls, patches: patches))
+            }
+            context.metrics.add("crop_sets", Double(pending.count))
+            context.metrics.add("images", Double(images))
+            pending.removeAll(keepingCapacity: true)
+        }
+
+        while let set = try await inbox.next() {
+            let shape = set.globalShape
+            guard shape.count == 4, shape[1] == 3, shape[2] == shape[3], shape[2] % config.patchSize == 0 else {
+                throw TeacherInferenceError.badCrops(slideID: set.slideID, x: set.x, y: set.y, shape: shape,
+                                                     model: config.name, patchSize: config.patchSize)
+            }
+            if let first = pending.first, first.globalShape != shape { try await flush() }
+            pending.append(set)
+            if pending.count == batch { try await flush() }
+        }
+        try await flush()
+    }
+}
+
+/// Errors of `teacher-inference`.
+public enum TeacherInferenceError: Error, CustomStringConvertible {
+    /// A crop set whose global crops are not `[G, 3, S, S]` with S a multiple of the patch size.
+    case badCrops(slideID: String, x: Int, y: Int, shape: [Int], model: String, patchSize: Int)
+
+    public var description: String {
+        switch self {
+        case let .badCrops(slideID, x, y, shape, model, patchSize):
+            return "sample \(slideID) (\(x), \(y)): global crops of shape \(shape) cannot go through \(model) "
+                + "(expected [G, 3, S, S] with S a multiple of \(patchSize))"
+        }
+    }
+}
