@@ -51,8 +51,9 @@ let package = Package(
         .target(name: "Models", dependencies: ["Compute", .product(name: "Yams", package: "Yams")]),
         // Embeddings of tiles (shards or image folders) with a ViT, written as feature files (`distill embed`).
         .target(name: "Embedding", dependencies: ["Models", "Compute", "ImageOps", "TileShards", "Evaluation"]),
-        // Student training: DINO/iBOT losses, centering, Sinkhorn-Knopp, feature distillation, schedules,
-        // parameter groups, AdamW, per-module gradient clipping (never Dataflow).
+        // Student training (never Dataflow): the ViT's training forward/backward with cached activations, DINO/iBOT
+        // projection heads; DINO/iBOT losses, centering, Sinkhorn-Knopp, feature distillation, schedules,
+        // parameter groups, AdamW, per-module gradient clipping.
         .target(name: "Training", dependencies: ["Compute", "Models"]),
         // The engine: stages, edges, graph files, runner, stats, monitor.
         .target(
@@ -93,7 +94,7 @@ let package = Package(
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "ImageOps"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "Models", "Compute", "ImageOps", "TileShards", "Evaluation"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Compute"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Compute", "ImageOps"]),
         .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Embedding", "Evaluation"]),
         .testTarget(
             name: "DistillCLITests",

@@ -47,6 +47,46 @@ extension CPUBackend {
         }
     }
 
+    /// `dx = dy·W` and `dW += dyᵀ·x` as two split `sgemm`s; `db += Σ_rows dy` by `addColumnSums`.
+    public func linearBackward(input: Tensor, weight: Tensor, outputGradient: Tensor, inputGradient: Tensor?,
+                               weightGradient: Tensor, biasGradient: Tensor?, rows: Int, inFeatures: Int, outFeatures: Int) {
+        let x = floats(input, rows * inFeatures, "linearBackward input")
+        let w = floats(weight, outFeatures * inFeatures, "linearBackward weight")
+        let dy = floats(outputGradient, rows * outFeatures, "linearBackward outputGradient")
+        let dw = floats(weightGradient, outFeatures * inFeatures, "linearBackward weightGradient")
+        if let inputGradient {
+            parallelSGEMM(transposeA: false, transposeB: false, m: rows, n: inFeatures, k: outFeatures, alpha: 1,
+                          a: dy, lda: outFeatures, b: w, ldb: inFeatures, beta: 0,
+                          c: floats(inputGradient, rows * inFeatures, "linearBackward inputGradient"), ldc: inFeatures)
+        }
+        parallelSGEMM(transposeA: true, transposeB: false, m: outFeatures, n: inFeatures, k: rows, alpha: 1,
+                      a: dy, lda: outFeatures, b: x, ldb: inFeatures, beta: 1, c: dw, ldc: inFeatures)
+        if let biasGradient {
+            addColumnSums(of: dy, rows: rows, columns: outFeatures,
+                          into: floats(biasGradient, outFeatures, "linearBackward biasGradient"))
+        }
+    }
+
+    /// `target[c] += Σ_r matrix[r, c]` for a row-major `[rows, columns]` matrix, split over the threads by
+    /// columns (each thread walks every row over its own columns, so no partial sums need merging).
+    func addColumnSums(of matrix: UnsafeMutablePointer<Float>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Float>) {
+        addColumnSums(rows: rows, columns: columns, into: target) { row, column in matrix[row * columns + column] }
+    }
+
+    /// `target[c] += Σ_r term(r, c)`, split over the threads by columns; `term` is inlined into the loop.
+    @inline(__always)
+    func addColumnSums(rows: Int, columns: Int, into target: UnsafeMutablePointer<Float>, _ term: (Int, Int) -> Float) {
+        Parallel.forEachRange(count: columns, threads: threads, minimumChunk: 64) { range in
+            let sums = UnsafeMutablePointer<Float>.allocate(capacity: range.count)
+            defer { sums.deallocate() }
+            sums.initialize(repeating: 0, count: range.count)
+            for row in 0..<rows {
+                for column in range { sums[column - range.lowerBound] += term(row, column) }
+            }
+            for column in range { target[column] += sums[column - range.lowerBound] }
+        }
+    }
+
     /// Rows (or columns) per thread below which a product is not split.
     static let minimumRowsPerThread = 32
 

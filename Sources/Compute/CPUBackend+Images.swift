@@ -26,10 +26,32 @@ extension CPUBackend {
     /// then one `linear` with the flattened weight.
     public func patchEmbed(images: Tensor, weight: Tensor, bias: Tensor, output: Tensor,
                            batch: Int, channels: Int, height: Int, width: Int, patch: Int, dim: Int) {
+        let columns = im2col(images, batch: batch, channels: channels, height: height, width: width, patch: patch)
+        let features = channels * patch * patch
+        linear(input: columns, weight: weight.reshaped([dim, features]), bias: bias, output: output,
+               rows: columns.shape[0], inFeatures: features, outFeatures: dim)
+    }
+
+    /// im2col again (cheaper than keeping it), then the weight and bias halves of `linearBackward`:
+    /// `dW += dyᵀ·im2col`, `db += Σ dy`.
+    public func patchEmbedBackward(images: Tensor, outputGradient: Tensor, weightGradient: Tensor, biasGradient: Tensor,
+                                   batch: Int, channels: Int, height: Int, width: Int, patch: Int, dim: Int) {
+        let columns = im2col(images, batch: batch, channels: channels, height: height, width: width, patch: patch)
+        let rows = columns.shape[0]
+        let features = channels * patch * patch
+        let dy = floats(outputGradient, rows * dim, "patchEmbedBackward outputGradient")
+        parallelSGEMM(transposeA: true, transposeB: false, m: dim, n: features, k: rows, alpha: 1,
+                      a: dy, lda: dim, b: columns.floats, ldb: features, beta: 1,
+                      c: floats(weightGradient, dim * features, "patchEmbedBackward weightGradient"), ldc: features)
+        addColumnSums(of: dy, rows: rows, columns: dim, into: floats(biasGradient, dim, "patchEmbedBackward biasGradient"))
+    }
+
+    /// The patches of `images` `[batch, channels, height, width]` as rows `[batch·patches, channels·patch·patch]`,
+    /// patch `n = row·(width/patch) + column`, features in the convolution weight's `(c, i, j)` order.
+    private func im2col(_ images: Tensor, batch: Int, channels: Int, height: Int, width: Int, patch: Int) -> Tensor {
         precondition(height % patch == 0 && width % patch == 0, "patchEmbed: \(height)×\(width) px is not a multiple of patch \(patch)")
-        let rows = height / patch
         let columns = width / patch
-        let patches = rows * columns
+        let patches = (height / patch) * columns
         let features = channels * patch * patch
         let x = floats(images, batch * channels * height * width, "patchEmbed images")
         let im2col = Tensor(shape: [batch * patches, features])
@@ -49,7 +71,6 @@ extension CPUBackend {
                 }
             }
         }
-        linear(input: im2col, weight: weight.reshaped([dim, features]), bias: bias, output: output,
-               rows: batch * patches, inFeatures: features, outFeatures: dim)
+        return im2col
     }
 }

@@ -17,10 +17,63 @@ extension CPUBackend {
         }
     }
 
-    /// One row of LayerNorm: two passes (mean, then biased variance about it), then the affine map.
+    /// One row of LayerNorm: two passes (mean, then biased variance about it, `layerNormStatistics`), then the
+    /// affine map.
     @inline(__always)
     static func layerNormRow(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>,
                              _ w: UnsafeMutablePointer<Float>, _ b: UnsafeMutablePointer<Float>, _ dim: Int, _ eps: Float) {
+        let (mean, inverse) = layerNormStatistics(x, dim, eps)
+        let full = dim & ~7
+        let meanVector = SIMD8<Float>(repeating: mean)
+        let inverseVector = SIMD8<Float>(repeating: inverse)
+        var index = 0
+        while index < full {
+            y.store((x.vector(at: index) - meanVector) * inverseVector * w.vector(at: index) + b.vector(at: index), at: index)
+            index += 8
+        }
+        for tail in full..<dim { y[tail] = (x[tail] - mean) * inverse * w[tail] + b[tail] }
+    }
+
+    /// Two passes: by rows, μ and 1/σ recomputed as `layerNormRow` computes them (kept per row) and the input
+    /// gradient; then by columns, the weight and bias gradients.
+    public func layerNormBackward(input: Tensor, weight: Tensor, outputGradient: Tensor, inputGradient: Tensor,
+                                  weightGradient: Tensor, biasGradient: Tensor, rows: Int, dim: Int, eps: Float) {
+        let x = floats(input, rows * dim, "layerNormBackward input")
+        let w = floats(weight, dim, "layerNormBackward weight")
+        let dy = floats(outputGradient, rows * dim, "layerNormBackward outputGradient")
+        let dx = floats(inputGradient, rows * dim, "layerNormBackward inputGradient")
+        let dw = floats(weightGradient, dim, "layerNormBackward weightGradient")
+        let db = floats(biasGradient, dim, "layerNormBackward biasGradient")
+        let statistics = UnsafeMutablePointer<Float>.allocate(capacity: 2 * rows)
+        defer { statistics.deallocate() }
+        Parallel.forEachRange(count: rows, threads: threads, minimumChunk: 16) { range in
+            for row in range {
+                let xr = x + row * dim, dyr = dy + row * dim, dxr = dx + row * dim
+                let (mean, inverse) = Self.layerNormStatistics(xr, dim, eps)
+                statistics[2 * row] = mean
+                statistics[2 * row + 1] = inverse
+                var sumG: Float = 0, sumGX: Float = 0
+                for d in 0..<dim {
+                    let g = dyr[d] * w[d]
+                    sumG += g
+                    sumGX += g * (xr[d] - mean) * inverse
+                }
+                let meanG = sumG / Float(dim), meanGX = sumGX / Float(dim)
+                for d in 0..<dim {
+                    let normalized = (xr[d] - mean) * inverse
+                    dxr[d] += (dyr[d] * w[d] - meanG - normalized * meanGX) * inverse
+                }
+            }
+        }
+        addColumnSums(rows: rows, columns: dim, into: dw) { row, d in
+            dy[row * dim + d] * (x[row * dim + d] - statistics[2 * row]) * statistics[2 * row + 1]
+        }
+        addColumnSums(of: dy, rows: rows, columns: dim, into: db)
+    }
+
+    /// μ and 1/√(σ² + eps) of one row, with the same operations in the same order as `layerNormRow`.
+    @inline(__always)
+    static func layerNormStatistics(_ x: UnsafeMutablePointer<Float>, _ dim: Int, _ eps: Float) -> (mean: Float, inverse: Float) {
         let full = dim & ~7
         var sum0 = SIMD8<Float>(), sum1 = SIMD8<Float>()
         var index = 0
@@ -52,14 +105,7 @@ extension CPUBackend {
             let d = x[tail] - mean
             squares += d * d
         }
-        let inverse = 1 / sqrtf(squares / Float(dim) + eps)
-        let inverseVector = SIMD8<Float>(repeating: inverse)
-        index = 0
-        while index < full {
-            y.store((x.vector(at: index) - meanVector) * inverseVector * w.vector(at: index) + b.vector(at: index), at: index)
-            index += 8
-        }
-        for tail in full..<dim { y[tail] = (x[tail] - mean) * inverse * w[tail] + b[tail] }
+        return (mean, 1 / sqrtf(squares / Float(dim) + eps))
     }
 
     public func softmax(input: Tensor, output: Tensor, rows: Int, columns: Int, scale: Float) {

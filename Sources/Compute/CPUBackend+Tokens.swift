@@ -28,6 +28,57 @@ extension CPUBackend {
         }
     }
 
+    /// Per image by rows of the sequence: the patch rows copied out, the CLS, register and position rows summed
+    /// over images into their gradients (by `dim` columns across threads, so no two threads add to one element).
+    public func assembleTokensBackward(outputGradient: Tensor, patchTokensGradient: Tensor, classTokenGradient: Tensor,
+                                       registerTokensGradient: Tensor?, positionsGradient: Tensor,
+                                       batch: Int, patches: Int, registers: Int, dim: Int) {
+        let length = 1 + registers + patches
+        let dy = floats(outputGradient, batch * length * dim, "assembleTokensBackward outputGradient")
+        let dPatches = floats(patchTokensGradient, batch * patches * dim, "assembleTokensBackward patchTokensGradient")
+        let dCls = floats(classTokenGradient, dim, "assembleTokensBackward classTokenGradient")
+        let dReg = registers > 0 ? floats(registerTokensGradient!, registers * dim, "assembleTokensBackward registerTokensGradient") : nil
+        let dPos = floats(positionsGradient, patches * dim, "assembleTokensBackward positionsGradient")
+        Parallel.forEachRange(count: batch * patches, threads: threads, minimumChunk: 64) { range in
+            for item in range {
+                let image = item / patches, patch = item % patches
+                (dPatches + item * dim).update(from: dy + (image * length + 1 + registers + patch) * dim, count: dim)
+            }
+        }
+        // Prefix rows (CLS, registers) then position rows, each summed over the batch.
+        addColumnSums(rows: batch, columns: dim, into: dCls) { image, d in dy[image * length * dim + d] }
+        if let dReg {
+            addColumnSums(rows: batch, columns: registers * dim, into: dReg) { image, column in dy[(image * length + 1) * dim + column] }
+        }
+        addColumnSums(rows: batch, columns: patches * dim, into: dPos) { image, column in
+            dy[(image * length + 1 + registers) * dim + column]
+        }
+    }
+
+    public func selectTokens(tokens: Tensor, output: Tensor, batch: Int, length: Int, first: Int, count: Int, dim: Int) {
+        precondition(first >= 0 && first + count <= length, "selectTokens: tokens \(first)..<\(first + count) of \(length)")
+        let x = floats(tokens, batch * length * dim, "selectTokens tokens")
+        let y = floats(output, batch * count * dim, "selectTokens output")
+        Parallel.forEachRange(count: batch, threads: threads) { range in
+            for image in range {
+                (y + image * count * dim).update(from: x + (image * length + first) * dim, count: count * dim)
+            }
+        }
+    }
+
+    public func selectTokensBackward(outputGradient: Tensor, tokensGradient: Tensor, batch: Int, length: Int, first: Int,
+                                     count: Int, dim: Int) {
+        precondition(first >= 0 && first + count <= length, "selectTokensBackward: tokens \(first)..<\(first + count) of \(length)")
+        let dy = floats(outputGradient, batch * count * dim, "selectTokensBackward outputGradient")
+        let dx = floats(tokensGradient, batch * length * dim, "selectTokensBackward tokensGradient")
+        Parallel.forEachRange(count: batch, threads: threads) { range in
+            for image in range {
+                let source = dy + image * count * dim, target = dx + (image * length + first) * dim
+                for index in 0..<(count * dim) { target[index] += source[index] }
+            }
+        }
+    }
+
     public func pool(tokens: Tensor, output: Tensor, pooling: Pooling, batch: Int, length: Int, prefixTokens: Int, dim: Int) {
         let x = floats(tokens, batch * length * dim, "pool tokens")
         let width = pooling.width(dim: dim)
@@ -78,6 +129,41 @@ extension CPUBackend {
                 for column in 0..<outputWidth {
                     let target = y + (row * outputWidth + column) * dim
                     let from = (source * outputWidth + column) * dim
+                    for d in 0..<dim { target[d] += weight * across[from + d] }
+                }
+            }
+        }
+    }
+
+    /// The transpose of `resizeGrid`'s two passes, in reverse order: along H (`Rᵀ`), then along W (`Cᵀ`), added
+    /// into `inputGradient`.
+    public func resizeGridBackward(outputGradient: Tensor, inputGradient: Tensor, inputHeight: Int, inputWidth: Int,
+                                   outputHeight: Int, outputWidth: Int, dim: Int, rows: BicubicResize, columns: BicubicResize) {
+        let dy = floats(outputGradient, outputHeight * outputWidth * dim, "resizeGridBackward outputGradient")
+        let dx = floats(inputGradient, inputHeight * inputWidth * dim, "resizeGridBackward inputGradient")
+        let columnWeights = columns.weights(inputSize: inputWidth, outputSize: outputWidth)
+        let rowWeights = rows.weights(inputSize: inputHeight, outputSize: outputHeight)
+        // Along H, transposed: [inputHeight, outputWidth, dim].
+        var across = [Float](repeating: 0, count: inputHeight * outputWidth * dim)
+        for row in 0..<outputHeight {
+            for source in 0..<inputHeight {
+                let weight = rowWeights[row * inputHeight + source]
+                guard weight != 0 else { continue }
+                for column in 0..<outputWidth {
+                    let from = dy + (row * outputWidth + column) * dim
+                    let target = (source * outputWidth + column) * dim
+                    for d in 0..<dim { across[target + d] += weight * from[d] }
+                }
+            }
+        }
+        // Along W, transposed.
+        for row in 0..<inputHeight {
+            for column in 0..<outputWidth {
+                let from = (row * outputWidth + column) * dim
+                for source in 0..<inputWidth {
+                    let weight = columnWeights[column * inputWidth + source]
+                    guard weight != 0 else { continue }
+                    let target = dx + (row * inputWidth + source) * dim
                     for d in 0..<dim { target[d] += weight * across[from + d] }
                 }
             }

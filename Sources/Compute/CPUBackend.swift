@@ -43,6 +43,21 @@ public struct CPUBackend: Backend {
 
     public func download(_ tensor: Tensor) -> [Float] { tensor.scalars() }
 
+    public func fill(_ tensor: Tensor, value: Float, count: Int) {
+        let x = floats(tensor, count, "fill")
+        Parallel.forEachRange(count: count, threads: threads, minimumChunk: 1 << 16) { range in
+            (x + range.lowerBound).update(repeating: value, count: range.count)
+        }
+    }
+
+    public func copy(from source: Tensor, to destination: Tensor, count: Int) {
+        let x = floats(source, count, "copy source")
+        let y = floats(destination, count, "copy destination")
+        Parallel.forEachRange(count: count, threads: threads, minimumChunk: 1 << 16) { range in
+            (y + range.lowerBound).update(from: x + range.lowerBound, count: range.count)
+        }
+    }
+
     /// The elements of `tensor`, checking it holds at least `count` `f32` values on the host.
     @inline(__always)
     func floats(_ tensor: Tensor, _ count: Int, _ name: StaticString) -> UnsafeMutablePointer<Float> {

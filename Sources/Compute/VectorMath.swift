@@ -55,6 +55,14 @@ enum VectorMath {
         V(repeating: 0.5) * x * (V(repeating: 1) + erf(x * V(repeating: 0.707_106_781_186_547_5)))
     }
 
+    /// The derivative of exact GELU: `Φ(x) + x·φ(x)`, `Φ(x) = 0.5·(1 + erf(x/√2))`, `φ(x) = e^{−x²/2}/√(2π)`.
+    @inline(__always) @usableFromInline
+    static func geluDerivative(_ x: V) -> V {
+        let cdf = V(repeating: 0.5) * (V(repeating: 1) + erf(x * V(repeating: 0.707_106_781_186_547_5)))
+        let density = exp(V(repeating: -0.5) * x * x) * V(repeating: 0.398_942_280_401_432_7)
+        return cdf + x * density
+    }
+
     /// SiLU: `x·σ(x) = x / (1 + e^{−x})` (`nn.SiLU`).
     @inline(__always) @usableFromInline
     static func silu(_ x: V) -> V {
