@@ -11,19 +11,24 @@ import Compute
 /// are converted to F32.
 public enum ViTCheckpoint {
     /// Loads `path` into parameters for `config` on `backend`.
+    /// - Parameter otherModules: top-level modules the file may also hold that are not the backbone's (e.g.
+    ///   `dino_head`, `ibot_head` of a teacher checkpoint): keys `MODULE.…` are left to their own loader instead of
+    ///   being reported as unused. Strictness is unchanged for every other key.
     /// - Throws: `SafetensorsError` (unreadable or malformed file, a tensor of a non-float dtype);
     ///   `CheckpointError` listing every missing, unused and mis-shaped key.
-    public static func load(path: String, config: ViTConfig, backend: any Backend) throws -> ViTParameters {
-        try load(SafetensorsFile(path: path), config: config, backend: backend)
+    public static func load(path: String, config: ViTConfig, backend: any Backend,
+                            otherModules: Set<String> = []) throws -> ViTParameters {
+        try load(SafetensorsFile(path: path), config: config, backend: backend, otherModules: otherModules)
     }
 
-    /// Loads an opened file; see `load(path:config:backend:)`.
-    public static func load(_ file: SafetensorsFile, config: ViTConfig, backend: any Backend) throws -> ViTParameters {
+    /// Loads an opened file; see `load(path:config:backend:otherModules:)`.
+    public static func load(_ file: SafetensorsFile, config: ViTConfig, backend: any Backend,
+                            otherModules: Set<String> = []) throws -> ViTParameters {
         let layout = ViTParameterLayout(config: config)
         let fileLayout = CheckpointLayout.detect(names: file.entries.keys)
         // The file's keys as the model sees them (unchunked), mapped back to the file's own names.
         var original: [String: String] = [:]
-        for name in file.entries.keys {
+        for name in file.entries.keys where !otherModules.contains(String(name.prefix { $0 != "." })) {
             original[fileLayout == .dinov2 ? DINOv2Keys.unchunked(name) : name] = name
         }
         var expected: [String: [Int]] = [:]

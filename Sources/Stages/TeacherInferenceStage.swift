@@ -6,7 +6,8 @@ import Models
 /// one ``TeacherOutput`` per crop set (its `x_norm` CLS and patch tokens, the crops passed through for the student).
 ///
 /// The teacher is a ``ViT`` from a config file (`configs/models/*.yaml`) with weights from a safetensors checkpoint
-/// in timm or DINOv2 layout, loaded strictly (a missing, unused or mis-shaped key fails the run naming it); with
+/// in timm or DINOv2 layout, loaded strictly (a missing, unused or mis-shaped key fails the run naming it; a
+/// checkpoint that also holds the teacher's `dino_head.*` / `ibot_head.*` tensors loads, those left to the trainer); with
 /// no `weights`, random weights seeded by the run seed (for tests and the CPU quickstart; a warning says so).
 /// Each replica loads its own copy and runs `batch` crop sets (`batch`·G images) per forward pass on a
 /// ``CPUBackend`` of `threads` threads; the last batch of the stream is partial. Crop sets keep their order.
@@ -59,7 +60,12 @@ public struct TeacherInferenceStage: Stage {
             context.logger.warning("teacher \(config.name): no weights given, using random weights (seed \(context.seed))")
             parameters = ViTParameters.random(config: config, backend: backend, seed: context.seed)
         } else {
-            parameters = try ViTCheckpoint.load(path: weightsPath, config: config, backend: backend)
+            let heads = try SafetensorsFile(path: weightsPath).entries.keys.filter { $0.hasPrefix("dino_head.") || $0.hasPrefix("ibot_head.") }
+            if !heads.isEmpty {
+                context.logger.info("teacher checkpoint \(weightsPath) also holds \(heads.count) head tensors (dino_head, ibot_head): the trainer applies the heads")
+            }
+            parameters = try ViTCheckpoint.load(path: weightsPath, config: config, backend: backend,
+                                                otherModules: ["dino_head", "ibot_head"])
         }
         let model = ViT(config: config, parameters: parameters, backend: backend)
 

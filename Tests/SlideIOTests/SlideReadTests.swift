@@ -25,7 +25,9 @@ struct SlideReadTests {
         Region(path: SlidePaths.tcga, x: 1000, y: 800, level: 1, width: 200, height: 150),  // level-0 coordinates
         Region(path: SlidePaths.boxes, x: 0, y: 0, level: 0, width: 300, height: 250),
         Region(path: SlidePaths.boxes, x: 37, y: 21, level: 2, width: 60, height: 50),
-        Region(path: SlidePaths.boxes, x: 16, y: 16, level: 3, width: 37, height: 31),
+        // Not level 3 of osp-boxes.tiff (37 × 31 px stored in 64-px tiles): libtiff warns "raster width adapted" and
+        // OpenSlide 3.4.1 returns uninitialised memory there (openslide-python gives different random RGBA on every
+        // run), so no two reads agree.
         Region(path: SlidePaths.boxes, x: -50, y: -20, level: 1, width: 100, height: 80),   // before the origin
         Region(path: SlidePaths.ndpi, x: 1500, y: 2000, level: 0, width: 128, height: 96),
         Region(path: SlidePaths.ndpi, x: 1500, y: 2000, level: 4, width: 64, height: 64),

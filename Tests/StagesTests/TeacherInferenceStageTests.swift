@@ -132,6 +132,32 @@ private func maxDifference(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Fl
         #expect(outputs.count == 1 && outputs[0].cls.count == 2 * 64 && outputs[0].cls.allSatisfy(\.isFinite))
     }
 
+    @Test("a checkpoint that also holds the teacher's heads loads (heads set aside); any other extra key is refused")
+    func checkpointWithHeads() async throws {
+        let source = try SafetensorsFile(path: rootPath("Tests/Fixtures/vit/vit-tiny-test.safetensors"))
+        var tensors = try source.entries.keys.sorted().map { (name: $0, tensor: try source.tensor($0)) }
+        let head = Tensor(shape: [8, 64])
+        for index in 0..<head.count { head.floats[index] = Float(index) }
+        tensors.append((name: "dino_head.mlp.0.weight", tensor: head))
+        let directory = temporaryDirectory("teacher-heads")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        try SafetensorsWriter.write(tensors, to: directory + "/with-heads.safetensors")
+        tensors.append((name: "projector.weight", tensor: head))
+        try SafetensorsWriter.write(tensors, to: directory + "/with-extra.safetensors")
+
+        let crops = try fixtureCrops()
+        fixedCrops.withLock { $0["heads"] = [cropSet(0, globals: crops)] }
+        #expect(try await run(teacherGraph(key: "heads", batch: 1, weights: directory + "/with-heads.safetensors")).outcome == .completed)
+        let expected = try SafetensorsFile(path: rootPath("Tests/Fixtures/vit/vit-tiny-test-outputs.safetensors")).tensor("x224")
+        let output = try #require(CollectingSink<TeacherOutput>.items("heads").first)
+        #expect(maxDifference(output.cls[0..<64], Array(UnsafeBufferPointer(start: expected.floats, count: 64))[...]) <= 1e-4)
+
+        fixedCrops.withLock { $0["extra"] = [] }
+        let refused = try await run(teacherGraph(key: "extra", batch: 1, weights: directory + "/with-extra.safetensors"))
+        guard case .failed(_, let message) = refused.outcome else { Issue.record("outcome \(refused.outcome)"); return }
+        #expect(message.contains("unused") && message.contains("projector.weight") && !message.contains("dino_head"), "\(message)")
+    }
+
     @Test("a checkpoint of another architecture fails the run naming the mis-shaped key")
     func wrongCheckpointFailsTheRun() async throws {
         fixedCrops.withLock { $0["wrong"] = [] }
