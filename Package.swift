@@ -87,7 +87,7 @@ let package = Package(
         .executableTarget(name: "distill", dependencies: ["DistillCLI"]),
         .testTarget(name: "DataflowTests", dependencies: ["Dataflow", "Stages"]),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
-        .testTarget(name: "SlideIOTests", dependencies: ["SlideIO", "ImageOps"]),
+        .testTarget(name: "SlideIOTests", dependencies: ["SlideIO", "ImageOps", "CTIFF"]),
         .testTarget(name: "TileShardsTests", dependencies: ["TileShards"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),

@@ -72,4 +72,33 @@ static inline int ctiff_get_jpeg_tables(TIFF *tiff, uint32_t *length, const void
     return found;
 }
 
+// Writing, for the tests that make small tiled TIFFs (libtiff's JPEG codec) to compare with OpenSlide.
+
+/// Creates `path` for writing; errors go to `messages`, warnings are dropped.
+static inline TIFF *ctiff_create(const char *path, ctiff_messages *messages) {
+    TIFFOpenOptions *options = TIFFOpenOptionsAlloc();
+    if (!options) return NULL;
+    TIFFOpenOptionsSetErrorHandlerExtR(options, ctiff_record_error, messages);
+    TIFFOpenOptionsSetWarningHandlerExtR(options, ctiff_ignore_warning, NULL);
+    TIFF *tiff = TIFFOpenExt(path, "w", options);
+    TIFFOpenOptionsFree(options);
+    return tiff;
+}
+
+/// Sets a tag whose value libtiff reads as `int` from its variadic arguments (16-bit tags, pseudo-tags such
+/// as JPEGQUALITY and JPEGCOLORMODE); 1 on success.
+static inline int ctiff_set_int(TIFF *tiff, uint32_t tag, int value) {
+    return TIFFSetField(tiff, tag, value);
+}
+
+/// Sets a 32-bit tag (ImageWidth, TileWidth, SubfileType, …); 1 on success.
+static inline int ctiff_set_u32(TIFF *tiff, uint32_t tag, uint32_t value) {
+    return TIFFSetField(tiff, tag, value);
+}
+
+/// Sets YCbCrSubsampling (horizontal, vertical); 1 on success.
+static inline int ctiff_set_ycbcr_subsampling(TIFF *tiff, int horizontal, int vertical) {
+    return TIFFSetField(tiff, TIFFTAG_YCBCRSUBSAMPLING, horizontal, vertical);
+}
+
 #endif

@@ -1,3 +1,5 @@
+import CTIFF
+import Foundation
 import ImageOps
 import Testing
 @testable import SlideIO
@@ -38,6 +40,71 @@ struct TIFFLevelDecoderTests {
             }
             #expect(RGBImage(width: 64, height: 64, pixels: crop) == direct, "\(path) at (\(x), \(y))")
         }
+    }
+
+    @Test("a generic TIFF written by libtiff's JPEG codec (YCbCr 2×2 and RGB levels, edge tiles) equals OpenSlide")
+    func genericJPEG() throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("tiff-level-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let path = directory.appendingPathComponent("jpeg-pyramid.tiff").path
+        try writeJPEGPyramid(path: path, levels: [(300, 200, true), (150, 100, false)])
+        let slide = try Slide(path: path)
+        #expect(slide.vendor == "generic-tiff" && slide.levelCount == 2)
+        for level in 0 ..< 2 {
+            let decoded = try #require(try TIFFLevelDecoder.decode(slide: slide, level: level))
+            let viaOpenSlide = try LevelRaster(slide: slide, level: level, allowTIFFDecoder: false)
+            #expect(decoded == viaOpenSlide.image, "level \(level): mean |Δ| \(meanAbsoluteDifference(decoded, viaOpenSlide.image))")
+            #expect(try LevelRaster(slide: slide, level: level).decoder == .tiff)
+        }
+    }
+
+    /// A tiled JPEG TIFF, 64 px tiles: per level (width, height, YCbCr with 2×2 chroma or else RGB); level 1 on is
+    /// a reduced-resolution image. Pixels: gradients and a checker pattern, so chroma and edges matter.
+    private func writeJPEGPyramid(path: String, levels: [(Int, Int, Bool)]) throws {
+        let messages = UnsafeMutablePointer<ctiff_messages>.allocate(capacity: 1)
+        messages.initialize(to: ctiff_messages())
+        defer { messages.deallocate() }
+        let tiff = try #require(ctiff_create(path, messages))
+        defer { TIFFClose(tiff) }
+        let tile = 64
+        for (index, (width, height, yCbCr)) in levels.enumerated() {
+            if index > 0 { #expect(ctiff_set_u32(tiff, UInt32(TIFFTAG_SUBFILETYPE), UInt32(FILETYPE_REDUCEDIMAGE)) == 1) }
+            for (tag, value) in [(TIFFTAG_IMAGEWIDTH, width), (TIFFTAG_IMAGELENGTH, height), (TIFFTAG_TILEWIDTH, tile), (TIFFTAG_TILELENGTH, tile)] {
+                #expect(ctiff_set_u32(tiff, UInt32(tag), UInt32(value)) == 1)
+            }
+            for (tag, value) in [(TIFFTAG_BITSPERSAMPLE, 8), (TIFFTAG_SAMPLESPERPIXEL, 3), (TIFFTAG_PLANARCONFIG, Int(PLANARCONFIG_CONTIG)),
+                                 (TIFFTAG_COMPRESSION, Int(COMPRESSION_JPEG)),
+                                 (TIFFTAG_PHOTOMETRIC, Int(yCbCr ? PHOTOMETRIC_YCBCR : PHOTOMETRIC_RGB))] {
+                #expect(ctiff_set_int(tiff, UInt32(tag), Int32(value)) == 1)
+            }
+            if yCbCr {
+                #expect(ctiff_set_ycbcr_subsampling(tiff, 2, 2) == 1)
+                #expect(ctiff_set_int(tiff, UInt32(TIFFTAG_JPEGCOLORMODE), JPEGCOLORMODE_RGB) == 1)
+            }
+            #expect(ctiff_set_int(tiff, UInt32(TIFFTAG_JPEGQUALITY), 90) == 1)
+            var buffer = [UInt8](repeating: 0, count: tile * tile * 3)
+            for y0 in stride(from: 0, to: height, by: tile) {
+                for x0 in stride(from: 0, to: width, by: tile) {
+                    for y in 0 ..< tile {
+                        for x in 0 ..< tile {
+                            let (gx, gy) = (x0 + x, y0 + y)
+                            let checker = ((gx / 7 + gy / 5) % 2) * 60
+                            let offset = (y * tile + x) * 3
+                            buffer[offset] = UInt8((gx * 255 / width + checker) % 256)
+                            buffer[offset + 1] = UInt8((gy * 255 / height) % 256)
+                            buffer[offset + 2] = UInt8((128 + gx - gy + checker + 512) % 256)
+                        }
+                    }
+                    let number = TIFFComputeTile(tiff, UInt32(x0), UInt32(y0), 0, 0)
+                    let written = buffer.withUnsafeMutableBytes { TIFFWriteEncodedTile(tiff, number, $0.baseAddress, tmsize_t($0.count)) }
+                    #expect(written >= 0)
+                }
+            }
+            #expect(TIFFWriteDirectory(tiff) == 1)
+        }
+        let message = withUnsafeBytes(of: messages.pointee.message) { String(cString: $0.bindMemory(to: CChar.self).baseAddress!) }
+        #expect(message.isEmpty, "libtiff: \(message)")
     }
 
     @Test("slides and levels the decoder does not cover give nil, and LevelRaster reads them through OpenSlide")
