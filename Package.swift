@@ -25,7 +25,7 @@ let package = Package(
     ],
     targets: [
         // System libraries (Debian: libopenslide-dev, libzstd-dev, zlib1g-dev, libpng-dev, libhdf5-dev,
-        // libopenblas-dev, libjpeg62-turbo-dev).
+        // libopenblas-dev, libjpeg62-turbo-dev, libtiff-dev, libopenjp2-7-dev).
         .systemLibrary(name: "COpenSlide", pkgConfig: "openslide", providers: [.apt(["libopenslide-dev"])]),
         .systemLibrary(name: "CZstd", pkgConfig: "libzstd", providers: [.apt(["libzstd-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
@@ -33,6 +33,9 @@ let package = Package(
         .systemLibrary(name: "CJPEG", pkgConfig: "libjpeg", providers: [.apt(["libjpeg62-turbo-dev"])]),
         // libjpeg-turbo decoding whose fatal errors return a message instead of exiting (C: error_exit longjmps).
         .target(name: "CJPEGShim", dependencies: ["CJPEG"]),
+        // libtiff and OpenJPEG: TIFF slide levels decoded without OpenSlide's compositing (TIFFLevelDecoder).
+        .systemLibrary(name: "CTIFF", pkgConfig: "libtiff-4", providers: [.apt(["libtiff-dev"])]),
+        .systemLibrary(name: "COpenJPEG", pkgConfig: "libopenjp2", providers: [.apt(["libopenjp2-7-dev"])]),
         .systemLibrary(name: "CHDF5", pkgConfig: "hdf5-serial", providers: [.apt(["libhdf5-dev"])]),
         // cblas and the LAPACK routines OpenBLAS exports (Fortran ABI; prototypes in shim.h).
         .systemLibrary(name: "CLAPACK", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
@@ -40,7 +43,7 @@ let package = Package(
         // RGB8 images, PNG and JPEG files, PIL-exact image ops and DINOv2 multi-crop (Yams reads its config file).
         .target(name: "ImageOps", dependencies: ["CPNG", "CJPEGShim", .product(name: "Yams", package: "Yams")]),
         // Whole-slide images: OpenSlide reader, resolution, levels, tissue detection, tile grid.
-        .target(name: "SlideIO", dependencies: ["COpenSlide", "ImageOps"]),
+        .target(name: "SlideIO", dependencies: ["COpenSlide", "CTIFF", "COpenJPEG", "CJPEGShim", "ImageOps"]),
         // Tile shard format v1: writer, reader, index, verify.
         .target(name: "TileShards", dependencies: ["CZstd", "CZlib"]),
         // Evaluation of embeddings: PLISM robustness, linear probe, kNN, HEST regression, feature files.
@@ -88,7 +91,7 @@ let package = Package(
         .executableTarget(name: "distill", dependencies: ["DistillCLI"]),
         .testTarget(name: "DataflowTests", dependencies: ["Dataflow", "Stages"]),
         .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
-        .testTarget(name: "SlideIOTests", dependencies: ["SlideIO", "ImageOps"]),
+        .testTarget(name: "SlideIOTests", dependencies: ["SlideIO", "ImageOps", "CTIFF"]),
         .testTarget(name: "TileShardsTests", dependencies: ["TileShards"]),
         .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),

@@ -108,10 +108,12 @@ public enum TilingBenchmark {
         public var readCPUSeconds: Double
         /// Whether the tile level was decoded once for the thumbnail and the tiles (`LevelRaster`).
         public var decodedOnce: Bool
+        /// The reader that decoded that level (`tiff`: `TIFFLevelDecoder`, `openSlide`); nil when not decoded once.
+        public var levelDecoder: String?
 
         enum CodingKeys: String, CodingKey {
             case slide, path, mpp, mppSource = "mpp_source", mppOverride = "mpp_override", level,
-                 decodedOnce = "decoded_once", readSide = "read_side", tiles, seconds, cpuSeconds = "cpu_s", thumbnailCPUSeconds = "thumbnail_cpu_s",
+                 decodedOnce = "decoded_once", levelDecoder = "level_decoder", readSide = "read_side", tiles, seconds, cpuSeconds = "cpu_s", thumbnailCPUSeconds = "thumbnail_cpu_s",
                  detectCPUSeconds = "detect_cpu_s", tilesCPUSeconds = "tiles_cpu_s",
                  readCPUSeconds = "read_cpu_s"
         }
@@ -332,7 +334,8 @@ public enum TilingBenchmark {
                            readSide: max(1, Int((Double(grid.readExtent) / choice.levelDownsample).rounded())),
                            tiles: kept.count, seconds: 0, cpuSeconds: 0, thumbnailCPUSeconds: cpu1 - cpu0,
                            detectCPUSeconds: cpu2 - cpu1, tilesCPUSeconds: cpu3 - cpu2,
-                           readCPUSeconds: readCPU, decodedOnce: raster != nil)
+                           readCPUSeconds: readCPU, decodedOnce: raster != nil,
+                           levelDecoder: raster?.decoder.rawValue)
     }
 
     /// Reads every tile of the dataset in order, repeatedly until `minimumSeconds`.

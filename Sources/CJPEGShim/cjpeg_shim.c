@@ -78,3 +78,56 @@ int cjpeg_decode_rgb(const uint8_t *data, size_t size, uint8_t *rgb, size_t capa
     jpeg_destroy_decompress(&info);
     return 0;
 }
+
+int cjpeg_decode_tiff_tile(const uint8_t *tables, size_t tables_size, const uint8_t *data, size_t size,
+                           int ycbcr, int width, int height, uint8_t *rgb, size_t capacity, char *message) {
+    struct jpeg_decompress_struct info;
+    struct shim_error error;
+    memset(&info, 0, sizeof info);
+    memset(&error, 0, sizeof error);
+    info.err = jpeg_std_error(&error.manager);
+    error.manager.error_exit = shim_error_exit;
+    error.manager.emit_message = shim_emit_message;
+    if (setjmp(error.jump)) {
+        jpeg_destroy_decompress(&info);
+        set_message(message, error.message);
+        return -1;
+    }
+    jpeg_create_decompress(&info);
+    if (tables != NULL) {
+        jpeg_mem_src(&info, (unsigned char *)tables, (unsigned long)tables_size);
+        if (jpeg_read_header(&info, FALSE) != JPEG_HEADER_TABLES_ONLY) {
+            jpeg_destroy_decompress(&info);
+            set_message(message, "Couldn't load JPEG tables");
+            return -1;
+        }
+    }
+    jpeg_mem_src(&info, (unsigned char *)data, (unsigned long)size);
+    if (jpeg_read_header(&info, TRUE) != JPEG_HEADER_OK) {
+        jpeg_destroy_decompress(&info);
+        set_message(message, "Couldn't read JPEG header");
+        return -1;
+    }
+    info.jpeg_color_space = ycbcr ? JCS_YCbCr : JCS_RGB;
+    info.out_color_space = JCS_RGB;
+    jpeg_start_decompress(&info);
+    if ((int)info.output_width != width || (int)info.output_height != height) {
+        snprintf(message, CJPEG_MESSAGE_BYTES, "Dimensional mismatch reading JPEG, expected %dx%d, got %dx%d",
+                 width, height, (int)info.output_width, (int)info.output_height);
+        jpeg_destroy_decompress(&info);
+        return -1;
+    }
+    size_t row_bytes = (size_t)width * 3;
+    if (info.output_components != 3 || row_bytes * (size_t)height > capacity) {
+        jpeg_destroy_decompress(&info);
+        set_message(message, "decoded tile does not fit the buffer (internal error)");
+        return -1;
+    }
+    while (info.output_scanline < info.output_height) {
+        JSAMPROW row = rgb + (size_t)info.output_scanline * row_bytes;
+        jpeg_read_scanlines(&info, &row, 1);
+    }
+    // No jpeg_finish_decompress: OpenSlide does not call it, and its trailing-data warnings would be fatal here.
+    jpeg_destroy_decompress(&info);
+    return 0;
+}

@@ -109,7 +109,7 @@ struct TilingBench: AsyncParsableCommand {
         for slide in report.slides {
             let override = slide.mppOverride.map { " (mpp OVERRIDE \($0))" } ?? ""
             Console.out(String(format: "  %@: mpp %.3f%@, level %d%@, read %d px, %d tiles, %.3f s/pass wall, %.3f s CPU (thumbnail %.3f, detect %.3f, tiles %.3f of which read %.3f)",
-                               slide.slide, slide.mpp, override, slide.level, slide.decodedOnce ? " decoded once" : "", slide.readSide,
+                               slide.slide, slide.mpp, override, slide.level, slide.levelDecoder.map { " decoded once (\($0))" } ?? "", slide.readSide,
                                slide.tiles, slide.seconds, slide.cpuSeconds,
                                slide.thumbnailCPUSeconds, slide.detectCPUSeconds, slide.tilesCPUSeconds, slide.readCPUSeconds))
         }

@@ -12,7 +12,20 @@ import ImageOps
 /// each composited onto the slide's background colour. Cutting: ``region(levelX:levelY:width:height:)``
 /// copies rows; pixels outside the level are the background colour, as OpenSlide gives transparent pixels
 /// there and they composite to it.
+///
+/// Decoding: Aperio and generic TIFF levels whose tiles OpenSlide decodes itself (JPEG, Aperio JPEG 2000) are
+/// decoded straight from their tiles by ``TIFFLevelDecoder``, skipping OpenSlide's cairo compositing, with the
+/// same bytes; only when every strip OpenSlide would read starts on a whole level pixel (OpenSlide resamples a
+/// strip whose level-0 `y / downsample` is fractional). Everything else is read through OpenSlide.
 public struct LevelRaster: Sendable {
+    /// Which reader decoded a level.
+    public enum Decoder: String, Sendable {
+        /// ``TIFFLevelDecoder``: tiles decoded with libjpeg-turbo or OpenJPEG, no compositing.
+        case tiff
+        /// `openslide_read_region` in strips, composited onto the background colour.
+        case openSlide
+    }
+
     /// The level index.
     public let level: Int
     /// The level's downsample (level-0 px per level px).
@@ -21,6 +34,8 @@ public struct LevelRaster: Sendable {
     public let image: RGBImage
     /// The colour outside the level.
     public let background: BackgroundColor
+    /// The reader that decoded the level.
+    public let decoder: Decoder
 
     /// Bytes of RGB a level of `width × height` px takes in memory.
     public static func bytes(width: Int, height: Int) -> Int { width * height * 3 }
@@ -35,15 +50,26 @@ public struct LevelRaster: Sendable {
         return try LevelRaster(slide: slide, level: tileLevel)
     }
 
-    /// Decodes `level` of `slide`.
+    /// Decodes `level` of `slide`, with ``TIFFLevelDecoder`` where it applies and `allowTIFFDecoder` is true,
+    /// through OpenSlide otherwise.
     /// - Throws: ``SlideError/invalidRequest(path:detail:)`` for a level out of range; read errors as
-    ///   ``Slide/readRegion(x:y:level:width:height:)``.
-    public init(slide: Slide, level: Int) throws {
+    ///   ``Slide/readRegion(x:y:level:width:height:)`` or ``TIFFLevelDecoder/decode(slide:level:)`` (a tile that
+    ///   does not decode: ``SlideError/readFailed(path:x:y:level:detail:)`` naming the tile).
+    public init(slide: Slide, level: Int, allowTIFFDecoder: Bool = true) throws {
         guard slide.levels.indices.contains(level) else {
             throw SlideError.invalidRequest(path: slide.path, detail: "level \(level) is outside 0..<\(slide.levelCount)")
         }
         let source = slide.levels[level]
         let rows = max(1, min(source.height, Slide.defaultStripPixels / max(1, source.width)))
+        if allowTIFFDecoder, Self.stripsStartOnLevelPixels(height: source.height, rows: rows, downsample: source.downsample),
+           let decoded = try TIFFLevelDecoder.decode(slide: slide, level: level) {
+            self.level = level
+            downsample = source.downsample
+            image = decoded
+            background = slide.backgroundColor
+            decoder = .tiff
+            return
+        }
         // Neither buffer needs zeroing: OpenSlide clears each strip, and every byte of `pixels` is composited.
         var argb = [UInt32](unsafeUninitializedCapacity: source.width * rows) { $1 = $0.count }
         let background = slide.backgroundColor
@@ -68,6 +94,16 @@ public struct LevelRaster: Sendable {
         downsample = source.downsample
         image = RGBImage(width: source.width, height: source.height, pixels: pixels)
         self.background = background
+        decoder = .openSlide
+    }
+
+    /// Whether every strip read starts at a whole level row in OpenSlide's arithmetic: strip row `r` is read at
+    /// level-0 `y = round(r × downsample)`, which OpenSlide maps back to level row `y / downsample`
+    /// (`paint_region`, double division) and paints at that sub-pixel offset.
+    static func stripsStartOnLevelPixels(height: Int, rows: Int, downsample: Double) -> Bool {
+        stride(from: 0, to: height, by: rows).allSatisfy { row in
+            (Double(row) * downsample).rounded() / downsample == Double(row)
+        }
     }
 
     /// The `width × height` region whose top-left level pixel is (`levelX`, `levelY`); parts outside the level

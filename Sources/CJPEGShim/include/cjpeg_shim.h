@@ -30,6 +30,18 @@ extern "C" {
 int cjpeg_decode_rgb(const uint8_t *data, size_t size, uint8_t *rgb, size_t capacity,
                      int *width, int *height, char *message);
 
+/// Decodes one JPEG-compressed TIFF tile as OpenSlide 3.4.1 does (openslide-decode-tiff.c, decode_jpeg): the
+/// abbreviated table stream `tables[0..<tables_size]` (TIFF JPEGTables; NULL when absent) is read first, then
+/// the tile stream `data[0..<size]`; the stream's colour space is forced to YCbCr when `ycbcr` is non-zero
+/// (TIFF Photometric = YCbCr) and to RGB otherwise, whatever its markers say; libjpeg's defaults otherwise
+/// (islow IDCT, fancy upsampling). Output: `width × height` RGB8, row-major, into `rgb`
+/// (`capacity ≥ width·height·3` bytes); a tile of another size is an error.
+///
+/// Returns 0 on success; -1 on any error or warning, with a NUL-terminated message in `message`
+/// (`CJPEG_MESSAGE_BYTES` bytes): libjpeg's own text, as OpenSlide reports it.
+int cjpeg_decode_tiff_tile(const uint8_t *tables, size_t tables_size, const uint8_t *data, size_t size,
+                           int ycbcr, int width, int height, uint8_t *rgb, size_t capacity, char *message);
+
 #ifdef __cplusplus
 }
 #endif
