@@ -85,7 +85,9 @@ public struct EvaluatorStage: Stage {
         let inbox = try context.inbox(Self.input)
         let heldOut = try HeldOutSet.load(probeTiles: probeTiles, labels: probeLabels, robustnessTiles: robustnessTiles,
                                           staining: staining)
-        for line in heldOut.skipped { context.logger.warning("robustness tiles: skipped \(line)") }
+        if !heldOut.skipped.isEmpty {
+            context.logger.warning("robustness tiles: skipped \(heldOut.skipped.count) file(s): \(heldOut.skipped.joined(separator: "; "))")
+        }
         context.logger.info("held-out set: \(heldOut.probeTiles.count) probe tiles, \(heldOut.robustnessSlides.count) robustness slides")
         let backend = CPUBackend(threads: threads == 0 ? CPUBackend.availableCores : threads)
         var probe = LinearProbe()
