@@ -16,7 +16,9 @@ import ImageOps
 public struct HeldOutSet: Sendable {
     /// One robustness slide: its label and its tiles, in tile-name order.
     public struct Slide: Sendable {
+        /// The slide's name, staining and scanner (`STAINING_SCANNER…`).
         public let label: SlideLabel
+        /// Its tiles (any size: the embedder fits them), sorted by tile name so rows line up across slides.
         public let tiles: [EmbeddingTile]
     }
 
