@@ -124,6 +124,8 @@ final class ReplicaActivity: Sendable {
         let start = started.load(ordering: .relaxed)
         guard start != 0 else { return 0 }
         let end = ended.load(ordering: .relaxed)
-        return Double((end != 0 ? end : now) - start) / 1e9
+        // `now` may have been sampled just before a replica stored its start: no time yet, not an underflow trap.
+        let stop = end != 0 ? end : now
+        return stop > start ? Double(stop - start) / 1e9 : 0
     }
 }
