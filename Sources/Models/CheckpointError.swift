@@ -5,6 +5,12 @@ public struct CheckpointError: Error, Equatable, CustomStringConvertible {
         public let key: String
         public let expected: [Int]
         public let found: [Int]
+
+        public init(key: String, expected: [Int], found: [Int]) {
+            self.key = key
+            self.expected = expected
+            self.found = found
+        }
     }
 
     /// The checkpoint file.
@@ -19,6 +25,15 @@ public struct CheckpointError: Error, Equatable, CustomStringConvertible {
     public let unused: [String]
     /// Keys present with the wrong shape.
     public let misshaped: [Misshaped]
+
+    public init(path: String, model: String, layout: CheckpointLayout, missing: [String], unused: [String], misshaped: [Misshaped]) {
+        self.path = path
+        self.model = model
+        self.layout = layout
+        self.missing = missing
+        self.unused = unused
+        self.misshaped = misshaped
+    }
 
     public var description: String {
         var lines = ["checkpoint \(path) does not match model \(model) (\(layout.rawValue) key layout):"]

@@ -23,14 +23,7 @@ public enum StudentInitialization {
             let head = name.split(separator: ".").first.map(String.init).flatMap { headNames.contains($0) ? $0 : nil }
             let draw: (inout InitializationRandom) -> Double
             if let head {
-                let local = String(name.dropFirst(head.count + 1))
-                let bottleneck = Double(parameter.shape.last ?? 1)
-                draw = switch local {
-                case "last_layer.weight_g": { _ in 1 }
-                case "last_layer.weight_v": { $0.uniform(bound: 1 / bottleneck.squareRoot()) }
-                case let n where n.hasSuffix(".bias"): { _ in 0 }
-                default: { $0.truncatedNormal(std: 0.02, bound: 2) }
-                }
+                draw = headDraw(localName: String(name.dropFirst(head.count + 1)), shape: parameter.shape)
             } else {
                 draw = switch name {
                 case "patch_embed.proj.weight", "patch_embed.proj.bias": { $0.uniform(bound: 1 / patchFanIn.squareRoot()) }
@@ -48,5 +41,30 @@ public enum StudentInitialization {
             }
         }
         return values
+    }
+
+    /// Initial values `[config.layout.count]` of one head alone (names without a module prefix), with the head
+    /// distributions of `dinov2(_:layerScale:seed:)`, deterministic for `seed`.
+    public static func dinov2Head(_ config: HeadConfig, seed: UInt64) -> [Float] {
+        var random = InitializationRandom(seed: seed)
+        var values = [Float](repeating: 0, count: config.layout.count)
+        for parameter in config.layout.parameters {
+            let draw = headDraw(localName: parameter.name, shape: parameter.shape)
+            for index in parameter.offset..<(parameter.offset + parameter.count) {
+                values[index] = Float(draw(&random))
+            }
+        }
+        return values
+    }
+
+    /// DINOv2's distribution of the head parameter `localName` (e.g. `mlp.0.weight`, `last_layer.weight_v`).
+    private static func headDraw(localName: String, shape: [Int]) -> (inout InitializationRandom) -> Double {
+        let bottleneck = Double(shape.last ?? 1)
+        return switch localName {
+        case "last_layer.weight_g": { _ in 1 }
+        case "last_layer.weight_v": { $0.uniform(bound: 1 / bottleneck.squareRoot()) }
+        case let n where n.hasSuffix(".bias"): { _ in 0 }
+        default: { $0.truncatedNormal(std: 0.02, bound: 2) }
+        }
     }
 }
