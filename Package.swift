@@ -74,7 +74,7 @@ let package = Package(
             ]
         ),
         // Built-in stage actors (test stages now; slide readers, augmentation, teacher, trainer later).
-        .target(name: "Stages", dependencies: ["Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Embedding", "Evaluation"]),
+        .target(name: "Stages", dependencies: ["Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Embedding", "Evaluation", "Training"]),
         // Benchmarks behind `distill bench`.
         .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Compute", "Models"]),
         // The library users depend on: re-exports the modules above.
@@ -98,7 +98,7 @@ let package = Package(
         .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "ImageOps"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "Models", "Compute", "ImageOps", "TileShards", "Evaluation"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Compute", "ImageOps"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Embedding", "Evaluation"]),
+        .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Embedding", "Evaluation", "Training"]),
         .testTarget(
             name: "DistillCLITests",
             dependencies: ["DistillCLI", "distill", "TileShards"]

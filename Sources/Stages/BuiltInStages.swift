@@ -13,10 +13,13 @@ extension StageRegistry {
         registry.register(SlideReaderStage.self, as: "slide-reader")
         registry.register(ShardWriterStage.self, as: "shard-writer")
         registry.register(ShardReaderStage.self, as: "shard-reader")
+        registry.register(SlideTilesStage.self, as: "slide-tiles")
         registry.register(MultiCropStage.self, as: "multi-crop")
         registry.register(CropSetSink.self, as: "crop-sink")
         registry.register(TeacherInferenceStage.self, as: "teacher-inference")
         registry.register(EvaluatorStage.self, as: "evaluator")
+        registry.register(StudentTrainerStage.self, as: "student-trainer")
+        registry.register(EMAStage.self, as: "ema")
         return registry
     }
 }

@@ -2,7 +2,8 @@ import Dataflow
 import Foundation
 import SlideIO
 
-/// `slide-list`: emits one ``SlideJob`` per slide found in `inputs`, in sorted path order.
+/// `slide-list`: emits one ``SlideJob`` per slide found in `inputs`, in sorted path order — `epochs` times over
+/// (epoch-major, each job carrying its epoch, so a training graph can make several passes over a small set).
 ///
 /// A file input is taken as given (whatever its extension, so it gets its own error if it is not a slide).
 /// A directory input is walked **recursively** (hidden entries skipped) for files with a slide extension
@@ -19,6 +20,7 @@ public struct SlideListSource: Stage {
     public static let parameters: [ParameterSpec] = [
         ParameterSpec("inputs", .stringList, "slide files or directories (walked recursively)"),
         ParameterSpec("skip_completed", .string, default: .string(""), "dataset folder whose completed slides are skipped; empty = none"),
+        ParameterSpec("epochs", .integer(1...1 << 20), default: .integer(1), "passes over the list (epochs 0 …)"),
     ]
 
     /// Extensions listed from directories besides `SlideFormats.slideExtensions`: formats this OpenSlide cannot
@@ -27,10 +29,12 @@ public struct SlideListSource: Stage {
 
     let inputs: [String]
     let skipCompleted: String
+    let epochs: Int
 
     public init(parameters: StageParameters) throws {
         inputs = parameters.stringList("inputs")
         skipCompleted = parameters.string("skip_completed")
+        epochs = parameters.integer("epochs")
         guard !inputs.isEmpty else { throw ParameterError(key: "inputs", "give at least one slide file or directory") }
     }
 
@@ -83,9 +87,11 @@ public struct SlideListSource: Stage {
                 context.logger.info("\(before - jobs.count) of \(before) slides already complete in \(skipCompleted): skipped")
             }
         }
-        context.logger.info("\(jobs.count) slides to read")
-        for job in jobs where !context.isDraining {
-            try await out.send(job)
+        context.logger.info("\(jobs.count) slides to read\(epochs > 1 ? ", \(epochs) epochs" : "")")
+        for epoch in 0..<epochs {
+            for job in jobs where !context.isDraining {
+                try await out.send(SlideJob(path: job.path, slideID: job.slideID, mppOverride: job.mppOverride, epoch: epoch))
+            }
         }
     }
 

@@ -166,7 +166,7 @@ public struct SlideReaderStage: Stage {
         } catch {
             return try fail(.failed, "tile grid: \(error)")
         }
-        if writeQC, let runDirectory = context?.runDirectory {
+        if writeQC, job.epoch == 0, let runDirectory = context?.runDirectory {
             let directory = (runDirectory as NSString).appendingPathComponent("qc")
             do {
                 try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -208,7 +208,7 @@ public struct SlideReaderStage: Stage {
                 continue
             }
             try await emit(TileSample(slideID: job.slideID, x: tile.x, y: tile.y, mpp: targetMPP,
-                                      tissueFraction: Float(tile.tissueFraction), size: size, pixels: pixels.pixels))
+                                      tissueFraction: Float(tile.tissueFraction), size: size, pixels: pixels.pixels, epoch: job.epoch))
             report.tiles += 1
             context?.metrics.add("tiles")
         }

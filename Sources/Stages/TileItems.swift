@@ -9,11 +9,14 @@ public struct SlideJob: Sendable, Equatable {
     public let slideID: String
     /// A per-slide mpp that wins over every other source, or nil.
     public let mppOverride: Double?
+    /// The pass over the slide list this job belongs to (`slide-list`'s `epochs`); its tiles carry it.
+    public let epoch: Int
 
-    public init(path: String, slideID: String, mppOverride: Double? = nil) {
+    public init(path: String, slideID: String, mppOverride: Double? = nil, epoch: Int = 0) {
         self.path = path
         self.slideID = slideID
         self.mppOverride = mppOverride
+        self.epoch = epoch
     }
 }
 
@@ -33,8 +36,10 @@ public struct TileSample: ByteSized, Equatable {
     public let size: Int
     /// `size × size × 3` bytes, row-major RGB.
     public let pixels: [UInt8]
+    /// The epoch the tile was read in (0 for a single pass); `multi-crop` keys its randomness with it.
+    public let epoch: Int
 
-    public init(slideID: String, x: Int, y: Int, mpp: Double, tissueFraction: Float, size: Int, pixels: [UInt8]) {
+    public init(slideID: String, x: Int, y: Int, mpp: Double, tissueFraction: Float, size: Int, pixels: [UInt8], epoch: Int = 0) {
         precondition(pixels.count == size * size * 3, "a \(size)×\(size) tile needs \(size * size * 3) bytes, got \(pixels.count)")
         self.slideID = slideID
         self.x = x
@@ -43,6 +48,7 @@ public struct TileSample: ByteSized, Equatable {
         self.tissueFraction = tissueFraction
         self.size = size
         self.pixels = pixels
+        self.epoch = epoch
     }
 
     public var byteCount: Int { pixels.count }

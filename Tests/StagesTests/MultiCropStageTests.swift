@@ -120,17 +120,18 @@ private func run(_ text: String) async throws -> RunOutcome {
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let path = directory + "/bad.yaml"
         try "color_jitter:\n  hue: 0.9\n".write(toFile: path, atomically: true, encoding: .utf8)
-        let stage = try MultiCropStage(parameters: multiCropParameters(["config": .string(path)]))
-        #expect(throws: MultiCropConfigError.self) { try stage.loadConfig() }
-        do { _ = try stage.loadConfig() } catch { #expect("\(error)" == "\(path):2: color_jitter.hue: must be in [0, 0.5], got 0.9") }
+        #expect(throws: MultiCropConfigError.self) { _ = try MultiCropStage(parameters: multiCropParameters(["config": .string(path)])) }
+        do { _ = try MultiCropStage(parameters: multiCropParameters(["config": .string(path)])) } catch {
+            #expect("\(error)" == "\(path):2: color_jitter.hue: must be in [0, 0.5], got 0.9")
+        }
 
         let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         let dinov2 = repository.appendingPathComponent("configs/augment/dinov2.yaml").path
         let nominal = try MultiCropStage(parameters: multiCropParameters(["config": .string(dinov2), "blur": .string("nominal")]))
         var expected = MultiCropConfig()
         expected.blur.choice = .nominal
-        #expect(try nominal.loadConfig() == expected)
+        #expect(nominal.config == expected)
         let defaults = try MultiCropStage(parameters: multiCropParameters([:]))
-        #expect(try defaults.loadConfig() == MultiCropConfig())
+        #expect(defaults.config == MultiCropConfig())
     }
 }

@@ -1,0 +1,238 @@
+import Compute
+import Dataflow
+import Foundation
+import Models
+import Training
+
+/// `student-trainer`: distils the teacher into the student, one ``DistillationTrainer`` step per `batch` teacher
+/// outputs (DINO + iBOT with the teacher's frozen heads, DINOv2's schedules, per-module clipping, AdamW;
+/// distillation-spec.md §4–5), emitting a ``TrainerUpdate`` per step for the `ema` stage.
+///
+/// The student is a ViT config (`configs/models/*.yaml`) with DINO and iBOT heads of `prototypes` prototypes,
+/// initialised as DINOv2 does from the run seed. The teacher's heads come from `teacher_weights` (the teacher
+/// checkpoint's `dino_head.*` / `ibot_head.*`, read strictly) or, when empty, are random from the run seed (a
+/// warning says so). The crop geometry (crops per sample, sizes) is the first batch's.
+///
+/// Each step publishes `loss`, `dino_local_loss`, `dino_global_loss`, `ibot_loss`, `lr`, `weight_decay`,
+/// `teacher_temp`, `momentum`, `grad_norm` (backbone) and counts `steps`, `images`; it appends one JSON line to
+/// `<run dir>/train.jsonl`. A collapse of the student's outputs (entropy ≈ ln K, or one prototype for every
+/// input; field case N3) is logged as a warning and counted in `collapsed_steps`. A NaN/∞ logit or loss stops the
+/// run with ``TrainingStepError`` naming the step and the samples (slide, coordinates, sample id). The last,
+/// partial batch is dropped (DINOv2's `drop_last`). With `max_steps`, the stage stops after that many steps
+/// (its input closes; upstream stops).
+public struct StudentTrainerStage: Stage {
+    public static let summary = "Distils the teacher into the student: DINO + iBOT steps, schedules, AdamW; a TrainerUpdate per step"
+    public static let input = InputPort<TeacherOutput>("in")
+    public static let output = OutputPort<TrainerUpdate>("out")
+    public static var inputs: [PortSpec] { [input.spec] }
+    public static var outputs: [PortSpec] { [output.spec] }
+    public static let parameters: [ParameterSpec] = [
+        ParameterSpec("model", .string, default: .string(""), "student ViT config (configs/models/*.yaml)"),
+        ParameterSpec("teacher_model", .string, default: .string(""), "teacher ViT config: its width sizes the teacher heads"),
+        ParameterSpec("teacher_weights", .string, default: .string(""),
+                      "safetensors holding the teacher's dino_head.* and ibot_head.*; empty = random heads from the run seed"),
+        ParameterSpec("prototypes", .integer(1...(1 << 24)), default: .integer(131_072), "K, prototypes of both heads"),
+        ParameterSpec("head_hidden", .integer(1...65536), default: .integer(2048), "hidden width of the heads' MLP"),
+        ParameterSpec("dino_bottleneck", .integer(1...65536), default: .integer(384), "DINO head bottleneck"),
+        ParameterSpec("ibot_bottleneck", .integer(1...65536), default: .integer(256), "iBOT head bottleneck"),
+        ParameterSpec("teacher_head_hidden", .integer(1...65536), default: .integer(2048), "hidden width of the teacher's heads"),
+        ParameterSpec("teacher_dino_bottleneck", .integer(1...65536), default: .integer(384), "teacher DINO head bottleneck"),
+        ParameterSpec("teacher_ibot_bottleneck", .integer(1...65536), default: .integer(256), "teacher iBOT head bottleneck"),
+        ParameterSpec("batch", .integer(1...1 << 20), default: .integer(32), "samples per step (B)"),
+        ParameterSpec("epochs", .integer(1...1 << 20), default: .integer(100), "schedule length in epochs"),
+        ParameterSpec("epoch_length", .integer(1...1 << 30), default: .integer(1250), "iterations per epoch (OFFICIAL_EPOCH_LENGTH)"),
+        ParameterSpec("base_lr", .number, default: .number(0.004), "lr at batch 1024 (scaled by sqrt(B/1024))"),
+        ParameterSpec("min_lr", .number, default: .number(1e-6), "final lr"),
+        ParameterSpec("warmup_epochs", .integer(0...1 << 20), default: .integer(10), "lr warmup"),
+        ParameterSpec("weight_decay", .number, default: .number(0.04), "initial weight decay"),
+        ParameterSpec("weight_decay_end", .number, default: .number(0.4), "final weight decay"),
+        ParameterSpec("momentum", .number, default: .number(0.992), "initial EMA momentum (→ 1)"),
+        ParameterSpec("teacher_temp", .number, default: .number(0.07), "teacher temperature after warmup"),
+        ParameterSpec("warmup_teacher_temp", .number, default: .number(0.04), "initial teacher temperature"),
+        ParameterSpec("warmup_teacher_temp_epochs", .integer(0...1 << 20), default: .integer(30), "teacher temperature warmup"),
+        ParameterSpec("freeze_last_layer_epochs", .integer(0...1 << 20), default: .integer(1), "epochs the heads' last layers stay frozen"),
+        ParameterSpec("clip_grad", .number, default: .number(3.0), "gradient-norm bound per module"),
+        ParameterSpec("layerwise_decay", .number, default: .number(0.9), "layer-wise lr decay"),
+        ParameterSpec("patch_embed_lr_mult", .number, default: .number(0.2), "lr multiplier of the patch embedding"),
+        ParameterSpec("centering", .choice(["centering", "sinkhorn_knopp"]), default: .string("centering"), "teacher normalisation"),
+        ParameterSpec("max_steps", .integer(0...Int.max), default: .integer(0), "stop after this many steps; 0 = when the input ends"),
+        ParameterSpec("checkpoint_every", .integer(0...Int.max), default: .integer(0), "attach the train state every N steps (the ema stage writes it); 0 = at the end only"),
+        ParameterSpec("threads", .integer(0...4096), default: .integer(0), "CPU threads; 0 = every core"),
+    ]
+
+    let parameters: StageParameters
+
+    public init(parameters: StageParameters) throws {
+        self.parameters = parameters
+        guard !parameters.string("model").isEmpty else { throw ParameterError(key: "model", "give the student's config file (configs/models/*.yaml)") }
+        guard !parameters.string("teacher_model").isEmpty else {
+            throw ParameterError(key: "teacher_model", "give the teacher's config file (configs/models/*.yaml)")
+        }
+        _ = try schedules()
+    }
+
+    /// The schedules' settings from the parameters.
+    /// - Throws: ``ParameterError`` naming the key of an invalid schedule.
+    func schedules() throws -> TrainingSchedules.Settings {
+        var s = TrainingSchedules.Settings(epochs: parameters.integer("epochs"), batchSize: parameters.integer("batch"))
+        s.officialEpochLength = parameters.integer("epoch_length")
+        s.baseLR = parameters.number("base_lr")
+        s.minLR = parameters.number("min_lr")
+        s.warmupEpochs = parameters.integer("warmup_epochs")
+        s.weightDecay = parameters.number("weight_decay")
+        s.weightDecayEnd = parameters.number("weight_decay_end")
+        s.momentum = parameters.number("momentum")
+        s.teacherTemperature = parameters.number("teacher_temp")
+        s.warmupTeacherTemperature = parameters.number("warmup_teacher_temp")
+        s.warmupTeacherTemperatureEpochs = parameters.integer("warmup_teacher_temp_epochs")
+        s.freezeLastLayerEpochs = parameters.integer("freeze_last_layer_epochs")
+        do { _ = try TrainingSchedules(s) } catch { throw ParameterError(key: "epochs", "\(error)") }
+        return s
+    }
+
+    /// The seed of the random teacher heads (no `teacher_weights`) of a run seeded `runSeed`; the student is
+    /// initialised with `runSeed` itself.
+    public static func teacherHeadSeed(runSeed: UInt64) -> UInt64 { runSeed ^ 0x7EAC_4E12 }
+
+    /// The student's layout (backbone config + DINO and iBOT heads).
+    func studentLayout(_ config: ViTConfig) -> StudentLayout {
+        let k = parameters.integer("prototypes"), hidden = parameters.integer("head_hidden")
+        return StudentLayout(backbone: config, heads: [
+            .init(name: "dino_head", config: HeadConfig(inFeatures: config.embedDim, hiddenFeatures: hidden,
+                                                        bottleneckFeatures: parameters.integer("dino_bottleneck"), prototypes: k)),
+            .init(name: "ibot_head", config: HeadConfig(inFeatures: config.embedDim, hiddenFeatures: hidden,
+                                                        bottleneckFeatures: parameters.integer("ibot_bottleneck"), prototypes: k)),
+        ])
+    }
+
+    /// The teacher heads' configs for a teacher of width `width`.
+    func teacherHeadConfigs(width: Int) -> (dino: HeadConfig, ibot: HeadConfig) {
+        let k = parameters.integer("prototypes"), hidden = parameters.integer("teacher_head_hidden")
+        return (HeadConfig(inFeatures: width, hiddenFeatures: hidden, bottleneckFeatures: parameters.integer("teacher_dino_bottleneck"), prototypes: k),
+                HeadConfig(inFeatures: width, hiddenFeatures: hidden, bottleneckFeatures: parameters.integer("teacher_ibot_bottleneck"), prototypes: k))
+    }
+
+    /// Reads both configs and, when given, the teacher heads' keys and shapes, so a wrong file fails validation.
+    public func validate(replicas: Int) throws {
+        guard replicas == 1 else { throw ParameterError(key: "replicas", "student-trainer runs as one replica (it owns the student)") }
+        let student: ViTConfig, teacher: ViTConfig
+        do { student = try ViTConfig.load(path: parameters.string("model")) } catch { throw ParameterError(key: "model", "\(error)") }
+        do { teacher = try ViTConfig.load(path: parameters.string("teacher_model")) } catch { throw ParameterError(key: "teacher_model", "\(error)") }
+        _ = student
+        let weights = parameters.string("teacher_weights")
+        guard !weights.isEmpty else { return }
+        let heads = teacherHeadConfigs(width: teacher.embedDim)
+        do {
+            let file = try SafetensorsFile(path: weights)
+            for (prefix, config) in [("dino_head.", heads.dino), ("ibot_head.", heads.ibot)] {
+                for parameter in config.layout.parameters where file.entries[prefix + parameter.name]?.shape != parameter.shape {
+                    throw ParameterError(key: "teacher_weights", "\(weights): \(prefix + parameter.name) is "
+                                         + "\(file.entries[prefix + parameter.name].map { "\($0.shape)" } ?? "missing"), expected \(parameter.shape) "
+                                         + "(a teacher without heads needs feature distillation, not yet a stage option)")
+                }
+            }
+        } catch let error as ParameterError {
+            throw error
+        } catch {
+            throw ParameterError(key: "teacher_weights", "\(error)")
+        }
+    }
+
+    public func run(_ context: StageContext) async throws {
+        let inbox = try context.inbox(Self.input)
+        let out = try context.outbox(Self.output)
+        let config = try ViTConfig.load(path: parameters.string("model"))
+        let teacherConfig = try ViTConfig.load(path: parameters.string("teacher_model"))
+        let threads = parameters.integer("threads")
+        let backend = CPUBackend(threads: threads == 0 ? CPUBackend.availableCores : threads)
+        let layout = studentLayout(config)
+        let student = Student.initialized(layout: layout, backend: backend, seed: context.seed)
+        let headConfigs = teacherHeadConfigs(width: teacherConfig.embedDim)
+        let teacherHeads: TeacherHeads
+        let weights = parameters.string("teacher_weights")
+        if weights.isEmpty {
+            context.logger.warning("student-trainer: no teacher_weights, the teacher's DINO and iBOT heads are random (seed \(context.seed))")
+            teacherHeads = TeacherHeads.initialized(dino: headConfigs.dino, ibot: headConfigs.ibot, backend: backend,
+                                                   seed: Self.teacherHeadSeed(runSeed: context.seed))
+        } else {
+            teacherHeads = try TeacherHeads.load(SafetensorsFile(path: weights), dino: headConfigs.dino, ibot: headConfigs.ibot, backend: backend)
+        }
+        let batch = parameters.integer("batch"), maxSteps = parameters.integer("max_steps")
+        let checkpointEvery = parameters.integer("checkpoint_every")
+        let log = context.runDirectory.map { TrainingLog(path: ($0 as NSString).appendingPathComponent("train.jsonl")) }
+
+        func update(_ trainer: DistillationTrainer?, report: TrainingStepReport?, withState: Bool) -> TrainerUpdate {
+            let step = trainer?.iteration ?? 0
+            let backbone = Tensor(shape: [layout.backboneLayout.count])
+            backbone.floats.update(from: student.parameters.floats, count: layout.backboneLayout.count)
+            let snapshot = ModelSnapshot(role: "student", step: step, config: config,
+                                         parameters: ViTParameters(layout: layout.backboneLayout, flat: backbone))
+            let state = withState ? trainer?.state(samplesConsumed: step * batch, epoch: 0, seed: context.seed) : nil
+            return TrainerUpdate(step: step, report: report, student: snapshot, layout: layout, state: state, batch: batch)
+        }
+
+        try await out.send(update(nil, report: nil, withState: false))
+        var trainer: DistillationTrainer?
+        var pending: [TeacherOutput] = []
+        var lastStateStep = -1
+        while let output = try await inbox.next() {
+            pending.append(output)
+            guard pending.count == batch else { continue }
+            if trainer == nil {
+                var settings = DistillationTrainer.Settings(batch: batch, schedules: try schedules())
+                let crops = output.crops
+                settings.globalCrops = crops.globalShape[0]
+                settings.globalSize = crops.globalShape[2]
+                settings.localCrops = crops.localShape.first ?? 0
+                settings.localSize = crops.localShape.count == 4 ? crops.localShape[2] : 98
+                settings.clipGradient = parameters.number("clip_grad")
+                settings.layerwiseDecay = parameters.number("layerwise_decay")
+                settings.patchEmbedLRMultiplier = parameters.number("patch_embed_lr_mult")
+                settings.normalization = parameters.string("centering") == "centering" ? .centering(momentum: 0.9) : .sinkhornKnopp(iterations: 3)
+                guard output.dim == teacherConfig.embedDim else {
+                    throw ParameterError(key: "teacher_model", "the teacher outputs have width \(output.dim), \(teacherConfig.name) has \(teacherConfig.embedDim)")
+                }
+                trainer = try DistillationTrainer(settings: settings, student: student, teacherHeads: teacherHeads)
+            }
+            let report = try trainer!.step(TrainingBatch(pending))
+            pending.removeAll(keepingCapacity: true)
+            publish(report, trainer: trainer!, context: context)
+            try log?.append(report, images: batch)
+            let step = trainer!.iteration
+            let checkpoint = checkpointEvery > 0 && step % checkpointEvery == 0
+            if checkpoint { lastStateStep = step }
+            try await out.send(update(trainer, report: report, withState: checkpoint))
+            if maxSteps > 0, step >= maxSteps {
+                context.logger.info("student-trainer: \(step) steps done (max_steps)")
+                break
+            }
+        }
+        if !pending.isEmpty {
+            context.logger.info("student-trainer: last \(pending.count) sample(s) dropped (a partial batch of \(batch))")
+        }
+        guard let trainer else {
+            context.logger.warning("student-trainer: fewer than \(batch) samples arrived: no step taken")
+            return
+        }
+        if lastStateStep != trainer.iteration { try await out.send(update(trainer, report: nil, withState: true)) }
+    }
+
+    private func publish(_ report: TrainingStepReport, trainer: DistillationTrainer, context: StageContext) {
+        let m = context.metrics
+        m.set("loss", report.losses.total)
+        m.set("dino_local_loss", report.losses.dinoLocal)
+        m.set("dino_global_loss", report.losses.dinoGlobal)
+        m.set("ibot_loss", report.losses.ibot)
+        m.set("lr", report.schedule.lr)
+        m.set("weight_decay", report.schedule.weightDecay)
+        m.set("teacher_temp", report.schedule.teacherTemperature)
+        m.set("momentum", report.schedule.momentum)
+        m.set("grad_norm", report.gradientNorms[.backbone] ?? 0)
+        m.add("steps")
+        m.add("images", Double(trainer.settings.batch))
+        if let collapse = report.collapse {
+            m.add("collapsed_steps")
+            context.logger.warning("student-trainer: step \(report.iteration): the student's outputs look collapsed (\(collapse)); loss \(report.losses.total)")
+        }
+    }
+}

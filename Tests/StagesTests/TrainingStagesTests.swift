@@ -1,0 +1,150 @@
+import Compute
+import Dataflow
+import Evaluation
+import Foundation
+import Models
+@testable import Stages
+import Synchronization
+import Testing
+import Training
+
+/// The package root (tests run from any directory).
+private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+private func rootPath(_ relative: String) -> String { packageRoot.appendingPathComponent(relative).standardized.path }
+
+/// Teacher outputs handed to `fixed-teacher-outputs` sources, by key.
+private let fixedOutputs = Mutex<[String: [TeacherOutput]]>([:])
+
+/// `fixed-teacher-outputs`: emits the teacher outputs stored under its `key`.
+private struct FixedTeacherOutputSource: Stage {
+    static let summary = "test source"
+    static let output = OutputPort<TeacherOutput>("out")
+    static var outputs: [PortSpec] { [output.spec] }
+    static let parameters: [ParameterSpec] = [ParameterSpec("key", .string, "what to emit")]
+    let key: String
+    init(parameters: StageParameters) throws { key = parameters.string("key") }
+    func run(_ context: StageContext) async throws {
+        let out = try context.outbox(Self.output)
+        for item in fixedOutputs.withLock({ $0[key] ?? [] }) { try await out.send(item) }
+    }
+}
+
+private var registry: StageRegistry {
+    var registry = StageRegistry.builtIn
+    registry.register(FixedTeacherOutputSource.self, as: "fixed-teacher-outputs")
+    registry.register(CollectingSink<ModelSnapshot>.self, as: "collect-snapshots")
+    return registry
+}
+
+/// Sample `index`: 2 global 56-px and 2 local 28-px crops and teacher tokens (width 64, 16 patches), noise in [-1, 1).
+private func teacherOutput(_ index: Int, nan: Bool = false) -> TeacherOutput {
+    var generator = SplitMix64(seed: 500 + UInt64(index))
+    func noise(_ count: Int) -> [Float] { (0..<count).map { _ in Float(2 * (Double(generator.next() >> 11) * 0x1p-53) - 1) } }
+    let crops = CropSet(sampleID: UInt64(1000 + index), slideID: "slide-\(index % 2)", x: 224 * index, y: 448, mpp: 0.5, epoch: 0,
+                        global: noise(2 * 3 * 56 * 56), globalShape: [2, 3, 56, 56], local: noise(2 * 3 * 28 * 28), localShape: [2, 3, 28, 28])
+    var patches = noise(2 * 16 * 64)
+    if nan { patches[5] = .nan }
+    return TeacherOutput(crops: crops, dim: 64, patchTokens: 16, cls: noise(2 * 64), patches: patches)
+}
+
+private let trainerParameters = """
+    model: "\(rootPath("configs/models/vit-tiny-train-test.yaml"))", teacher_model: "\(rootPath("configs/models/vit-tiny-test.yaml"))",
+    prototypes: 256, head_hidden: 48, dino_bottleneck: 32, ibot_bottleneck: 16, teacher_head_hidden: 48,
+    teacher_dino_bottleneck: 32, teacher_ibot_bottleneck: 16, batch: 2, epochs: 2, epoch_length: 4, warmup_epochs: 1,
+    warmup_teacher_temp_epochs: 1, checkpoint_every: 2, threads: 1
+    """
+
+private func trainingGraph(key: String, emaEvery: Int = 2) -> String {
+    """
+    name: training
+    run: {seed: 9}
+    stages:
+      - {name: source, type: fixed-teacher-outputs, params: {key: "\(key)"}}
+      - {name: trainer, type: student-trainer, params: {\(trainerParameters)}}
+      - {name: ema, type: ema, params: {every: \(emaEvery)}}
+      - {name: sink, type: collect-snapshots, params: {key: "\(key)"}}
+    edges:
+      - {from: source, to: trainer, capacity: 4}
+      - {from: trainer, to: ema, capacity: 4}
+      - {from: ema, to: sink, capacity: 4}
+    """
+}
+
+private func run(_ text: String, directory: String) async throws -> RunResult {
+    let spec = try GraphLoader(registry: registry).load(yaml: text, path: "training.yaml")
+    return await (try GraphRun(graph: spec, registry: registry, runDirectory: directory)).run()
+}
+
+@Suite(.serialized) struct TrainingStagesTests {
+    @Test("teacher outputs → student-trainer → ema: the EMA snapshots equal DistillationTrainer + StudentEMA run by hand; train.jsonl has every step")
+    func graphEqualsTheLibrary() async throws {
+        let items = (0..<7).map { teacherOutput($0) }
+        fixedOutputs.withLock { $0["library"] = items }
+        let directory = temporaryDirectory("training-run")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try await run(trainingGraph(key: "library"), directory: directory)
+        #expect(result.outcome == .completed)
+
+        // The same run by hand: 7 samples in batches of 2 → 3 steps, the last sample dropped.
+        let backend = CPUBackend(threads: 1)
+        let config = try ViTConfig.load(path: rootPath("configs/models/vit-tiny-train-test.yaml"))
+        let stage = try StudentTrainerStage(parameters: GraphLoader(registry: registry).load(yaml: trainingGraph(key: "library"), path: "t.yaml")
+            .stages.first { $0.name == "trainer" }!.parameters)
+        let layout = stage.studentLayout(config)
+        let student = Student.initialized(layout: layout, backend: backend, seed: 9)
+        let heads = stage.teacherHeadConfigs(width: 64)
+        let teacher = TeacherHeads.initialized(dino: heads.dino, ibot: heads.ibot, backend: backend,
+                                               seed: StudentTrainerStage.teacherHeadSeed(runSeed: 9))
+        var settings = DistillationTrainer.Settings(batch: 2, schedules: try stage.schedules())
+        (settings.localCrops, settings.globalSize, settings.localSize) = (2, 56, 28)
+        let trainer = try DistillationTrainer(settings: settings, student: student, teacherHeads: teacher)
+        let backboneCount = layout.backboneLayout.count
+        var ema = StudentEMA(parameters: Array(UnsafeBufferPointer(start: student.parameters.floats, count: backboneCount)))
+        var losses: [Double] = []
+        for step in 0..<3 {
+            let report = try trainer.step(TrainingBatch(Array(items[(2 * step)..<(2 * step + 2)])))
+            ema.update(student: UnsafeBufferPointer(start: student.parameters.floats, count: backboneCount), momentum: report.schedule.momentum)
+            losses.append(report.losses.total)
+        }
+
+        let snapshots = CollectingSink<ModelSnapshot>.items("library")
+        #expect(snapshots.map(\.step) == [2, 3] && snapshots.allSatisfy { $0.role == "ema" })
+        let final = Array(UnsafeBufferPointer(start: snapshots.last!.parameters.flat.floats, count: backboneCount))
+        #expect(final == ema.parameters)
+        #expect(final != Array(UnsafeBufferPointer(start: student.parameters.floats, count: backboneCount)))
+
+        let lines = try String(contentsOfFile: directory + "/train.jsonl", encoding: .utf8).split(separator: "\n")
+        let logged = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(logged.map { $0["step"] as? Int } == [1, 2, 3])
+        // JSON carries the loss to 15–17 significant digits.
+        for (line, loss) in zip(logged, losses) { #expect(abs((line["loss"] as? Double ?? 0) - loss) <= 1e-12 * loss) }
+        #expect(logged[0]["lr"] as? Double == 0)
+    }
+
+    @Test("a NaN teacher token stops the run naming the step, the slide and the tile's coordinates")
+    func nanStopsTheRunNamingTheTile() async throws {
+        fixedOutputs.withLock { $0["nan"] = [teacherOutput(0), teacherOutput(1), teacherOutput(2), teacherOutput(3, nan: true)] }
+        let directory = temporaryDirectory("training-nan")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let result = try await run(trainingGraph(key: "nan"), directory: directory)
+        guard case .failed(let stage, let message) = result.outcome else {
+            Issue.record("expected a failed run, got \(result.outcome)")
+            return
+        }
+        #expect(stage == "trainer")
+        #expect(message.contains("training step 1") && message.contains("slide-1 (672, 448) #1003"), "\(message)")
+    }
+
+    @Test("the trainer refuses replicas and a teacher checkpoint without heads, naming the key")
+    func validation() throws {
+        let replicated = trainingGraph(key: "x").replacingOccurrences(of: "type: student-trainer,", with: "type: student-trainer, replicas: 2,")
+        #expect { _ = try GraphLoader(registry: registry).load(yaml: replicated, path: "t.yaml") } throws: { "\($0)".contains("one replica") }
+        let headless = trainingGraph(key: "x").replacingOccurrences(
+            of: "threads: 1", with: "threads: 1, teacher_weights: \"\(rootPath("Tests/Fixtures/vit/vit-tiny-test.safetensors"))\"")
+        #expect { _ = try GraphLoader(registry: registry).load(yaml: headless, path: "t.yaml") } throws: {
+            "\($0)".contains("teacher_weights") && "\($0)".contains("dino_head.mlp.0.weight is missing")
+        }
+    }
+}
