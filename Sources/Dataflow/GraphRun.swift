@@ -34,9 +34,10 @@ public final class GraphRun: Sendable {
     ///   - graph: a graph validated against `registry`.
     ///   - runID: name of the run directory, reported in snapshots.
     ///   - runDirectory: where stages write outputs, or nil.
+    ///   - resuming: the run continues an earlier one in `runDirectory` (``StageContext/isResuming``).
     /// - Throws: an error from a stage initialiser.
     public init(
-        graph: GraphSpec, registry: StageRegistry, runID: String = "", runDirectory: String? = nil,
+        graph: GraphSpec, registry: StageRegistry, runID: String = "", runDirectory: String? = nil, resuming: Bool = false,
         logger: Logger = Logger(label: "distill")
     ) throws {
         self.graph = graph
@@ -78,7 +79,7 @@ public final class GraphRun: Sendable {
                     edgesByProducer[PortReference(stage: node.name, port: port.name)].map { (port.name, $0) }
                 }),
                 counters: counters, metrics: metrics, logger: logger, seed: graph.run.seed,
-                runDirectory: runDirectory)
+                runDirectory: runDirectory, resuming: resuming)
             let plan = try descriptor.launch(setup)
             tasks += plan.tasks
             taskStages += plan.tasks.map { _ in node.name }

@@ -39,7 +39,7 @@ enum OrderedMapPool {
             let context = StageContext(
                 stageName: node.name, stageType: node.type, replica: replica, replicas: replicas,
                 parameters: node.parameters, device: node.device, seed: setup.seed,
-                runDirectory: setup.runDirectory, logger: setup.logger, metrics: setup.metrics,
+                runDirectory: setup.runDirectory, resuming: setup.resuming, logger: setup.logger, metrics: setup.metrics,
                 counters: setup.counters,
                 inboxes: [S.input.name: inbox], outboxes: [:], finishers: [])
             let stage = try S(parameters: node.parameters)

@@ -37,15 +37,18 @@ public final class RunLogFile: Sendable {
     /// The file's path.
     public let path: String
 
-    /// Creates (or truncates) the file.
+    /// Creates (or truncates) the file, or with `append` opens it at its end (creating it if missing).
     /// - Throws: an error naming the path when it cannot be created.
-    public init(path: String) throws {
-        guard FileManager.default.createFile(atPath: path, contents: nil) else {
-            throw RunDirectoryError(message: "cannot create \(path)")
+    public init(path: String, append: Bool = false) throws {
+        if !append || !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: nil) else {
+                throw RunDirectoryError(message: "cannot create \(path)")
+            }
         }
         guard let handle = FileHandle(forWritingAtPath: path) else {
             throw RunDirectoryError(message: "cannot open \(path) for writing")
         }
+        if append { _ = try? handle.seekToEnd() }
         self.path = path
         self.handle = Mutex(handle)
     }

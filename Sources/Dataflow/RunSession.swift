@@ -6,6 +6,9 @@ import UnixSignals
 public struct RunOptions: Sendable {
     /// Use exactly this run directory instead of `<run.run_dir>/<graph>-<time>/`.
     public var runDirectory: String?
+    /// Continue the earlier run in `runDirectory` (which must hold its `graph.yaml`): the log and `metrics.jsonl`
+    /// are appended to, and stages see ``StageContext/isResuming``.
+    public var resume = false
     /// Listen here instead of the graph's `run.monitor` (port 0: any free port).
     public var listen: MonitorAddress?
     /// Lowest level written to `run.log` and the console.
@@ -50,11 +53,19 @@ public final class RunSession: Sendable {
     public init(graph: GraphSpec, registry: StageRegistry, options: RunOptions = RunOptions()) async throws {
         self.graph = graph
         self.options = options
-        let directory = try Self.makeRunDirectory(graph: graph, exact: options.runDirectory)
+        let directory: String
+        if options.resume {
+            guard let exact = options.runDirectory, FileManager.default.fileExists(atPath: exact + "/graph.yaml") else {
+                throw RunDirectoryError(message: "nothing to resume in \(options.runDirectory ?? "(no run directory)"): it holds no graph.yaml of an earlier run")
+            }
+            directory = exact
+        } else {
+            directory = try Self.makeRunDirectory(graph: graph, exact: options.runDirectory)
+        }
         runDirectory = directory
         runID = URL(fileURLWithPath: directory).lastPathComponent
-        log = try RunLogFile(path: directory + "/run.log")
-        metricsFile = try RunLogFile(path: directory + "/metrics.jsonl")
+        log = try RunLogFile(path: directory + "/run.log", append: options.resume)
+        metricsFile = try RunLogFile(path: directory + "/metrics.jsonl", append: options.resume)
         let level = options.logLevel
         let log = self.log
         let console = options.logToConsole
@@ -70,7 +81,8 @@ public final class RunSession: Sendable {
         logger.logLevel = level
         self.logger = logger
         try Self.writeAtomically(GraphWriter.yaml(graph), to: directory + "/graph.yaml")
-        let run = try GraphRun(graph: graph, registry: registry, runID: runID, runDirectory: directory, logger: logger)
+        let run = try GraphRun(graph: graph, registry: registry, runID: runID, runDirectory: directory, resuming: options.resume,
+                               logger: logger)
         self.run = run
         // Trap SIGINT/SIGTERM before anything is printed, so a signal right after start drains the run
         // instead of killing the process; a request made before `execute()` is kept until it starts.

@@ -18,6 +18,9 @@ public final class StageContext: Sendable {
     public let seed: UInt64
     /// The run directory (checkpoints, reports), or nil in harnesses without one.
     public let runDirectory: String?
+    /// True when this run continues an earlier one in the same run directory (`distill run --resume RUN_DIR`):
+    /// stages that checkpoint restore their state from `runDirectory` instead of starting afresh.
+    public let isResuming: Bool
     /// Logger with `stage` and `replica` metadata; lines go to the console and `run.log`.
     public let logger: Logger
     /// Stage-defined metrics, shared by the replicas.
@@ -30,7 +33,7 @@ public final class StageContext: Sendable {
 
     init(
         stageName: String, stageType: String, replica: Int, replicas: Int, parameters: StageParameters,
-        device: String, seed: UInt64, runDirectory: String?, logger: Logger, metrics: StageMetrics,
+        device: String, seed: UInt64, runDirectory: String?, resuming: Bool = false, logger: Logger, metrics: StageMetrics,
         counters: StageCounters, inboxes: [String: any Sendable], outboxes: [String: any Sendable],
         finishers: [@Sendable ((any Error)?) -> Void]
     ) {
@@ -42,6 +45,7 @@ public final class StageContext: Sendable {
         self.device = device
         self.seed = seed
         self.runDirectory = runDirectory
+        self.isResuming = resuming
         var logger = logger
         logger[metadataKey: "stage"] = "\(stageName)"
         if replicas > 1 { logger[metadataKey: "replica"] = "\(replica)" }

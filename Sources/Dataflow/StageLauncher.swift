@@ -12,6 +12,7 @@ struct StageLaunchSetup: Sendable {
     let logger: Logger
     let seed: UInt64
     let runDirectory: String?
+    let resuming: Bool
 }
 
 /// How one task of a stage ended.
@@ -63,7 +64,7 @@ enum StageLauncher {
             let context = StageContext(
                 stageName: node.name, stageType: node.type, replica: replica, replicas: replicas,
                 parameters: node.parameters, device: node.device, seed: setup.seed,
-                runDirectory: setup.runDirectory, logger: setup.logger, metrics: setup.metrics,
+                runDirectory: setup.runDirectory, resuming: setup.resuming, logger: setup.logger, metrics: setup.metrics,
                 counters: setup.counters,
                 inboxes: Dictionary(uniqueKeysWithValues: inputs.map { ($0.0, $0.1.inboxes[replica]) }),
                 outboxes: Dictionary(uniqueKeysWithValues: outputs.map { ($0.0, $0.1.outbox) }),

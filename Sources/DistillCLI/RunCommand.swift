@@ -18,6 +18,9 @@ struct RunCommand: AsyncParsableCommand {
     @Option(name: .customLong("run-dir"), help: "Use exactly this run directory.")
     var runDirectory: String?
 
+    @Option(help: ArgumentHelp("Continue the run in RUN_DIR from its last checkpoint (log and metrics appended).", valueName: "run-dir"))
+    var resume: String?
+
     @Option(help: ArgumentHelp("Serve /metrics and /stats on HOST:PORT (port 0: any free port).", valueName: "host:port"))
     var listen: String?
 
@@ -30,7 +33,13 @@ struct RunCommand: AsyncParsableCommand {
     func run() async throws {
         let spec = try graph.load()
         var options = RunOptions()
-        options.runDirectory = runDirectory
+        if let resume {
+            guard runDirectory == nil else { throw ValidationError("--resume RUN_DIR already names the run directory; drop --run-dir") }
+            options.runDirectory = resume
+            options.resume = true
+        } else {
+            options.runDirectory = runDirectory
+        }
         if let listen {
             guard let address = MonitorAddress(listen) else {
                 throw ValidationError("--listen expects HOST:PORT, e.g. 127.0.0.1:9464 (got '\(listen)')")
