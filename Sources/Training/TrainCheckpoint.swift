@@ -88,7 +88,7 @@ public enum TrainCheckpoint {
         }
         for (part, checksum) in checksums(student: state.student, ema: ema.parameters, optimizer: state.optimizer,
                                           dino: state.dinoCentering, ibot: state.ibotCentering) {
-            fields["checksum." + part] = checksum
+            fields["checksum." + part] = json(checksum)
         }
         for (key, value) in metadata {
             guard fields[key] == nil else {
