@@ -17,6 +17,9 @@ public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
     case missingTensor(path: String, key: String)
     /// The tensor's dtype cannot be converted to `Float` (only F32, F16 and BF16 can).
     case unsupportedDType(path: String, key: String, dtype: String)
+    /// The tensor is stored in a dtype other than the one the reader requires (`expected`), e.g. F16 where an exact
+    /// F32 or F64 value is needed.
+    case dtypeMismatch(path: String, key: String, dtype: String, expected: String)
     /// A tensor handed to the writer cannot be stored (not on the host, duplicate name).
     case cannotWrite(path: String, key: String, reason: String)
 
@@ -32,6 +35,8 @@ public enum SafetensorsError: Error, Equatable, CustomStringConvertible {
             return "\(path): no tensor named '\(key)'"
         case .unsupportedDType(let path, let key, let dtype):
             return "\(path): tensor '\(key)' has dtype \(dtype); only F32, F16 and BF16 convert to float32"
+        case .dtypeMismatch(let path, let key, let dtype, let expected):
+            return "\(path): tensor '\(key)' has dtype \(dtype), expected \(expected)"
         case .cannotWrite(let path, let key, let reason):
             return "\(path): cannot write tensor '\(key)': \(reason)"
         }

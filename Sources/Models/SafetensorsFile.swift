@@ -109,6 +109,22 @@ public final class SafetensorsFile: @unchecked Sendable {
                                 into: destination)
     }
 
+    /// The values of F64 tensor `name`, exactly, in row-major order `[count]`.
+    /// - Throws: `.missingTensor`; `.dtypeMismatch` when it is not stored as F64.
+    public func doubles(_ name: String) throws(SafetensorsError) -> [Double] {
+        let entry = try entry(name)
+        guard entry.dtype == .f64 else {
+            throw .dtypeMismatch(path: path, key: name, dtype: entry.dtype.rawValue, expected: SafetensorsDType.f64.rawValue)
+        }
+        let source = UnsafeRawBufferPointer(start: mapping + dataStart + entry.byteRange.lowerBound, count: entry.byteRange.count)
+        // The data need not be 8-byte aligned inside the mapping: copy bytes, then read little-endian bit patterns.
+        return [Double](unsafeUninitializedCapacity: entry.count) { buffer, initialized in
+            UnsafeMutableRawBufferPointer(buffer).copyMemory(from: source)
+            for index in 0..<entry.count { buffer[index] = Double(bitPattern: UInt64(littleEndian: buffer[index].bitPattern)) }
+            initialized = entry.count
+        }
+    }
+
     /// Tensor `name` as a new host `f32` tensor of its shape.
     /// - Throws: as `copyFloats`.
     public func tensor(_ name: String) throws(SafetensorsError) -> Tensor {

@@ -10,28 +10,41 @@ import Darwin
 /// Writes safetensors files atomically: the file is written under a temporary name in the same folder,
 /// fsynced, renamed over `path`, and the folder fsynced, so a crash never leaves a partial file at `path`.
 ///
-/// Tensors are stored in the order given, each in its own dtype (F32, BF16 or F16), the JSON header padded
-/// with spaces to a multiple of 8 bytes (so every tensor's data starts 8-byte aligned, as the reference
-/// writer does); keys are sorted in the header.
+/// Tensors are stored in the order given, each in its own dtype (F32, BF16, F16 from a `Tensor`; F32 or F64 from an
+/// array slice, `SafetensorsPayload`), the JSON header padded with spaces to a multiple of 8 bytes (so every
+/// tensor's data starts 8-byte aligned, as the reference writer does); keys are sorted in the header.
 public enum SafetensorsWriter {
     /// Writes `tensors` (host tensors, unique names) and `metadata` to `path`.
     /// - Throws: `SafetensorsError.cannotWrite` for a duplicate name or a tensor not on the host;
     ///   `.io` naming the failed call (open, write, fsync, rename). On failure `path` is left as it was.
     public static func write(_ tensors: [(name: String, tensor: Tensor)], metadata: [String: String] = [:],
                              to path: String) throws(SafetensorsError) {
+        try write(entries: tensors.map { (name: $0.name, payload: .tensor($0.tensor)) }, metadata: metadata, to: path)
+    }
+
+    /// Writes `entries` (unique names; tensors on the host, array slices holding their shape's element count) and
+    /// `metadata` to `path`.
+    /// - Throws: `SafetensorsError.cannotWrite` for a duplicate name, a tensor not on the host, or a slice whose
+    ///   count is not its shape's; `.io` naming the failed call. On failure `path` is left as it was.
+    public static func write(entries: [(name: String, payload: SafetensorsPayload)], metadata: [String: String] = [:],
+                             to path: String) throws(SafetensorsError) {
         var header: [String: Any] = [:]
         if !metadata.isEmpty { header["__metadata__"] = metadata }
         var offset = 0
-        for (name, tensor) in tensors {
+        for (name, payload) in entries {
             guard header[name] == nil, name != "__metadata__" else {
                 throw .cannotWrite(path: path, key: name, reason: "duplicate name")
             }
-            guard tensor.device == .cpu else {
+            if case .tensor(let tensor) = payload, tensor.device != .cpu {
                 throw .cannotWrite(path: path, key: name, reason: "the tensor is on \(tensor.device); download it first")
             }
-            header[name] = ["dtype": SafetensorsDType(tensor.dtype).rawValue, "shape": tensor.shape,
-                            "data_offsets": [offset, offset + tensor.byteCount]] as [String: Any]
-            offset += tensor.byteCount
+            let shapeCount = payload.shape.reduce(1, *)
+            guard payload.count == shapeCount else {
+                throw .cannotWrite(path: path, key: name, reason: "\(payload.count) values for shape \(payload.shape) (\(shapeCount))")
+            }
+            header[name] = ["dtype": payload.dtype.rawValue, "shape": payload.shape,
+                            "data_offsets": [offset, offset + payload.byteCount]] as [String: Any]
+            offset += payload.byteCount
         }
         var json: Data
         do {
@@ -51,8 +64,8 @@ public enum SafetensorsWriter {
         guard descriptor >= 0 else { throw .io(path: temporary, operation: "open", errno: errno) }
         do throws(SafetensorsError) {
             try writeAll(descriptor, UnsafeRawBufferPointer(prefix), path: temporary)
-            for (_, tensor) in tensors {
-                try writeAll(descriptor, UnsafeRawBufferPointer(start: tensor.rawPointer, count: tensor.byteCount), path: temporary)
+            for (_, payload) in entries {
+                try payload.withBytes { bytes throws(SafetensorsError) in try writeAll(descriptor, bytes, path: temporary) }
             }
             guard fsync(descriptor) == 0 else { throw SafetensorsError.io(path: temporary, operation: "fsync", errno: errno) }
         } catch {

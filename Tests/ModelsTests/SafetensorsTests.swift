@@ -49,6 +49,36 @@ import Testing
         #expect(throws: SafetensorsError.missingTensor(path: path, key: "nope")) { try file.tensor("nope") }
     }
 
+    /// Array-slice payloads: F32 parts of a longer buffer and F64 values (also at an offset that is not 8-byte
+    /// aligned) round-trip bit for bit; a dtype other than the one asked for is named.
+    @Test func sliceAndFloat64PayloadsRoundTrip() throws {
+        let doubles: [Double] = [1, -0.0, .pi, 1e-300, .greatestFiniteMagnitude, -.infinity, 0x1p-1074]
+        let floats: [Float] = [9, 1, 2, 3, 4, 5, 6, 9]
+        let path = temporaryPath()
+        defer { try? FileManager.default.removeItem(atPath: path) }
+        try SafetensorsWriter.write(entries: [("part", .float32(floats[1..<7], shape: [2, 3])), ("sums", .float64(doubles[...], shape: [7])),
+                                              ("odd", .float32(floats[0..<1], shape: [1])), ("tail", .float64(doubles[2..<4], shape: [2]))],
+                                    to: path)
+        let file = try SafetensorsFile(path: path)
+        #expect(try file.entry("sums").dtype == .f64 && file.entry("sums").shape == [7])
+        #expect(try file.entry("tail").byteRange == 84..<100, "F64 data after an odd F32 tensor starts unaligned")
+        #expect(try file.doubles("sums").map(\.bitPattern) == doubles.map(\.bitPattern))
+        #expect(try file.doubles("tail").map(\.bitPattern) == doubles[2..<4].map(\.bitPattern))
+        #expect(try file.tensor("part").scalars() == [1, 2, 3, 4, 5, 6] && file.tensor("part").shape == [2, 3])
+        #expect(throws: SafetensorsError.dtypeMismatch(path: path, key: "part", dtype: "F32", expected: "F64")) { try file.doubles("part") }
+        #expect(throws: SafetensorsError.unsupportedDType(path: path, key: "sums", dtype: "F64")) { try file.tensor("sums") }
+        // The little-endian IEEE 754 bytes of π as the reference format stores them.
+        let raw = try Data(contentsOf: URL(fileURLWithPath: path))
+        let data = 8 + Int(raw.prefix(8).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) })
+        #expect(Array(raw[(data + 24 + 16)..<(data + 24 + 24)]) == [0x18, 0x2D, 0x44, 0x54, 0xFB, 0x21, 0x09, 0x40])
+
+        let wrong = temporaryPath()
+        #expect(throws: SafetensorsError.cannotWrite(path: wrong, key: "part", reason: "5 values for shape [2, 3] (6)")) {
+            try SafetensorsWriter.write(entries: [("part", .float32(floats[1..<6], shape: [2, 3]))], to: wrong)
+        }
+        #expect(!FileManager.default.fileExists(atPath: wrong))
+    }
+
     @Test func writerRefusesDuplicatesAndLeavesNoTemporaryFile() throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("distill-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
