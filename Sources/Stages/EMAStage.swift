@@ -11,6 +11,13 @@ import Training
 ///
 /// Every `every` steps, and at the end, it emits the EMA as a ``ModelSnapshot`` (role `ema`) for the evaluator.
 /// Publishes `step` and `momentum`.
+///
+/// It also writes the run's checkpoint: when an update carries the trainer's state (every `checkpoint_every`
+/// steps of `student-trainer`, and at the end), the state with this EMA goes to `<run dir>/checkpoints/
+/// latest.safetensors` in one atomic write (``TrainCheckpoint``: student, heads, EMA, optimiser moments, centres,
+/// step, data cursor, seed) — the EMA and the trainer state of one file always belong to the same step. At the
+/// end it exports the EMA and the student backbones with timm's names to `<run dir>/export/student-ema.safetensors`
+/// and `student.safetensors` (``TimmExport``).
 public struct EMAStage: Stage {
     public static let summary = "The spare EMA of the student: updated after every step, emitted as snapshots"
     public static let input = InputPort<TrainerUpdate>("in")
@@ -19,12 +26,21 @@ public struct EMAStage: Stage {
     public static var outputs: [PortSpec] { [output.spec] }
     public static let parameters: [ParameterSpec] = [
         ParameterSpec("every", .integer(0...Int.max), default: .integer(0), "emit the EMA every N steps; 0 = at the end only"),
+        ParameterSpec("checkpoints", .boolean, default: .boolean(true), "write <run dir>/checkpoints/latest.safetensors"),
+        ParameterSpec("export", .boolean, default: .boolean(true), "export the EMA and student backbones (timm names) at the end"),
     ]
 
+    /// The checkpoint's path in the run directory.
+    public static let checkpointPath = "checkpoints/latest.safetensors"
+
     let every: Int
+    let checkpoints: Bool
+    let export: Bool
 
     public init(parameters: StageParameters) throws {
         every = parameters.integer("every")
+        checkpoints = parameters.boolean("checkpoints")
+        export = parameters.boolean("export")
     }
 
     public func validate(replicas: Int) throws {
@@ -57,9 +73,27 @@ public struct EMAStage: Stage {
                 throw EMAStageError(message: "the EMA has \(ema!.updates) updates at step \(update.step): an update is missing or repeated")
             }
             context.metrics.set("step", Double(update.step))
+            if checkpoints, var state = update.state, state.ema == nil, let directory = context.runDirectory {
+                state.ema = ema
+                let path = (directory as NSString).appendingPathComponent(Self.checkpointPath)
+                try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+                try TrainCheckpoint.write(state, layout: update.layout, to: path)
+                context.logger.info("ema: checkpoint of step \(update.step) written to \(path)")
+            }
             if every > 0, update.report != nil, update.step % every == 0 { try await send(update, ema!) }
             last = update
         }
         if let last, let ema, lastSent != last.step { try await send(last, ema) }
+        if export, let last, let ema, let directory = context.runDirectory {
+            let folder = (directory as NSString).appendingPathComponent("export")
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let config = last.student.config
+            try TimmExport.write(backbone: ema.parameters[...], config: config, role: .ema, iteration: last.step,
+                                 to: (folder as NSString).appendingPathComponent("student-ema.safetensors"))
+            let student = UnsafeBufferPointer(start: last.student.parameters.flat.floats, count: last.student.parameters.layout.count)
+            try TimmExport.write(backbone: Array(student)[...], config: config, role: .student, iteration: last.step,
+                                 to: (folder as NSString).appendingPathComponent("student.safetensors"))
+            context.logger.info("ema: exported the EMA and student backbones of step \(last.step) to \(folder) (timm names)")
+        }
     }
 }

@@ -20,6 +20,12 @@ import Training
 /// run with ``TrainingStepError`` naming the step and the samples (slide, coordinates, sample id). The last,
 /// partial batch is dropped (DINOv2's `drop_last`). With `max_steps`, the stage stops after that many steps
 /// (its input closes; upstream stops).
+///
+/// Resuming (`distill run --resume RUN_DIR`), it restores the student, optimiser, centres and step from
+/// `<run dir>/checkpoints/latest.safetensors` (written by the `ema` stage), passes the saved EMA on, and skips
+/// the samples the checkpointed steps consumed: with an ordered input (one slide reader, ordered multi-crop
+/// replicas, one teacher) the run then ends with the same weights as an uninterrupted one. The skipped samples
+/// are still read, augmented and run through the teacher upstream.
 public struct StudentTrainerStage: Stage {
     public static let summary = "Distils the teacher into the student: DINO + iBOT steps, schedules, AdamW; a TrainerUpdate per step"
     public static let input = InputPort<TeacherOutput>("in")
@@ -160,22 +166,33 @@ public struct StudentTrainerStage: Stage {
         let batch = parameters.integer("batch"), maxSteps = parameters.integer("max_steps")
         let checkpointEvery = parameters.integer("checkpoint_every")
         let log = context.runDirectory.map { TrainingLog(path: ($0 as NSString).appendingPathComponent("train.jsonl")) }
+        let resumed = try resumeState(context, layout: layout)
+        if let resumed {
+            resumed.student.withUnsafeBufferPointer { backend.upload($0, to: student.parameters) }
+            try log?.truncate(after: resumed.iteration)
+        }
 
-        func update(_ trainer: DistillationTrainer?, report: TrainingStepReport?, withState: Bool) -> TrainerUpdate {
-            let step = trainer?.iteration ?? 0
+        func update(_ trainer: DistillationTrainer?, step: Int, report: TrainingStepReport?, state: TrainState?) -> TrainerUpdate {
             let backbone = Tensor(shape: [layout.backboneLayout.count])
             backbone.floats.update(from: student.parameters.floats, count: layout.backboneLayout.count)
             let snapshot = ModelSnapshot(role: "student", step: step, config: config,
                                          parameters: ViTParameters(layout: layout.backboneLayout, flat: backbone))
-            let state = withState ? trainer?.state(samplesConsumed: step * batch, epoch: 0, seed: context.seed) : nil
             return TrainerUpdate(step: step, report: report, student: snapshot, layout: layout, state: state, batch: batch)
         }
 
-        try await out.send(update(nil, report: nil, withState: false))
+        try await out.send(update(nil, step: resumed?.iteration ?? 0, report: nil, state: resumed))
+        func state(_ trainer: DistillationTrainer) -> TrainState {
+            trainer.state(samplesConsumed: trainer.iteration * batch, epoch: 0, seed: context.seed)
+        }
+        var skip = resumed?.samplesConsumed ?? 0
         var trainer: DistillationTrainer?
         var pending: [TeacherOutput] = []
         var lastStateStep = -1
         while let output = try await inbox.next() {
+            if skip > 0 {
+                skip -= 1  // consumed before the checkpoint this run resumes from
+                continue
+            }
             pending.append(output)
             guard pending.count == batch else { continue }
             if trainer == nil {
@@ -193,6 +210,7 @@ public struct StudentTrainerStage: Stage {
                     throw ParameterError(key: "teacher_model", "the teacher outputs have width \(output.dim), \(teacherConfig.name) has \(teacherConfig.embedDim)")
                 }
                 trainer = try DistillationTrainer(settings: settings, student: student, teacherHeads: teacherHeads)
+                if let resumed { try trainer!.restore(resumed) }
             }
             let report = try trainer!.step(TrainingBatch(pending))
             pending.removeAll(keepingCapacity: true)
@@ -201,7 +219,7 @@ public struct StudentTrainerStage: Stage {
             let step = trainer!.iteration
             let checkpoint = checkpointEvery > 0 && step % checkpointEvery == 0
             if checkpoint { lastStateStep = step }
-            try await out.send(update(trainer, report: report, withState: checkpoint))
+            try await out.send(update(trainer, step: step, report: report, state: checkpoint ? state(trainer!) : nil))
             if maxSteps > 0, step >= maxSteps {
                 context.logger.info("student-trainer: \(step) steps done (max_steps)")
                 break
@@ -214,7 +232,28 @@ public struct StudentTrainerStage: Stage {
             context.logger.warning("student-trainer: fewer than \(batch) samples arrived: no step taken")
             return
         }
-        if lastStateStep != trainer.iteration { try await out.send(update(trainer, report: nil, withState: true)) }
+        if lastStateStep != trainer.iteration {
+            try await out.send(update(trainer, step: trainer.iteration, report: nil, state: state(trainer)))
+        }
+    }
+
+    /// The train state to continue from when the run resumes (`distill run --resume`): `<run dir>/checkpoints/
+    /// latest.safetensors`, read strictly for this student; nil for a fresh run, or a resumed one that had not
+    /// written a checkpoint yet (it starts from step 0, which is where it was).
+    /// - Throws: as `TrainCheckpoint.read`; ``StudentTrainerError`` when the checkpoint was made with another seed.
+    func resumeState(_ context: StageContext, layout: StudentLayout) throws -> TrainState? {
+        guard context.isResuming, let directory = context.runDirectory else { return nil }
+        let path = (directory as NSString).appendingPathComponent(EMAStage.checkpointPath)
+        guard FileManager.default.fileExists(atPath: path) else {
+            context.logger.warning("student-trainer: resuming, but \(path) does not exist: starting from step 0")
+            return nil
+        }
+        let state = try TrainCheckpoint.read(path: path, layout: layout)
+        guard state.seed == context.seed else {
+            throw StudentTrainerError(message: "\(path) was written by a run with seed \(state.seed), this run has seed \(context.seed)")
+        }
+        context.logger.info("student-trainer: resuming from \(path) at step \(state.iteration) (\(state.samplesConsumed) samples consumed)")
+        return state
     }
 
     private func publish(_ report: TrainingStepReport, trainer: DistillationTrainer, context: StageContext) {

@@ -1,0 +1,5 @@
+/// A `student-trainer` run that cannot continue: a checkpoint that does not belong to this run.
+public struct StudentTrainerError: Error, CustomStringConvertible {
+    public let message: String
+    public var description: String { "student-trainer: \(message)" }
+}
