@@ -16,8 +16,8 @@ import Darwin
 /// the element count times the element size; entries must tile the data exactly (no overlap, no hole, nothing
 /// after the last). Each violation is a `SafetensorsError` naming the file and the tensor.
 ///
-/// Tensors are read by copying (and converting F16/BF16 to F32) out of the mapping; the mapping lives as long
-/// as the object. Sendable: immutable after opening.
+/// Tensors are read by copying (and converting F16/BF16 to F32; F64 exactly with `doubles`) out of the mapping;
+/// the mapping lives as long as the object. Sendable: immutable after opening.
 public final class SafetensorsFile: @unchecked Sendable {
     /// One tensor's header entry.
     public struct Entry: Sendable, Equatable {

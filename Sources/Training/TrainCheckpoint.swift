@@ -136,23 +136,28 @@ public enum TrainCheckpoint {
             throw CheckpointError(path: path, model: layout.backbone.name, layout: .timm, missing: missing, unused: unused, misshaped: misshaped)
         }
 
-        var floats: [Buffer: [Float]] = [
-            .student: [Float](repeating: 0, count: layout.count), .ema: [Float](repeating: 0, count: layout.backboneLayout.count),
-            .firstMoment: [Float](repeating: 0, count: layout.count), .secondMoment: [Float](repeating: 0, count: layout.count),
-            .dinoCenter: [Float](repeating: 0, count: dinoK), .ibotCenter: [Float](repeating: 0, count: ibotK),
-        ]
-        var doubles: [Buffer: [Double]] = [:]
-        for slot in slots {
-            if slot.buffer == .dinoPending || slot.buffer == .ibotPending {
-                doubles[slot.buffer] = try file.doubles(slot.key)
-                continue
-            }
+        var student = [Float](repeating: 0, count: layout.count), emaValues = [Float](repeating: 0, count: layout.backboneLayout.count)
+        var m = [Float](repeating: 0, count: layout.count), v = [Float](repeating: 0, count: layout.count)
+        var dinoCenter = [Float](repeating: 0, count: dinoK), ibotCenter = [Float](repeating: 0, count: ibotK)
+        var dinoPending: [Double] = [], ibotPending: [Double] = []
+        /// Copies F32 tensor `slot` into its range of `values`.
+        func copy(_ slot: Slot, into values: inout [Float]) throws {
             let dtype = try file.entry(slot.key).dtype
             guard dtype == .f32 else {
                 throw SafetensorsError.dtypeMismatch(path: path, key: slot.key, dtype: dtype.rawValue, expected: SafetensorsDType.f32.rawValue)
             }
-            try floats[slot.buffer]!.withUnsafeMutableBufferPointer { buffer in
-                try file.copyFloats(slot.key, into: buffer.baseAddress! + slot.range.lowerBound)
+            try values.withUnsafeMutableBufferPointer { try file.copyFloats(slot.key, into: $0.baseAddress! + slot.range.lowerBound) }
+        }
+        for slot in slots {
+            switch slot.buffer {
+            case .dinoPending: dinoPending = try file.doubles(slot.key)
+            case .ibotPending: ibotPending = try file.doubles(slot.key)
+            case .student: try copy(slot, into: &student)
+            case .ema: try copy(slot, into: &emaValues)
+            case .firstMoment: try copy(slot, into: &m)
+            case .secondMoment: try copy(slot, into: &v)
+            case .dinoCenter: try copy(slot, into: &dinoCenter)
+            case .ibotCenter: try copy(slot, into: &ibotCenter)
             }
         }
 
@@ -164,14 +169,13 @@ public enum TrainCheckpoint {
             }
         }
         let optimizer = AdamW(count: layout.count, beta1: try metadata.double("adamw.beta1"), beta2: try metadata.double("adamw.beta2"),
-                              epsilon: try metadata.double("adamw.eps"), m: floats[.firstMoment]!, v: floats[.secondMoment]!,
+                              epsilon: try metadata.double("adamw.eps"), m: m, v: v,
                               step: iteration)
-        let ema = StudentEMA(parameters: floats[.ema]!, updates: iteration)
-        let dino = SoftmaxCentering(prototypes: dinoK, momentum: try metadata.double("centering.dino.momentum"), center: floats[.dinoCenter]!,
-                                    pendingSum: doubles[.dinoPending]!, pendingRows: try metadata.integer("centering.dino.pending_rows"))
-        let ibot = SoftmaxCentering(prototypes: ibotK, momentum: try metadata.double("centering.ibot.momentum"), center: floats[.ibotCenter]!,
-                                    pendingSum: doubles[.ibotPending]!, pendingRows: try metadata.integer("centering.ibot.pending_rows"))
-        let student = floats[.student]!
+        let ema = StudentEMA(parameters: emaValues, updates: iteration)
+        let dino = SoftmaxCentering(prototypes: dinoK, momentum: try metadata.double("centering.dino.momentum"), center: dinoCenter,
+                                    pendingSum: dinoPending, pendingRows: try metadata.integer("centering.dino.pending_rows"))
+        let ibot = SoftmaxCentering(prototypes: ibotK, momentum: try metadata.double("centering.ibot.momentum"), center: ibotCenter,
+                                    pendingSum: ibotPending, pendingRows: try metadata.integer("centering.ibot.pending_rows"))
         for (part, computed) in checksums(student: student, ema: ema.parameters, optimizer: optimizer, dino: dino, ibot: ibot) {
             let stored = try metadata.string("checksum." + part)
             guard stored == computed else {
@@ -201,7 +205,7 @@ public enum TrainCheckpoint {
     // MARK: Private
 
     /// The flat buffer a tensor of the file belongs to.
-    private enum Buffer: Hashable {
+    private enum Buffer {
         case student, ema, firstMoment, secondMoment, dinoCenter, ibotCenter, dinoPending, ibotPending
     }
 
@@ -230,7 +234,8 @@ public enum TrainCheckpoint {
 
     /// K of the layout's `dino_head` and `ibot_head`.
     private static func prototypes(of layout: StudentLayout, path: String) throws(TrainCheckpointError) -> (dino: Int, ibot: Int) {
-        guard let dino = layout.heads.first(where: { $0.name == "dino_head" }), let ibot = layout.heads.first(where: { $0.name == "ibot_head" }) else {
+        guard let dino = layout.heads.first(where: { $0.name == "dino_head" }),
+              let ibot = layout.heads.first(where: { $0.name == "ibot_head" }) else {
             throw .stateMismatch(path: path, reason: "the student layout needs a dino_head and an ibot_head (it has \(layout.heads.map(\.name)))")
         }
         return (dino.config.prototypes, ibot.config.prototypes)
