@@ -201,11 +201,8 @@ public final class RunSession: Sendable {
         let temporary = path + ".tmp-\(getpid())"
         do {
             try Data(text.utf8).write(to: URL(fileURLWithPath: temporary))
-            if FileManager.default.fileExists(atPath: path) {
-                _ = try FileManager.default.replaceItemAt(URL(fileURLWithPath: path), withItemAt: URL(fileURLWithPath: temporary))
-            } else {
-                try FileManager.default.moveItem(atPath: temporary, toPath: path)
-            }
+            // rename(2) replaces an existing file atomically (Foundation's replaceItemAt fails on Linux here).
+            guard rename(temporary, path) == 0 else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .EIO) }
         } catch {
             try? FileManager.default.removeItem(atPath: temporary)
             throw RunDirectoryError(message: "cannot write \(path): \(GraphLoader.reason(error))")
