@@ -68,6 +68,7 @@ struct RunCommand: AsyncParsableCommand {
         }
         let result = await session.execute()
         if !monitor { Console.error(StatsTable.render(result.snapshot)) }
+        if let summary = TrainingRunSummary.render(result.snapshot, runDirectory: session.runDirectory) { Console.error(summary) }
         if case .failed(let stage, let message) = result.outcome {
             Console.error("error: stage '\(stage)' failed: \(message)")
         }

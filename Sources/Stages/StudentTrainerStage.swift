@@ -16,7 +16,8 @@ import Training
 /// Each step publishes `loss`, `dino_local_loss`, `dino_global_loss`, `ibot_loss`, `lr`, `weight_decay`,
 /// `teacher_temp`, `momentum`, `grad_norm` (backbone) and counts `steps`, `images`; it appends one JSON line to
 /// `<run dir>/train.jsonl`. A collapse of the student's outputs (entropy ≈ ln K, or one prototype for every
-/// input; field case N3) is logged as a warning and counted in `collapsed_steps`. A NaN/∞ logit or loss stops the
+/// input; field case N3) is logged as a warning when it starts (and when it ends), marked in train.jsonl and
+/// counted in `collapsed_steps`. A NaN/∞ logit or loss stops the
 /// run with ``TrainingStepError`` naming the step and the samples (slide, coordinates, sample id). The last,
 /// partial batch is dropped (DINOv2's `drop_last`). With `max_steps`, the stage stops after that many steps
 /// (its input closes; upstream stops).
@@ -188,6 +189,7 @@ public struct StudentTrainerStage: Stage {
         var trainer: DistillationTrainer?
         var pending: [TeacherOutput] = []
         var lastStateStep = -1
+        var collapsed = false
         while let output = try await inbox.next() {
             if skip > 0 {
                 skip -= 1  // consumed before the checkpoint this run resumes from
@@ -215,6 +217,14 @@ public struct StudentTrainerStage: Stage {
             let report = try trainer!.step(TrainingBatch(pending))
             pending.removeAll(keepingCapacity: true)
             publish(report, trainer: trainer!, context: context)
+            if (report.collapse != nil) != collapsed {
+                collapsed.toggle()
+                if let collapse = report.collapse {
+                    context.logger.warning("student-trainer: from step \(report.iteration + 1) the student's outputs look collapsed (\(collapse), ln K = \(Foundation.log(Double(trainer!.objective.dino.prototypes)))); counted in collapsed_steps until they recover")
+                } else {
+                    context.logger.info("student-trainer: from step \(report.iteration + 1) the student's outputs no longer look collapsed")
+                }
+            }
             try log?.append(report, images: batch)
             let step = trainer!.iteration
             let checkpoint = checkpointEvery > 0 && step % checkpointEvery == 0
@@ -269,9 +279,6 @@ public struct StudentTrainerStage: Stage {
         m.set("grad_norm", report.gradientNorms[.backbone] ?? 0)
         m.add("steps")
         m.add("images", Double(trainer.settings.batch))
-        if let collapse = report.collapse {
-            m.add("collapsed_steps")
-            context.logger.warning("student-trainer: step \(report.iteration): the student's outputs look collapsed (\(collapse)); loss \(report.losses.total)")
-        }
+        if report.collapse != nil { m.add("collapsed_steps") }
     }
 }
