@@ -23,6 +23,10 @@ public struct GraphLoader: Sendable {
     public let registry: StageRegistry
     /// Variables for `${…}` (the process environment by default).
     public var environment: [String: String]
+    /// Whether loading calls each stage's `validate(replicas:)` (the files, datasets and checkpoints it names).
+    /// `distill run --dry-run` turns it off and reports those checks itself, so that a graph can be checked
+    /// before its data and weights exist.
+    public var validatesStages = true
 
     /// A loader for graphs using `registry`'s stage types, expanding `${…}` from `environment`.
     public init(registry: StageRegistry, environment: [String: String] = ProcessInfo.processInfo.environment) {
@@ -48,7 +52,7 @@ public struct GraphLoader: Sendable {
     /// Loads and validates graph text; `path` is used in messages and for the default name.
     /// - Throws: ``GraphErrors`` with every mistake found.
     public func load(yaml: String, path: String, overrides: [String] = []) throws(GraphErrors) -> GraphSpec {
-        var parse = GraphParse(file: path, registry: registry, environment: environment)
+        var parse = GraphParse(file: path, registry: registry, environment: environment, validatesStages: validatesStages)
         let spec = parse.run(yaml: yaml, overrides: overrides)
         guard parse.errors.isEmpty, let spec else { throw GraphErrors(parse.errors) }
         return spec
@@ -69,12 +73,14 @@ struct GraphParse {
     let file: String
     let registry: StageRegistry
     let environment: [String: String]
+    let validatesStages: Bool
     var errors: [GraphError] = []
 
-    init(file: String, registry: StageRegistry, environment: [String: String]) {
+    init(file: String, registry: StageRegistry, environment: [String: String], validatesStages: Bool = true) {
         self.file = file
         self.registry = registry
         self.environment = environment
+        self.validatesStages = validatesStages
     }
 
     /// A stage as read from the file, before parameters are checked.
@@ -465,7 +471,7 @@ struct GraphParse {
             if valid {
                 do {
                     let instance = try descriptor.makeInstance(parameters)
-                    try instance.validate(replicas: stage.replicas)
+                    if validatesStages { try instance.validate(replicas: stage.replicas) }
                 } catch let error as ParameterError {
                     fail(lines[error.key] ?? stage.line, keys[error.key] ?? "\(prefix).params.\(error.key)", error.message)
                 } catch {

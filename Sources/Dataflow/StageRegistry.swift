@@ -12,6 +12,10 @@ public struct StageDescriptor: Sendable {
     let makeInstance: @Sendable (StageParameters) throws -> any Stage
     let launch: @Sendable (StageLaunchSetup) throws -> StagePlan
 
+    /// A new instance of the stage type with `parameters` (its `init`), e.g. to call `validate(replicas:)`.
+    /// - Throws: the stage initialiser's error.
+    public func instance(_ parameters: StageParameters) throws -> any Stage { try makeInstance(parameters) }
+
     /// The parameter declaration with this name, if any.
     public func parameter(_ name: String) -> ParameterSpec? { parameters.first { $0.name == name } }
     public func input(_ name: String) -> PortSpec? { inputs.first { $0.name == name } }

@@ -11,9 +11,12 @@ struct GraphOptions: ParsableArguments {
     var overrides: [String] = []
 
     /// Loads the graph, or prints every error (one per line) to standard error and exits with code 2.
-    func load() throws -> GraphSpec {
+    /// - Parameter validatingStages: call each stage's `validate(replicas:)` (files and datasets it names).
+    func load(validatingStages: Bool = true) throws -> GraphSpec {
         do {
-            return try GraphLoader(registry: Distill.registry).load(path: graph, overrides: overrides)
+            var loader = GraphLoader(registry: Distill.registry)
+            loader.validatesStages = validatingStages
+            return try loader.load(path: graph, overrides: overrides)
         } catch {
             for line in error.errors { Console.error("error: \(line)") }
             throw ExitCode(2)

@@ -27,10 +27,20 @@ struct RunCommand: AsyncParsableCommand {
     @Flag(help: "Draw the live stats table in this terminal.")
     var monitor = false
 
+    @Flag(name: .customLong("dry-run"), help: "Check the graph without running it: stages, models, shapes, parameter counts, memory estimate.")
+    var dryRun = false
+
     @Option(name: .customLong("log-level"), help: "trace, debug, info, notice, warning, error or critical.")
     var logLevel: String = "info"
 
     func run() async throws {
+        if dryRun {
+            let spec = try graph.load(validatingStages: false)
+            let report = GraphDryRun.report(spec, registry: Distill.registry)
+            print(report.lines.joined(separator: "\n"))
+            if report.problems > 0 { throw ExitCode(2) }
+            return
+        }
         let spec = try graph.load()
         var options = RunOptions()
         if let resume {

@@ -32,6 +32,8 @@ public struct StudentTrainerStage: Stage {
     public static let input = InputPort<TeacherOutput>("in")
     public static let output = OutputPort<TrainerUpdate>("out")
     public static var inputs: [PortSpec] { [input.spec] }
+    /// `cuda` is accepted in graph files (so `--dry-run` can check GPU graphs); running on it needs the CUDA backend.
+    public static var devices: [String] { ["cpu", "cuda"] }
     public static var outputs: [PortSpec] { [output.spec] }
     public static let parameters: [ParameterSpec] = [
         ParameterSpec("model", .string, default: .string(""), "student ViT config (configs/models/*.yaml)"),
@@ -146,6 +148,7 @@ public struct StudentTrainerStage: Stage {
     }
 
     public func run(_ context: StageContext) async throws {
+        guard context.device == "cpu" else { throw DeviceUnavailableError(stage: context.stageName, device: context.device) }
         let inbox = try context.inbox(Self.input)
         let out = try context.outbox(Self.output)
         let config = try ViTConfig.load(path: parameters.string("model"))

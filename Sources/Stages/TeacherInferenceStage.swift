@@ -21,6 +21,8 @@ public struct TeacherInferenceStage: Stage {
     public static let input = InputPort<CropSet>("in")
     public static let output = OutputPort<TeacherOutput>("out")
     public static var inputs: [PortSpec] { [input.spec] }
+    /// `cuda` is accepted in graph files (so `--dry-run` can check GPU graphs); running on it needs the CUDA backend.
+    public static var devices: [String] { ["cpu", "cuda"] }
     public static var outputs: [PortSpec] { [output.spec] }
     public static let parameters: [ParameterSpec] = [
         ParameterSpec("model", .string, default: .string(""), "teacher ViT config (configs/models/*.yaml)"),
@@ -51,6 +53,7 @@ public struct TeacherInferenceStage: Stage {
     }
 
     public func run(_ context: StageContext) async throws {
+        guard context.device == "cpu" else { throw DeviceUnavailableError(stage: context.stageName, device: context.device) }
         let inbox = try context.inbox(Self.input)
         let out = try context.outbox(Self.output)
         let config = try ViTConfig.load(path: modelPath)
