@@ -25,7 +25,7 @@ import Glibc
     /// train.jsonl without its wall-clock `time` field.
     static func curve(_ directory: String) throws -> [String] {
         try String(contentsOfFile: directory + "/train.jsonl", encoding: .utf8).split(separator: "\n").map {
-            $0.replacing(/"time":[0-9.e+-]+,?/, with: "")
+            String($0).replacing(/"time":[0-9.e+-]+,?/, with: "")
         }
     }
 
