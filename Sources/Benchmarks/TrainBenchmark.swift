@@ -161,6 +161,8 @@ public enum TrainBenchmark {
         public var threads: Int
         /// The AdamW implementation torch chose (`single-tensor`, `foreach` or `fused`).
         public var optimizer: String?
+        /// The student's parameters (backbone and heads), to compare with `Configuration.parameters`.
+        public var parameters: Int?
         public var result: SideResult
     }
 
@@ -312,7 +314,7 @@ public enum TrainBenchmark {
     /// This process's peak resident set in MiB (`ru_maxrss`, KiB on Linux).
     static func peakRSSMiB() -> Double {
         var usage = rusage()
-        getrusage(RUSAGE_SELF, &usage)
+        getrusage(RUSAGE_SELF.rawValue, &usage)
         return Double(usage.ru_maxrss) / 1024
     }
 

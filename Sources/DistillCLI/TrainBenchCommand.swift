@@ -114,12 +114,15 @@ struct TrainBench: AsyncParsableCommand {
                     + "OpenBLAS core \(report.blasCore)")
         Console.out("  side      s/step (best)  images/s  CPU s/step  peak RSS  steps")
         func row(_ name: String, _ side: TrainBenchmark.SideResult) {
-            Console.out(String(format: "  %-8@ %12.3f  %8.2f  %10.3f  %5.0f MiB  %5d", name, side.secondsPerStep, side.imagesPerSecond,
-                               side.cpuSecondsPerStep, side.peakRSSMiB ?? .nan, side.steps))
+            let padded = name.padding(toLength: 8, withPad: " ", startingAt: 0)
+            Console.out("  " + padded + String(format: " %12.3f  %8.2f  %10.3f  %5.0f MiB  %5d", side.secondsPerStep, side.imagesPerSecond,
+                                                side.cpuSecondsPerStep, side.peakRSSMiB ?? .nan, side.steps))
         }
         row("swift", report.swift)
         if let python = report.reference, let ratio = report.ratioPytorchOverSwift {
             row("pytorch", python.result)
+            Console.out("  pytorch: torch \(python.torch ?? "?"), timm \(python.timm ?? "?"), AdamW \(python.optimizer ?? "?"), "
+                        + "\(python.parameters.map(String.init) ?? "?") student parameters")
             Console.out(String(format: "  ratio pytorch/swift time: %.2f× wall (best round), %.2f× CPU (target ≥ %.1f×)", ratio.wall, ratio.cpu,
                                report.targetRatio))
         }

@@ -19,7 +19,7 @@ The step of distillation-spec.md §4.11, as DINOv2's SSLMetaArch.forward_backwar
 Random inputs (any values do for timing), the same every step. Per run: --warmup-steps untimed steps, then timed
 steps until --min-seconds (at least --min-steps); torch.set_num_threads(--threads).
 
-Prints JSON: {"python", "torch", "timm", "threads", "optimizer", "result": {"steps", "wall_s", "cpu_s",
+Prints JSON: {"python", "torch", "timm", "threads", "optimizer", "parameters" (the student's), "result": {"steps", "wall_s", "cpu_s",
 "s_per_step", "images_per_s", "cpu_s_per_step", "peak_rss_mib", "rounds_s_per_step", "first_losses",
 "last_losses"}} (cpu_s: process user + system seconds of the timed steps, time.process_time; images = B per step).
 
@@ -219,6 +219,7 @@ def main() -> None:
     print(json.dumps({
         "python": platform.python_version(), "torch": torch.__version__, "timm": timm.__version__,
         "threads": torch.get_num_threads(), "optimizer": implementation,
+        "parameters": sum(p.numel() for module in student.values() for p in module.parameters()),
         "result": {"steps": steps, "wall_s": elapsed, "cpu_s": cpu, "s_per_step": per_step, "images_per_s": b / per_step,
                    "cpu_s_per_step": cpu / steps, "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
                    "rounds_s_per_step": [per_step], "first_losses": first, "last_losses": last},
