@@ -35,9 +35,11 @@ import Testing
                              ("ibot_bottleneck", 256), ("teacher_width", 96)] {
             #expect(configuration[key] as? Int == value, "\(key)")
         }
-        // No warmup in the bench's schedules: the first step runs at the peak lr 0.004·√(2/1024), wd 0.04, τ_t 0.07.
-        #expect(configuration["lr"] as? Double == 0.004 * (2.0 / 1024).squareRoot())
-        #expect(configuration["weight_decay"] as? Double == 0.04)
+        // No warmup in the bench's schedules: the first step runs at the top of the cosines (final + ½(base − final)·2,
+        // equal to the base up to rounding): lr 0.004·√(2/1024), wd 0.04; τ_t is its final 0.07 from the start.
+        let lr = try #require(configuration["lr"] as? Double), weightDecay = try #require(configuration["weight_decay"] as? Double)
+        #expect(abs(lr - 0.004 * (2.0 / 1024).squareRoot()) <= 1e-15, "\(lr)")
+        #expect(abs(weightDecay - 0.04) <= 1e-15, "\(weightDecay)")
         #expect(configuration["teacher_temperature"] as? Double == 0.07)
 
         let swift = try #require(report["swift"] as? [String: Any])
