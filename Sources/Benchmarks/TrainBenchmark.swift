@@ -84,12 +84,16 @@ public enum TrainBenchmark {
 
     /// The step's configuration as both sides ran it.
     public struct Configuration: Codable, Sendable {
+        /// The student backbone's config name, width D and depth.
         public var student: String
         public var embedDim: Int, depth: Int
         /// Student parameters (backbone and both heads).
         public var parameters: Int
+        /// B; Ng, Nl crops per sample and their sizes, px.
         public var batch: Int, globalCrops: Int, localCrops: Int, globalSize: Int, localSize: Int
+        /// K; the heads' hidden width, MLP layers and bottlenecks.
         public var prototypes: Int, headHidden: Int, headLayers: Int, dinoBottleneck: Int, ibotBottleneck: Int
+        /// D_t, the teacher tokens' width.
         public var teacherWidth: Int
         /// Schedule values of the step: lr, weight decay, τ_t.
         public var lr: Double, weightDecay: Double, teacherTemperature: Double
@@ -104,6 +108,7 @@ public enum TrainBenchmark {
 
     /// `L_dino_local`, `L_dino_global`, `L_ibot` of one step.
     public struct Losses: Codable, Sendable {
+        /// `DistillationObjective.Losses`' three terms.
         public var dinoLocal: Double, dinoGlobal: Double, ibot: Double
 
         enum CodingKeys: String, CodingKey {
@@ -154,15 +159,19 @@ public enum TrainBenchmark {
 
     /// What the Python reference printed (one round, or merged rounds), with the command that ran it.
     public struct ReferenceResult: Codable, Sendable {
+        /// Python's version, and the command line `distill` ran.
         public var python: String?
         public var command: [String]?
+        /// torch and timm versions.
         public var torch: String?
         public var timm: String?
+        /// `torch.get_num_threads()`.
         public var threads: Int
         /// The AdamW implementation torch chose (`single-tensor`, `foreach` or `fused`).
         public var optimizer: String?
         /// The student's parameters (backbone and heads), to compare with `Configuration.parameters`.
         public var parameters: Int?
+        /// The step's figures, as the Swift side's.
         public var result: SideResult
     }
 
@@ -177,14 +186,17 @@ public enum TrainBenchmark {
     /// The report `distill bench train --json` prints.
     public struct Report: Codable, Sendable {
         public var benchmark = "train"
+        /// Kernel threads of both sides, and the machine's active processors.
         public var threads: Int
         public var cores: Int
         /// OpenBLAS's kernel family (`CPUBackend.blasCore`) and how it was chosen.
         public var blasCore: String
         public var blasCoreSelection: BLASCoreSelection
         public var configuration: Configuration
+        /// Untimed steps per side and round; alternating rounds.
         public var warmupSteps: Int
         public var rounds: Int
+        /// The Swift side, merged over rounds; the reference's, when it ran.
         public var swift: SideResult
         public var reference: ReferenceResult?
         /// Why the reference did not run, when it did not.
@@ -307,6 +319,7 @@ public enum TrainBenchmark {
                           peakRSSMiB: peakRSSMiB(), firstLosses: first.map { losses($0.losses) }, lastLosses: last.map { losses($0.losses) })
     }
 
+    /// The report's copy of a step's losses.
     static func losses(_ l: DistillationObjective.Losses) -> Losses {
         Losses(dinoLocal: l.dinoLocal, dinoGlobal: l.dinoGlobal, ibot: l.ibot)
     }
