@@ -76,7 +76,7 @@ let package = Package(
         // Built-in stage actors (test stages now; slide readers, augmentation, teacher, trainer later).
         .target(name: "Stages", dependencies: ["Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Embedding", "Evaluation", "Training"]),
         // Benchmarks behind `distill bench`.
-        .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Compute", "Models"]),
+        .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Training"]),
         // The library users depend on: re-exports the modules above.
         .target(name: "Distillery", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Evaluation", "Compute", "Models", "Embedding"]),
         // The `distill` command set, as a library so custom-stage packages can ship their own `distill`.

@@ -6,7 +6,7 @@ import Foundation
 /// `distill bench …`: benchmarks, each printed as a table or JSON.
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "bench", abstract: "Measure throughput.", subcommands: [EngineBench.self, TilingBench.self, ViTBench.self, AugmentBench.self])
+        commandName: "bench", abstract: "Measure throughput.", subcommands: [EngineBench.self, TilingBench.self, ViTBench.self, AugmentBench.self, TrainBench.self])
 }
 
 /// `distill bench engine`.

@@ -1,0 +1,133 @@
+import ArgumentParser
+import Benchmarks
+import Distillery
+import Foundation
+
+/// `distill bench train`.
+struct TrainBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "train",
+        abstract: "One DINO + iBOT distillation step on the CPU (student forward/backward, heads, losses, clip, AdamW; random frozen teacher heads and tokens): s/step beside the same step in PyTorch eager.")
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    @Option(help: "Student backbone config (default: configs/models/vit-tiny-bench.yaml).")
+    var config: String?
+
+    @Option(help: "Threads for BLAS and the kernels, and for torch.")
+    var threads = 1
+
+    @Option(help: "B, samples per step.")
+    var batch = 4
+
+    @Option(name: .customLong("local-crops"), help: "Local crops per sample (2 global crops).")
+    var localCrops = 8
+
+    @Option(name: .customLong("global-size"), help: "Global crop size, px.")
+    var globalSize = 224
+
+    @Option(name: .customLong("local-size"), help: "Local crop size, px.")
+    var localSize = 98
+
+    @Option(help: "K, prototypes of the DINO and iBOT heads.")
+    var prototypes = 4096
+
+    @Option(name: .customLong("head-hidden"), help: "Hidden width of the heads' MLPs (3 layers; bottlenecks 384 DINO, 256 iBOT).")
+    var headHidden = 2048
+
+    @Option(name: .customLong("teacher-width"), help: "Width of the random teacher tokens (the frozen teacher heads' input).")
+    var teacherWidth = 384
+
+    @Option(name: .customLong("warmup-steps"), help: "Untimed steps per side and round.")
+    var warmupSteps = 1
+
+    @Option(name: .customLong("min-seconds"), help: "Timed steps repeat until this many wall seconds, per side and round.")
+    var minimumSeconds = 10.0
+
+    @Option(name: .customLong("min-steps"), help: "Timed steps per side and round, at least.")
+    var minimumSteps = 3
+
+    @Option(help: "Alternating Swift/PyTorch rounds; each side reports its best round.")
+    var rounds = 1
+
+    @Option(help: "Python interpreter for the reference (needs torch and timm; default $DISTILL_PYTHON, else python3).")
+    var python = ProcessInfo.processInfo.environment["DISTILL_PYTHON"] ?? "python3"
+
+    @Option(name: .customLong("reference-script"), help: "The reference script (default: tools/bench/train_reference.py, looked up from the current folder and the executable's).")
+    var referenceScript: String?
+
+    @Flag(inversion: .prefixedNo, help: "Run the PyTorch reference too (default: when --python can import torch and timm).")
+    var reference: Bool?
+
+    func validate() throws {
+        guard threads >= 1, batch >= 1, rounds >= 1, minimumSteps >= 1 else {
+            throw ValidationError("--threads, --batch, --rounds and --min-steps must be at least 1")
+        }
+        guard localCrops >= 0, warmupSteps >= 0 else { throw ValidationError("--local-crops and --warmup-steps must be at least 0") }
+        guard prototypes >= 1, headHidden >= 1, teacherWidth >= 1 else {
+            throw ValidationError("--prototypes, --head-hidden and --teacher-width must be at least 1")
+        }
+    }
+
+    func run() async throws {
+        guard let path = config ?? TilingBench.findFile("configs/models/vit-tiny-bench.yaml") else {
+            throw ValidationError("configs/models/vit-tiny-bench.yaml not found; give --config")
+        }
+        var options = TrainBenchmark.Options(student: try ViTConfig.load(path: path))
+        options.threads = threads
+        options.batch = batch
+        options.localCrops = localCrops
+        options.globalSize = globalSize
+        options.localSize = localSize
+        options.prototypes = prototypes
+        options.headHidden = headHidden
+        options.teacherWidth = teacherWidth
+        options.warmupSteps = warmupSteps
+        options.minimumSeconds = minimumSeconds
+        options.minimumSteps = minimumSteps
+        options.rounds = rounds
+        var skipped: String?
+        if reference == false {
+            skipped = "--no-reference"
+        } else if let why = TrainBenchmark.referenceUnavailable(python) {
+            if reference == true { throw ValidationError("\(why) (see tools/bench/README.md)") }
+            skipped = why
+        } else if let script = referenceScript ?? TilingBench.findFile("tools/bench/train_reference.py") {
+            options.reference = TrainBenchmark.ReferenceOptions(python: python, script: script)
+        } else {
+            if reference == true { throw ValidationError("tools/bench/train_reference.py not found; give --reference-script") }
+            skipped = "tools/bench/train_reference.py not found"
+        }
+        let report = try TrainBenchmark.run(options, referenceSkipped: skipped)
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            Console.out(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        let c = report.configuration
+        Console.out("train: one DINO + iBOT step, student \(c.student) (D \(c.embedDim), depth \(c.depth), \(c.parameters) parameters with heads), "
+                    + "B \(c.batch), \(c.globalCrops) × \(c.globalSize) + \(c.localCrops) × \(c.localSize) px, K \(c.prototypes), heads \(c.headHidden) hidden, "
+                    + "teacher width \(c.teacherWidth)")
+        Console.out("  \(report.threads) threads, \(report.rounds) round(s), \(report.warmupSteps) warm-up step(s), \(report.cores) cores on the machine, "
+                    + "OpenBLAS core \(report.blasCore)")
+        Console.out("  side      s/step (best)  images/s  CPU s/step  peak RSS  steps")
+        func row(_ name: String, _ side: TrainBenchmark.SideResult) {
+            let padded = name.padding(toLength: 8, withPad: " ", startingAt: 0)
+            Console.out("  " + padded + String(format: " %12.3f  %8.2f  %10.3f  %5.0f MiB  %5d", side.secondsPerStep, side.imagesPerSecond,
+                                                side.cpuSecondsPerStep, side.peakRSSMiB ?? .nan, side.steps))
+        }
+        row("swift", report.swift)
+        if let python = report.reference, let ratio = report.ratioPytorchOverSwift {
+            row("pytorch", python.result)
+            Console.out("  pytorch: torch \(python.torch ?? "?"), timm \(python.timm ?? "?"), AdamW \(python.optimizer ?? "?"), "
+                        + "\(python.parameters.map(String.init) ?? "?") student parameters")
+            Console.out(String(format: "  ratio pytorch/swift time: %.2f× wall (best round), %.2f× CPU (target ≥ %.1f×)", ratio.wall, ratio.cpu,
+                               report.targetRatio))
+        }
+        if let why = report.referenceSkipped {
+            Console.out("  anchor unavailable: \(why)")
+        }
+    }
+}
