@@ -24,8 +24,9 @@ import Testing
     @Test func everyShippedConfigLoads() throws {
         let folder = ModelFixtures.root.appendingPathComponent("configs/models")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".yaml") }.sorted()
-        #expect(files == ["h-optimus-0.yaml", "h0-mini.yaml", "vit-small-cpu.yaml", "vit-tiny-gelu-test.yaml", "vit-tiny-test.yaml",
-                           "vit-tiny-train-gelu-test.yaml", "vit-tiny-train-test.yaml"])
+        #expect(files == ["h-optimus-0.yaml", "h0-mini.yaml", "vit-small-cpu.yaml", "vit-tiny-bench.yaml", "vit-tiny-gelu-test.yaml",
+                           "vit-tiny-student.yaml", "vit-tiny-teacher.yaml", "vit-tiny-test.yaml", "vit-tiny-train-gelu-test.yaml",
+                           "vit-tiny-train-test.yaml"])
         for file in files {
             let config = try ViTConfig.load(path: folder.appendingPathComponent(file).path)
             #expect(config.name + ".yaml" == file)
