@@ -223,7 +223,7 @@ public struct StudentTrainerStage: Stage {
             if (report.collapse != nil) != collapsed {
                 collapsed.toggle()
                 if let collapse = report.collapse {
-                    context.logger.warning("student-trainer: from step \(report.iteration + 1) the student's outputs look collapsed (\(collapse), ln K = \(Foundation.log(Double(trainer!.objective.dino.prototypes)))); counted in collapsed_steps until they recover")
+                    context.logger.warning("student-trainer: from step \(report.iteration + 1) the student's outputs look collapsed (\(collapse), ln K = \(Foundation.log(Double(trainer!.objective?.dino.prototypes ?? 1)))); counted in collapsed_steps until they recover")
                 } else {
                     context.logger.info("student-trainer: from step \(report.iteration + 1) the student's outputs no longer look collapsed")
                 }
@@ -271,10 +271,16 @@ public struct StudentTrainerStage: Stage {
 
     private func publish(_ report: TrainingStepReport, trainer: DistillationTrainer, context: StageContext) {
         let m = context.metrics
-        m.set("loss", report.losses.total)
-        m.set("dino_local_loss", report.losses.dinoLocal)
-        m.set("dino_global_loss", report.losses.dinoGlobal)
-        m.set("ibot_loss", report.losses.ibot)
+        m.set("loss", report.totalLoss)
+        if let losses = report.losses {
+            m.set("dino_local_loss", losses.dinoLocal)
+            m.set("dino_global_loss", losses.dinoGlobal)
+            m.set("ibot_loss", losses.ibot)
+        }
+        if let losses = report.featureLosses {
+            m.set("cls_feature_loss", losses.cls.total)
+            m.set("patch_feature_loss", losses.patch.total)
+        }
         m.set("lr", report.schedule.lr)
         m.set("weight_decay", report.schedule.weightDecay)
         m.set("teacher_temp", report.schedule.teacherTemperature)

@@ -106,7 +106,7 @@ private func run(_ text: String, directory: String) async throws -> RunResult {
         for step in 0..<3 {
             let report = try trainer.step(TrainingBatch(Array(items[(2 * step)..<(2 * step + 2)])))
             ema.update(student: UnsafeBufferPointer(start: student.parameters.floats, count: backboneCount), momentum: report.schedule.momentum)
-            losses.append(report.losses.total)
+            losses.append(report.totalLoss)
         }
 
         let snapshots = CollectingSink<ModelSnapshot>.items("library")
