@@ -165,6 +165,25 @@ private func run(_ text: String, directory: String) async throws -> RunResult {
         for (line, loss) in zip(logged, losses) { #expect(abs((line["loss"] as? Double ?? 0) - loss) <= 1e-12 * loss) }
     }
 
+    @Test("the H0-mini dry run with OBJECTIVE=features prints the projector and its memory, and no teacher heads")
+    func h0MiniDryRunInFeatureMode() throws {
+        let text = try String(contentsOfFile: rootPath("graphs/h0-mini.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "configs/models/", with: rootPath("configs/models") + "/")
+        func report(_ environment: [String: String]) throws -> [String] {
+            var loader = GraphLoader(registry: .builtIn, environment: environment)
+            loader.validatesStages = false   // as `distill run --dry-run`: resource checks are the report's
+            let graph = try loader.load(yaml: text, path: "h0-mini.yaml")
+            return GraphDryRun.report(graph, registry: .builtIn).lines
+        }
+        let features = try report(["OBJECTIVE": "features"])
+        #expect(features.contains { $0.contains("85,739,520 backbone parameters") })
+        // Linear(768, 1536): 768·1536 + 1536.
+        #expect(features.contains { $0.contains("objective features: projector 768 → 1536 (projector.linear) — 1,181,184 parameters") })
+        #expect(features.contains { $0.contains("projector rows") } && !features.contains { $0.contains("teacher heads (frozen") || $0.contains("dino_head:") })
+        let heads = try report([:])
+        #expect(heads.contains { $0.contains("teacher heads (frozen") } && !heads.contains { $0.contains("projector") })
+    }
+
     @Test("a NaN teacher token stops the run naming the step, the slide and the tile's coordinates")
     func nanStopsTheRunNamingTheTile() async throws {
         fixedOutputs.withLock { $0["nan"] = [teacherOutput(0), teacherOutput(1), teacherOutput(2), teacherOutput(3, nan: true)] }
