@@ -20,7 +20,7 @@ public struct TrainingMemoryEstimate: Sendable, Equatable {
     public var total: Int { state + activations + logits }
 
     /// The estimate for `layout` (student with its heads) trained with `settings` against teacher heads of
-    /// `teacherHeadParameters` parameters.
+    /// `teacherHeadParameters` parameters (not counted for a feature-distillation layout, which has no teacher heads).
     public init(layout: StudentLayout, settings: DistillationTrainer.Settings, teacherHeadParameters: Int) {
         let floats = MemoryLayout<Float>.size
         let config = layout.backbone, b = settings.batch

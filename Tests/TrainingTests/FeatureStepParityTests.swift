@@ -16,7 +16,9 @@ import Training
     static let teacherSeeds: (cls: UInt64, patch: UInt64) = (500, 600)
     static let teacherWidth = 96
 
-    /// Losses 1e-5 relative; gradients and parameters 1e-5 of each tensor's largest element.
+    /// Losses 1e-5 relative; gradients and parameters 1e-5 of each tensor's largest element. Measured worst: losses
+    /// 8.6e-8, gradient norms 4.0e-7, step-0 gradients 1.8e-6, parameters after step 2 5.7e-7 (the F16 deltas' own
+    /// error, 5.7e-7).
     static let tolerance = 1e-5
 
     static func path(_ name: String) -> String { TrainingFixtures.root.appendingPathComponent("Tests/Fixtures/feature-step/\(name)").path }
