@@ -48,6 +48,9 @@ public struct StudentTrainerStage: Stage {
         ParameterSpec("teacher_model", .string, default: .string(""), "teacher ViT config: its width sizes the teacher heads"),
         ParameterSpec("teacher_weights", .string, default: .string(""),
                       "safetensors holding the teacher's dino_head.* and ibot_head.*; empty = random heads from the run seed"),
+        ParameterSpec("feature_cosine_weight", .number, default: .number(1), "objective features: weight of the cosine term"),
+        ParameterSpec("feature_smooth_l1_weight", .number, default: .number(1), "objective features: weight of the smooth-L1 term"),
+        ParameterSpec("feature_beta", .number, default: .number(1), "objective features: smooth-L1 threshold β"),
         ParameterSpec("prototypes", .integer(1...(1 << 24)), default: .integer(131_072), "K, prototypes of both heads"),
         ParameterSpec("head_hidden", .integer(1...65536), default: .integer(2048), "hidden width of the heads' MLP"),
         ParameterSpec("dino_bottleneck", .integer(1...65536), default: .integer(384), "DINO head bottleneck"),
@@ -86,6 +89,19 @@ public struct StudentTrainerStage: Stage {
             throw ParameterError(key: "teacher_model", "give the teacher's config file (configs/models/*.yaml)")
         }
         _ = try schedules()
+        _ = try featureLoss()
+    }
+
+    /// The feature loss from `feature_cosine_weight`, `feature_smooth_l1_weight` and `feature_beta`.
+    /// - Throws: ``ParameterError`` for a negative weight or β ≤ 0.
+    func featureLoss() throws -> FeatureDistillationLoss {
+        do {
+            return try FeatureDistillationLoss(cosineWeight: parameters.number("feature_cosine_weight"),
+                                               smoothL1Weight: parameters.number("feature_smooth_l1_weight"), beta: parameters.number("feature_beta"))
+        } catch {
+            let key = ["feature_cosine_weight", "feature_smooth_l1_weight"].first { parameters.number($0) < 0 } ?? "feature_beta"
+            throw ParameterError(key: key, "\(error)")
+        }
     }
 
     /// The schedules' settings from the parameters.
@@ -233,7 +249,7 @@ public struct StudentTrainerStage: Stage {
                 if let teacherHeads {
                     trainer = try DistillationTrainer(settings: settings, student: student, teacherHeads: teacherHeads)
                 } else {
-                    trainer = try DistillationTrainer(settings: settings, student: student, featureLoss: FeatureDistillationLoss(),
+                    trainer = try DistillationTrainer(settings: settings, student: student, featureLoss: try featureLoss(),
                                                       teacherWidth: teacherConfig.embedDim)
                 }
                 if let resumed { try trainer!.restore(resumed) }

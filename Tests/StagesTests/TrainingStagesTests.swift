@@ -207,5 +207,9 @@ private func run(_ text: String, directory: String) async throws -> RunResult {
         #expect { _ = try GraphLoader(registry: registry).load(yaml: headless, path: "t.yaml") } throws: {
             "\($0)".contains("teacher_weights") && "\($0)".contains("dino_head.mlp.0.weight is missing")
         }
+        let negative = trainingGraph(key: "x", extra: ", objective: features, feature_smooth_l1_weight: -1")
+        #expect { _ = try GraphLoader(registry: registry).load(yaml: negative, path: "t.yaml") } throws: {
+            "\($0)".contains("feature_smooth_l1_weight") && "\($0)".contains("non-negative weights")
+        }
     }
 }

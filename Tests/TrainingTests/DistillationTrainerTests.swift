@@ -132,6 +132,19 @@ import Training
         #expect(trainer.iteration == 2 && trainer.optimizer.step == 2 && Self.parameters(trainer) == after)
     }
 
+    /// A heads trainer refuses a feature-distillation state (no centres) and a feature trainer a heads state,
+    /// changing nothing.
+    @Test func aStateOfTheOtherObjectiveIsRefused() throws {
+        let heads = try Self.makeTrainer(), features = try Self.makeFeatureTrainer()
+        let headState = heads.state(samplesConsumed: 0, epoch: 0, seed: 5), featureState = features.state(samplesConsumed: 0, epoch: 0, seed: 5)
+        #expect(featureState.dinoCentering == nil && headState.dinoCentering != nil)
+        #expect(throws: TrainingError.self) { try heads.restore(featureState) }
+        #expect(throws: TrainingError.self) { try features.restore(headState) }
+        #expect(heads.iteration == 0 && features.iteration == 0)
+        // The same student backbone, but the parameter counts differ by heads vs projector.
+        #expect(features.table.count == features.student.layout.backboneLayout.count + 96 * 64 + 96)
+    }
+
     @Test func aBatchOfTheWrongSizeIsRefused() throws {
         let trainer = try Self.makeTrainer()
         var bad = Self.batch(0, settings: trainer.settings)
