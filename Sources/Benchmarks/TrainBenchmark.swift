@@ -316,7 +316,7 @@ public enum TrainBenchmark {
         let perStep = elapsed / Double(steps)
         return SideResult(rounds: [perStep], steps: steps, seconds: elapsed, cpuSeconds: cpu, secondsPerStep: perStep,
                           imagesPerSecond: Double(options.batch) / perStep, cpuSecondsPerStep: cpu / Double(steps),
-                          peakRSSMiB: peakRSSMiB(), firstLosses: first.map { losses($0.losses) }, lastLosses: last.map { losses($0.losses) })
+                          peakRSSMiB: peakRSSMiB(), firstLosses: first?.losses.map(losses), lastLosses: last?.losses.map(losses))
     }
 
     /// The report's copy of a step's losses.

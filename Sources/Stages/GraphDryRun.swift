@@ -60,15 +60,20 @@ public enum GraphDryRun {
             do {
                 let student = try ViTConfig.load(path: trainerNode.parameters.string("model"))
                 let teacherConfig = try ViTConfig.load(path: trainerNode.parameters.string("teacher_model"))
-                let layout = stage.studentLayout(student)
+                let layout = stage.studentLayout(student, teacherWidth: teacherConfig.embedDim)
                 let heads = stage.teacherHeadConfigs(width: teacherConfig.embedDim)
                 let k = trainerNode.parameters.integer("prototypes")
                 lines.append("  student \(student.name)\(student.architecture.map { " (\($0))" } ?? ""): ViT/\(student.patchSize), D \(student.embedDim), depth \(student.depth), \(student.numHeads) heads, \(student.regTokens) registers — \(count(layout.backboneLayout.count)) backbone parameters")
                 for head in layout.heads {
                     lines.append("    \(head.name): \(head.config.layers) layers, hidden \(head.config.hiddenFeatures), bottleneck \(head.config.bottleneckFeatures), K \(count(k)) — \(count(head.config.layout.count)) parameters")
                 }
-                let teacherHeadCount = heads.dino.layout.count + heads.ibot.layout.count
-                lines.append("  teacher heads (frozen, from teacher_weights): DINO \(count(heads.dino.layout.count)) + iBOT \(count(heads.ibot.layout.count)) parameters")
+                var teacherHeadCount = 0
+                if let projector = layout.projector {
+                    lines.append("  objective features: projector \(projector.inFeatures) → \(projector.outFeatures) (projector.linear) — \(count(projector.count)) parameters; no teacher heads")
+                } else {
+                    teacherHeadCount = heads.dino.layout.count + heads.ibot.layout.count
+                    lines.append("  teacher heads (frozen, from teacher_weights): DINO \(count(heads.dino.layout.count)) + iBOT \(count(heads.ibot.layout.count)) parameters")
+                }
                 let schedules = try stage.schedules()
                 lines.append("  schedule: \(schedules.epochs) epochs × \(schedules.officialEpochLength) = \(count(schedules.totalIterations)) iterations, B \(schedules.batchSize), peak lr \(String(format: "%.6g", schedules.lr)) after \(schedules.warmupEpochs) warm-up epochs, wd \(schedules.weightDecay) → \(schedules.weightDecayEnd), τ_t \(schedules.warmupTeacherTemperature) → \(schedules.teacherTemperature), EMA momentum \(schedules.momentum) → \(schedules.finalMomentum)")
 
@@ -87,9 +92,15 @@ public enum GraphDryRun {
                     (settings.globalSize, settings.localSize) = (crops.global.size, crops.local.size)
                     let memory = TrainingMemoryEstimate(layout: layout, settings: settings, teacherHeadParameters: teacherHeadCount)
                     lines.append("memory estimate of one training step (fp32, as the CPU path keeps it):")
-                    lines.append("  parameters, gradients, AdamW moments, EMA, teacher heads: \(gigabytes(memory.state))")
-                    lines.append("  activations of \(settings.globalCrops) × \(settings.batch) global + \(settings.localCrops) × \(settings.batch) local crops: \(gigabytes(memory.activations))")
-                    lines.append("  logits (K \(count(k)), held whole): \(gigabytes(memory.logits))")
+                    if layout.projector != nil {
+                        lines.append("  parameters, gradients, AdamW moments (backbone + projector), EMA: \(gigabytes(memory.state))")
+                        lines.append("  activations of \(settings.globalCrops) × \(settings.batch) global crops (local crops unused): \(gigabytes(memory.activations))")
+                        lines.append("  projector rows (CLS + patch inputs, predictions, targets, gradients): \(gigabytes(memory.logits))")
+                    } else {
+                        lines.append("  parameters, gradients, AdamW moments, EMA, teacher heads: \(gigabytes(memory.state))")
+                        lines.append("  activations of \(settings.globalCrops) × \(settings.batch) global + \(settings.localCrops) × \(settings.batch) local crops: \(gigabytes(memory.activations))")
+                        lines.append("  logits (K \(count(k)), held whole): \(gigabytes(memory.logits))")
+                    }
                     lines.append("  total: \(gigabytes(memory.total)) — per sample of the batch \(gigabytes((memory.activations + memory.logits) / max(1, settings.batch))) on top of the state (B \(settings.batch) is the global batch: one process holds B / processes)")
                 }
             } catch {

@@ -13,6 +13,12 @@ import Training
 /// checkpoint's `dino_head.*` / `ibot_head.*`, read strictly) or, when empty, are random from the run seed (a
 /// warning says so). The crop geometry (crops per sample, sizes) is the first batch's.
 ///
+/// With `objective: features` (a teacher without heads, the public H-optimus-0; distillation-spec.md §3.3) the
+/// student has no heads but a `FeatureProjector` to the teacher's width, and each step is feature distillation
+/// (`FeatureDistillationLoss` on the global crops' CLS and patch tokens; the local crops are not used):
+/// `teacher_weights` then needs no heads (it is not read), the head and centering settings are unused, and the
+/// step publishes `cls_feature_loss` and `patch_feature_loss` in place of the DINO/iBOT losses.
+///
 /// Each step publishes `loss`, `dino_local_loss`, `dino_global_loss`, `ibot_loss`, `lr`, `weight_decay`,
 /// `teacher_temp`, `momentum`, `grad_norm` (backbone) and counts `steps`, `images`; it appends one JSON line to
 /// `<run dir>/train.jsonl`. A collapse of the student's outputs (entropy ≈ ln K, or one prototype for every
@@ -37,9 +43,14 @@ public struct StudentTrainerStage: Stage {
     public static var outputs: [PortSpec] { [output.spec] }
     public static let parameters: [ParameterSpec] = [
         ParameterSpec("model", .string, default: .string(""), "student ViT config (configs/models/*.yaml)"),
+        ParameterSpec("objective", .choice(["dino_ibot", "features"]), default: .string("dino_ibot"),
+                      "dino_ibot: DINO + iBOT through the teacher's heads; features: feature distillation for a teacher without heads"),
         ParameterSpec("teacher_model", .string, default: .string(""), "teacher ViT config: its width sizes the teacher heads"),
         ParameterSpec("teacher_weights", .string, default: .string(""),
                       "safetensors holding the teacher's dino_head.* and ibot_head.*; empty = random heads from the run seed"),
+        ParameterSpec("feature_cosine_weight", .number, default: .number(1), "objective features: weight of the cosine term"),
+        ParameterSpec("feature_smooth_l1_weight", .number, default: .number(1), "objective features: weight of the smooth-L1 term"),
+        ParameterSpec("feature_beta", .number, default: .number(1), "objective features: smooth-L1 threshold β"),
         ParameterSpec("prototypes", .integer(1...(1 << 24)), default: .integer(131_072), "K, prototypes of both heads"),
         ParameterSpec("head_hidden", .integer(1...65536), default: .integer(2048), "hidden width of the heads' MLP"),
         ParameterSpec("dino_bottleneck", .integer(1...65536), default: .integer(384), "DINO head bottleneck"),
@@ -78,6 +89,19 @@ public struct StudentTrainerStage: Stage {
             throw ParameterError(key: "teacher_model", "give the teacher's config file (configs/models/*.yaml)")
         }
         _ = try schedules()
+        _ = try featureLoss()
+    }
+
+    /// The feature loss from `feature_cosine_weight`, `feature_smooth_l1_weight` and `feature_beta`.
+    /// - Throws: ``ParameterError`` for a negative weight or β ≤ 0.
+    func featureLoss() throws -> FeatureDistillationLoss {
+        do {
+            return try FeatureDistillationLoss(cosineWeight: parameters.number("feature_cosine_weight"),
+                                               smoothL1Weight: parameters.number("feature_smooth_l1_weight"), beta: parameters.number("feature_beta"))
+        } catch {
+            let key = ["feature_cosine_weight", "feature_smooth_l1_weight"].first { parameters.number($0) < 0 } ?? "feature_beta"
+            throw ParameterError(key: key, "\(error)")
+        }
     }
 
     /// The schedules' settings from the parameters.
@@ -103,8 +127,13 @@ public struct StudentTrainerStage: Stage {
     /// initialised with `runSeed` itself.
     public static func teacherHeadSeed(runSeed: UInt64) -> UInt64 { runSeed ^ 0x7EAC_4E12 }
 
-    /// The student's layout (backbone config + DINO and iBOT heads).
-    func studentLayout(_ config: ViTConfig) -> StudentLayout {
+    /// Whether `objective` is `features` (feature distillation).
+    var isFeatureDistillation: Bool { parameters.string("objective") == "features" }
+
+    /// The student's layout: backbone config + DINO and iBOT heads, or (feature distillation) backbone + a projector
+    /// to `teacherWidth`.
+    func studentLayout(_ config: ViTConfig, teacherWidth: Int) -> StudentLayout {
+        if isFeatureDistillation { return .features(backbone: config, teacherWidth: teacherWidth) }
         let k = parameters.integer("prototypes"), hidden = parameters.integer("head_hidden")
         return StudentLayout(backbone: config, heads: [
             .init(name: "dino_head", config: HeadConfig(inFeatures: config.embedDim, hiddenFeatures: hidden,
@@ -121,7 +150,8 @@ public struct StudentTrainerStage: Stage {
                 HeadConfig(inFeatures: width, hiddenFeatures: hidden, bottleneckFeatures: parameters.integer("teacher_ibot_bottleneck"), prototypes: k))
     }
 
-    /// Reads both configs and, when given, the teacher heads' keys and shapes, so a wrong file fails validation.
+    /// Reads both configs and, when given (and the objective is `dino_ibot`), the teacher heads' keys and shapes,
+    /// so a wrong file fails validation; with `objective: features` a teacher checkpoint without heads is accepted.
     public func validate(replicas: Int) throws {
         guard replicas == 1 else { throw ParameterError(key: "replicas", "student-trainer runs as one replica (it owns the student)") }
         let student: ViTConfig, teacher: ViTConfig
@@ -129,7 +159,7 @@ public struct StudentTrainerStage: Stage {
         do { teacher = try ViTConfig.load(path: parameters.string("teacher_model")) } catch { throw ParameterError(key: "teacher_model", "\(error)") }
         _ = student
         let weights = parameters.string("teacher_weights")
-        guard !weights.isEmpty else { return }
+        guard !weights.isEmpty, !isFeatureDistillation else { return }
         let heads = teacherHeadConfigs(width: teacher.embedDim)
         do {
             let file = try SafetensorsFile(path: weights)
@@ -137,7 +167,7 @@ public struct StudentTrainerStage: Stage {
                 for parameter in config.layout.parameters where file.entries[prefix + parameter.name]?.shape != parameter.shape {
                     throw ParameterError(key: "teacher_weights", "\(weights): \(prefix + parameter.name) is "
                                          + "\(file.entries[prefix + parameter.name].map { "\($0.shape)" } ?? "missing"), expected \(parameter.shape) "
-                                         + "(a teacher without heads needs feature distillation, not yet a stage option)")
+                                         + "(for a teacher without heads set objective: features)")
                 }
             }
         } catch let error as ParameterError {
@@ -155,12 +185,14 @@ public struct StudentTrainerStage: Stage {
         let teacherConfig = try ViTConfig.load(path: parameters.string("teacher_model"))
         let threads = parameters.integer("threads")
         let backend = CPUBackend(threads: threads == 0 ? CPUBackend.availableCores : threads)
-        let layout = studentLayout(config)
+        let layout = studentLayout(config, teacherWidth: teacherConfig.embedDim)
         let student = Student.initialized(layout: layout, backend: backend, seed: context.seed)
         let headConfigs = teacherHeadConfigs(width: teacherConfig.embedDim)
-        let teacherHeads: TeacherHeads
+        let teacherHeads: TeacherHeads?
         let weights = parameters.string("teacher_weights")
-        if weights.isEmpty {
+        if isFeatureDistillation {
+            teacherHeads = nil
+        } else if weights.isEmpty {
             context.logger.warning("student-trainer: no teacher_weights, the teacher's DINO and iBOT heads are random (seed \(context.seed))")
             teacherHeads = TeacherHeads.initialized(dino: headConfigs.dino, ibot: headConfigs.ibot, backend: backend,
                                                    seed: Self.teacherHeadSeed(runSeed: context.seed))
@@ -214,7 +246,12 @@ public struct StudentTrainerStage: Stage {
                 guard output.dim == teacherConfig.embedDim else {
                     throw ParameterError(key: "teacher_model", "the teacher outputs have width \(output.dim), \(teacherConfig.name) has \(teacherConfig.embedDim)")
                 }
-                trainer = try DistillationTrainer(settings: settings, student: student, teacherHeads: teacherHeads)
+                if let teacherHeads {
+                    trainer = try DistillationTrainer(settings: settings, student: student, teacherHeads: teacherHeads)
+                } else {
+                    trainer = try DistillationTrainer(settings: settings, student: student, featureLoss: try featureLoss(),
+                                                      teacherWidth: teacherConfig.embedDim)
+                }
                 if let resumed { try trainer!.restore(resumed) }
             }
             let report = try trainer!.step(TrainingBatch(pending))
@@ -223,7 +260,7 @@ public struct StudentTrainerStage: Stage {
             if (report.collapse != nil) != collapsed {
                 collapsed.toggle()
                 if let collapse = report.collapse {
-                    context.logger.warning("student-trainer: from step \(report.iteration + 1) the student's outputs look collapsed (\(collapse), ln K = \(Foundation.log(Double(trainer!.objective.dino.prototypes)))); counted in collapsed_steps until they recover")
+                    context.logger.warning("student-trainer: from step \(report.iteration + 1) the student's outputs look collapsed (\(collapse), ln K = \(Foundation.log(Double(trainer!.objective?.dino.prototypes ?? 1)))); counted in collapsed_steps until they recover")
                 } else {
                     context.logger.info("student-trainer: from step \(report.iteration + 1) the student's outputs no longer look collapsed")
                 }
@@ -271,10 +308,16 @@ public struct StudentTrainerStage: Stage {
 
     private func publish(_ report: TrainingStepReport, trainer: DistillationTrainer, context: StageContext) {
         let m = context.metrics
-        m.set("loss", report.losses.total)
-        m.set("dino_local_loss", report.losses.dinoLocal)
-        m.set("dino_global_loss", report.losses.dinoGlobal)
-        m.set("ibot_loss", report.losses.ibot)
+        m.set("loss", report.totalLoss)
+        if let losses = report.losses {
+            m.set("dino_local_loss", losses.dinoLocal)
+            m.set("dino_global_loss", losses.dinoGlobal)
+            m.set("ibot_loss", losses.ibot)
+        }
+        if let losses = report.featureLosses {
+            m.set("cls_feature_loss", losses.cls.total)
+            m.set("patch_feature_loss", losses.patch.total)
+        }
         m.set("lr", report.schedule.lr)
         m.set("weight_decay", report.schedule.weightDecay)
         m.set("teacher_temp", report.schedule.teacherTemperature)

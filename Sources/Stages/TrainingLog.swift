@@ -25,12 +25,20 @@ struct TrainingLog {
     /// - Throws: the file system's error naming the path.
     func append(_ report: TrainingStepReport, images: Int) throws {
         var line: [String: Any] = [
-            "step": report.iteration + 1, "loss": report.losses.total, "dino_local_loss": report.losses.dinoLocal,
-            "dino_global_loss": report.losses.dinoGlobal, "ibot_loss": report.losses.ibot, "lr": report.schedule.lr,
+            "step": report.iteration + 1, "loss": report.totalLoss, "lr": report.schedule.lr,
             "last_layer_lr": report.schedule.lastLayerLR, "weight_decay": report.schedule.weightDecay,
             "momentum": report.schedule.momentum, "teacher_temp": report.schedule.teacherTemperature,
             "images": (report.iteration + 1) * images, "time": Date().timeIntervalSince1970,
         ]
+        if let losses = report.losses {
+            line["dino_local_loss"] = losses.dinoLocal
+            line["dino_global_loss"] = losses.dinoGlobal
+            line["ibot_loss"] = losses.ibot
+        }
+        if let losses = report.featureLosses {
+            line["cls_feature_loss"] = losses.cls.total
+            line["patch_feature_loss"] = losses.patch.total
+        }
         for (module, norm) in report.gradientNorms { line["grad_norm_\(module.rawValue)"] = norm }
         if let collapse = report.collapse { line["collapse"] = "\(collapse)" }
         var data = try JSONSerialization.data(withJSONObject: line, options: [.sortedKeys])

@@ -8,7 +8,7 @@ import Compute
 ///
 /// Its parameters are named `projector.linear.weight` and `projector.linear.bias` in a `ParameterTable` (module
 /// `.projector`: lr multiplier 1, weight decay on the weight only, its own gradient clipping).
-public struct FeatureProjector: Sendable {
+public struct FeatureProjector: Sendable, Hashable, Codable {
     /// Student and teacher widths.
     public let inFeatures: Int, outFeatures: Int
 
@@ -23,9 +23,17 @@ public struct FeatureProjector: Sendable {
     /// `projector.linear.bias [D_t]` (the `linear.` level keeps DINOv2's no-decay rule, which looks for a name
     /// ending in `.bias`, applying to the bias).
     public func register(in table: inout ParameterTable) throws(TrainingError) {
-        try table.append("projector.linear.weight", shape: [outFeatures, inFeatures])
-        try table.append("projector.linear.bias", shape: [outFeatures])
+        for parameter in parameters { try table.append(parameter.name, shape: parameter.shape) }
     }
+
+    /// The parameters' full names and PyTorch shapes, in buffer order: `projector.linear.weight [D_t, D_s]`,
+    /// `projector.linear.bias [D_t]`.
+    public var parameters: [(name: String, shape: [Int])] {
+        [("projector.linear.weight", [outFeatures, inFeatures]), ("projector.linear.bias", [outFeatures])]
+    }
+
+    /// Element count of both parameters, `D_t·D_s + D_t`.
+    public var count: Int { outFeatures * inFeatures + outFeatures }
 
     /// `output` `[rows, D_t]` = `input` `[rows, D_s]` · `weightᵀ` + `bias`.
     public func forward(input: Tensor, weight: Tensor, bias: Tensor, output: Tensor, rows: Int, backend: any Backend) {

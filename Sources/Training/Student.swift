@@ -14,7 +14,16 @@ public struct Student: Sendable {
     public let backbone: ViTTraining
     /// The heads by module name (`dino_head`, `ibot_head`).
     public let heads: [String: DINOHead]
+    /// The feature-distillation projector's parameters and gradients, when the layout has one.
+    public let projector: ProjectorParameters?
     public let backend: any Backend
+
+    /// Views of the projector's `weight [D_t, D_s]` and `bias [D_t]` in `parameters`, and of their gradients.
+    public struct ProjectorParameters: Sendable {
+        public let projector: FeatureProjector
+        public let weight: Tensor, bias: Tensor
+        public let weightGradient: Tensor, biasGradient: Tensor
+    }
 
     /// Views over `parameters` and `gradients`.
     /// - Precondition: both hold `layout.count` elements.
@@ -40,6 +49,14 @@ public struct Student: Sendable {
                                         backend: backend)
         }
         self.heads = heads
+        projector = layout.projector.map { projector in
+            let start = layout.range(of: "projector").lowerBound, weights = projector.inFeatures * projector.outFeatures
+            return ProjectorParameters(projector: projector,
+                                       weight: parameters.view(offset: start, shape: [projector.outFeatures, projector.inFeatures]),
+                                       bias: parameters.view(offset: start + weights, shape: [projector.outFeatures]),
+                                       weightGradient: gradients.view(offset: start, shape: [projector.outFeatures, projector.inFeatures]),
+                                       biasGradient: gradients.view(offset: start + weights, shape: [projector.outFeatures]))
+        }
     }
 
     /// A student with new buffers on `backend`: parameters from `StudentInitialization.dinov2` with `seed`,

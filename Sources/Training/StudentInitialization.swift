@@ -11,6 +11,9 @@
 ///
 /// Heads [dinov2:dinov2/layers/dino_head.py]: MLP weights `trunc_normal_(std 0.02)`, biases 0; `last_layer`
 /// `weight_v` PyTorch's Linear default U(±1/√bottleneck), `weight_g` 1.
+///
+/// Feature-distillation projector (`projector.linear.*`): as DINOv2's other Linear layers, weight
+/// `trunc_normal_(std 0.02)`, bias 0.
 public enum StudentInitialization {
     /// Initial values `[layout.count]` for `layout`, deterministic for `seed`.
     public static func dinov2(_ layout: StudentLayout, layerScale: Float = 1e-5, seed: UInt64) -> [Float] {

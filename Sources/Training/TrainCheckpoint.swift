@@ -17,14 +17,18 @@ import Models
 /// centering.dino.center        [K] the DINO centre c; centering.ibot.center [K] the iBOT centre
 /// ```
 ///
+/// A feature-distillation state (a `StudentLayout` with a projector and no heads) has no `centering.*` tensors or
+/// metadata and no `prototypes`; its `student.` and `optimizer.` tensors include `projector.linear.weight` and
+/// `projector.linear.bias`, and `student_layout` records `"projector": {"inFeatures": D_s, "outFeatures": D_t}`.
+///
 /// Metadata (each value JSON text: numbers bare, strings quoted, objects): `format` ("distillery.train-state"),
 /// `format_version` (1), `iteration`, `optimizer_step`, `ema_updates` (all three equal), `samples_consumed`, `epoch`,
 /// `seed`, `prototypes` (K), `backbone` (the config's name), `student_layout` (`{"backbone": ViTConfig,
-/// "heads": {name: HeadConfig}}`), `adamw.beta1`, `adamw.beta2`, `adamw.eps`, `centering.{dino,ibot}.momentum`,
+/// "heads": {name: HeadConfig}, "projector": FeatureProjector}`, projector only in feature distillation), `adamw.beta1`, `adamw.beta2`, `adamw.eps`, `centering.{dino,ibot}.momentum`,
 /// `centering.{dino,ibot}.pending_rows`, and FNV-1a 64 checksums (`"fnv1a64:<16 hex digits>"`, over the tensors'
 /// little-endian bytes in this order): `checksum.student` (the student tensors in layout order), `checksum.ema`,
 /// `checksum.optimizer` (exp_avg then exp_avg_sq, layout order), `checksum.centering` (dino center, dino
-/// pending_sum, ibot center, ibot pending_sum). A caller's `metadata` is stored verbatim beside them.
+/// pending_sum, ibot center, ibot pending_sum; over nothing in feature distillation). A caller's `metadata` is stored verbatim beside them.
 public enum TrainCheckpoint {
     /// The `format` metadata value.
     public static let format = "distillery.train-state"
@@ -35,11 +39,11 @@ public enum TrainCheckpoint {
     /// rename: a failed write leaves an existing `path` as it was).
     /// - Parameter metadata: extra string entries stored verbatim (keys must not be the format's own).
     /// - Throws: `TrainCheckpointError.missingEMA` when `state.ema` is nil; `.stateMismatch` when a buffer's size,
-    ///   a centre's K or the counters (iteration = optimiser step = EMA updates) do not fit; `.badMetadata` for a
+    ///   a centre's K (or centres given for a feature-distillation layout, or missing for one with heads) or the counters (iteration = optimiser step = EMA updates) do not fit; `.badMetadata` for a
     ///   reserved key in `metadata`; `SafetensorsError` from the writer.
     public static func write(_ state: TrainState, layout: StudentLayout, metadata: [String: String] = [:], to path: String) throws {
         guard let ema = state.ema else { throw TrainCheckpointError.missingEMA(path: path) }
-        let (dinoK, ibotK) = try prototypes(of: layout, path: path)
+        let prototypes = try prototypes(of: layout, path: path)
         func mismatch(_ reason: String) -> TrainCheckpointError { .stateMismatch(path: path, reason: reason) }
         guard state.student.count == layout.count else {
             throw mismatch("student of \(state.student.count) values, the layout (\(layout.backbone.name) + heads) has \(layout.count)")
@@ -50,9 +54,20 @@ public enum TrainCheckpoint {
         guard state.optimizer.m.count == layout.count, state.optimizer.v.count == layout.count else {
             throw mismatch("AdamW moments of \(state.optimizer.m.count) and \(state.optimizer.v.count) values for \(layout.count) parameters")
         }
-        guard state.dinoCentering.prototypes == dinoK, state.ibotCentering.prototypes == ibotK else {
-            throw mismatch("centres of K = \(state.dinoCentering.prototypes) (DINO) and \(state.ibotCentering.prototypes) (iBOT), "
-                           + "the heads have \(dinoK) and \(ibotK)")
+        let centerings: [SoftmaxCentering]
+        if case let (dinoK, ibotK)? = prototypes {
+            guard let dino = state.dinoCentering, let ibot = state.ibotCentering else {
+                throw mismatch("no centres, the student has heads (K = \(dinoK), \(ibotK))")
+            }
+            guard dino.prototypes == dinoK, ibot.prototypes == ibotK else {
+                throw mismatch("centres of K = \(dino.prototypes) (DINO) and \(ibot.prototypes) (iBOT), the heads have \(dinoK) and \(ibotK)")
+            }
+            centerings = [dino, ibot]
+        } else {
+            guard state.dinoCentering == nil, state.ibotCentering == nil else {
+                throw mismatch("centres given for a feature-distillation student (projector, no heads)")
+            }
+            centerings = []
         }
         guard state.iteration >= 0, state.optimizer.step == state.iteration, ema.updates == state.iteration else {
             throw mismatch("iteration \(state.iteration), optimiser step \(state.optimizer.step) and EMA updates \(ema.updates) must be equal")
@@ -61,16 +76,16 @@ public enum TrainCheckpoint {
             throw mismatch("samples consumed \(state.samplesConsumed) and epoch \(state.epoch) must be ≥ 0")
         }
 
-        let entries = slots(layout, dinoPrototypes: dinoK, ibotPrototypes: ibotK).map { slot -> (name: String, payload: SafetensorsPayload) in
+        let entries = slots(layout, prototypes: prototypes).map { slot -> (name: String, payload: SafetensorsPayload) in
             switch slot.buffer {
-            case .dinoPending: (slot.key, .float64(state.dinoCentering.pendingSum[...], shape: slot.shape))
-            case .ibotPending: (slot.key, .float64(state.ibotCentering.pendingSum[...], shape: slot.shape))
+            case .dinoPending: (slot.key, .float64(centerings[0].pendingSum[...], shape: slot.shape))
+            case .ibotPending: (slot.key, .float64(centerings[1].pendingSum[...], shape: slot.shape))
             case .student: (slot.key, .float32(state.student[slot.range], shape: slot.shape))
             case .ema: (slot.key, .float32(ema.parameters[slot.range], shape: slot.shape))
             case .firstMoment: (slot.key, .float32(state.optimizer.m[slot.range], shape: slot.shape))
             case .secondMoment: (slot.key, .float32(state.optimizer.v[slot.range], shape: slot.shape))
-            case .dinoCenter: (slot.key, .float32(state.dinoCentering.center[...], shape: slot.shape))
-            case .ibotCenter: (slot.key, .float32(state.ibotCentering.center[...], shape: slot.shape))
+            case .dinoCenter: (slot.key, .float32(centerings[0].center[...], shape: slot.shape))
+            case .ibotCenter: (slot.key, .float32(centerings[1].center[...], shape: slot.shape))
             }
         }
 
@@ -78,16 +93,16 @@ public enum TrainCheckpoint {
             "format": json(format), "format_version": "\(formatVersion)", "iteration": "\(state.iteration)",
             "optimizer_step": "\(state.optimizer.step)", "ema_updates": "\(ema.updates)",
             "samples_consumed": "\(state.samplesConsumed)", "epoch": "\(state.epoch)", "seed": "\(state.seed)",
-            "prototypes": "\(dinoK)", "backbone": json(layout.backbone.name), "student_layout": try layoutJSON(layout),
+            "backbone": json(layout.backbone.name), "student_layout": try layoutJSON(layout),
             "adamw.beta1": "\(state.optimizer.beta1)", "adamw.beta2": "\(state.optimizer.beta2)",
             "adamw.eps": "\(state.optimizer.epsilon)",
         ]
-        for (module, centering) in [("dino", state.dinoCentering), ("ibot", state.ibotCentering)] {
+        if let dinoK = prototypes?.dino { fields["prototypes"] = "\(dinoK)" }
+        for (module, centering) in zip(["dino", "ibot"], centerings) {
             fields["centering.\(module).momentum"] = "\(centering.momentum)"
             fields["centering.\(module).pending_rows"] = "\(centering.pendingRows)"
         }
-        for (part, checksum) in checksums(student: state.student, ema: ema.parameters, optimizer: state.optimizer,
-                                          dino: state.dinoCentering, ibot: state.ibotCentering) {
+        for (part, checksum) in checksums(student: state.student, ema: ema.parameters, optimizer: state.optimizer, centerings: centerings) {
             fields["checksum." + part] = json(checksum)
         }
         for (key, value) in metadata {
@@ -106,7 +121,8 @@ public enum TrainCheckpoint {
     /// - Throws: `SafetensorsError` for an unreadable, truncated or malformed file, or a tensor of the wrong dtype;
     ///   `TrainCheckpointError.badMetadata` (another format or version, a missing or malformed entry, counters
     ///   that disagree), `.layoutMismatch` listing every setting of the student (backbone config, head sizes, K)
-    ///   that differs from `layout`, `.stateMismatch` when `layout` lacks a `dino_head` or `ibot_head`,
+    ///   that differs from `layout`, `.stateMismatch` when `layout` lacks a `dino_head` or `ibot_head` (and is not a
+    ///   feature-distillation layout),
     ///   `.checksumMismatch` naming the file and the part; `CheckpointError` listing every missing, unused and
     ///   mis-shaped key.
     public static func read(path: String, layout: StudentLayout) throws -> TrainState {
@@ -122,8 +138,9 @@ public enum TrainCheckpoint {
         }
         let differences = try layoutDifferences(stored: metadata.raw("student_layout"), layout: layout, path: path)
         guard differences.isEmpty else { throw TrainCheckpointError.layoutMismatch(path: path, differences: differences) }
-        let (dinoK, ibotK) = try prototypes(of: layout, path: path)
-        let slots = slots(layout, dinoPrototypes: dinoK, ibotPrototypes: ibotK)
+        let prototypes = try prototypes(of: layout, path: path)
+        let slots = slots(layout, prototypes: prototypes)
+        let dinoK = prototypes?.dino ?? 0, ibotK = prototypes?.ibot ?? 0
 
         let expected = Dictionary(uniqueKeysWithValues: slots.map { ($0.key, $0.shape) })
         let missing = slots.map(\.key).filter { file.entries[$0] == nil }.sorted()
@@ -172,30 +189,33 @@ public enum TrainCheckpoint {
                               epsilon: try metadata.double("adamw.eps"), m: m, v: v,
                               step: iteration)
         let ema = StudentEMA(parameters: emaValues, updates: iteration)
-        let dino = SoftmaxCentering(prototypes: dinoK, momentum: try metadata.double("centering.dino.momentum"), center: dinoCenter,
-                                    pendingSum: dinoPending, pendingRows: try metadata.integer("centering.dino.pending_rows"))
-        let ibot = SoftmaxCentering(prototypes: ibotK, momentum: try metadata.double("centering.ibot.momentum"), center: ibotCenter,
-                                    pendingSum: ibotPending, pendingRows: try metadata.integer("centering.ibot.pending_rows"))
-        for (part, computed) in checksums(student: student, ema: ema.parameters, optimizer: optimizer, dino: dino, ibot: ibot) {
+        var centerings: [SoftmaxCentering] = []
+        if prototypes != nil {
+            centerings = [SoftmaxCentering(prototypes: dinoK, momentum: try metadata.double("centering.dino.momentum"), center: dinoCenter,
+                                           pendingSum: dinoPending, pendingRows: try metadata.integer("centering.dino.pending_rows")),
+                          SoftmaxCentering(prototypes: ibotK, momentum: try metadata.double("centering.ibot.momentum"), center: ibotCenter,
+                                           pendingSum: ibotPending, pendingRows: try metadata.integer("centering.ibot.pending_rows"))]
+        }
+        for (part, computed) in checksums(student: student, ema: ema.parameters, optimizer: optimizer, centerings: centerings) {
             let stored = try metadata.string("checksum." + part)
             guard stored == computed else {
                 throw TrainCheckpointError.checksumMismatch(path: path, part: part, stored: stored, computed: computed)
             }
         }
-        return TrainState(iteration: iteration, student: student, ema: ema, optimizer: optimizer, dinoCentering: dino,
-                          ibotCentering: ibot, samplesConsumed: try metadata.integer("samples_consumed"),
+        return TrainState(iteration: iteration, student: student, ema: ema, optimizer: optimizer, dinoCentering: centerings.first,
+                          ibotCentering: centerings.last, samplesConsumed: try metadata.integer("samples_consumed"),
                           epoch: try metadata.integer("epoch"), seed: try metadata.unsigned("seed"))
     }
 
     /// The FNV-1a 64 checksums of the restorable tensors by part, in the metadata's text form.
-    static func checksums(student: [Float], ema: [Float], optimizer: AdamW, dino: SoftmaxCentering,
-                          ibot: SoftmaxCentering) -> [(part: String, checksum: String)] {
+    static func checksums(student: [Float], ema: [Float], optimizer: AdamW,
+                          centerings: [SoftmaxCentering]) -> [(part: String, checksum: String)] {
         var studentHash = FNV1a64(), emaHash = FNV1a64(), optimizerHash = FNV1a64(), centeringHash = FNV1a64()
         studentHash.combine(student)
         emaHash.combine(ema)
         optimizerHash.combine(optimizer.m)
         optimizerHash.combine(optimizer.v)
-        for centering in [dino, ibot] {
+        for centering in centerings {
             centeringHash.combine(centering.center)
             centeringHash.combine(centering.pendingSum)
         }
@@ -218,25 +238,33 @@ public enum TrainCheckpoint {
     }
 
     /// Every tensor of the format in file order (the F64 sums first, so they start 8-byte aligned).
-    private static func slots(_ layout: StudentLayout, dinoPrototypes: Int, ibotPrototypes: Int) -> [Slot] {
-        var slots = [Slot(key: "centering.dino.pending_sum", shape: [dinoPrototypes], buffer: .dinoPending, range: 0..<dinoPrototypes),
+    /// Without `prototypes` (feature distillation) there are no centre tensors.
+    private static func slots(_ layout: StudentLayout, prototypes: (dino: Int, ibot: Int)?) -> [Slot] {
+        var slots: [Slot] = []
+        if case let (dinoPrototypes, ibotPrototypes)? = prototypes {
+            slots = [Slot(key: "centering.dino.pending_sum", shape: [dinoPrototypes], buffer: .dinoPending, range: 0..<dinoPrototypes),
                      Slot(key: "centering.ibot.pending_sum", shape: [ibotPrototypes], buffer: .ibotPending, range: 0..<ibotPrototypes)]
+        }
         let student = layout.layout.parameters.map { (name: $0.name, shape: $0.shape, range: $0.offset..<($0.offset + $0.count)) }
         let backbone = layout.backboneLayout.parameters.map { (name: $0.name, shape: $0.shape, range: $0.offset..<($0.offset + $0.count)) }
         for (prefix, buffer, parameters) in [("student.", Buffer.student, student), ("ema.", .ema, backbone),
                                              ("optimizer.exp_avg.", .firstMoment, student), ("optimizer.exp_avg_sq.", .secondMoment, student)] {
             slots += parameters.map { Slot(key: prefix + $0.name, shape: $0.shape, buffer: buffer, range: $0.range) }
         }
-        slots.append(Slot(key: "centering.dino.center", shape: [dinoPrototypes], buffer: .dinoCenter, range: 0..<dinoPrototypes))
-        slots.append(Slot(key: "centering.ibot.center", shape: [ibotPrototypes], buffer: .ibotCenter, range: 0..<ibotPrototypes))
+        if case let (dinoPrototypes, ibotPrototypes)? = prototypes {
+            slots.append(Slot(key: "centering.dino.center", shape: [dinoPrototypes], buffer: .dinoCenter, range: 0..<dinoPrototypes))
+            slots.append(Slot(key: "centering.ibot.center", shape: [ibotPrototypes], buffer: .ibotCenter, range: 0..<ibotPrototypes))
+        }
         return slots
     }
 
-    /// K of the layout's `dino_head` and `ibot_head`.
-    private static func prototypes(of layout: StudentLayout, path: String) throws(TrainCheckpointError) -> (dino: Int, ibot: Int) {
+    /// K of the layout's `dino_head` and `ibot_head`; nil for a feature-distillation layout (projector, no heads).
+    private static func prototypes(of layout: StudentLayout, path: String) throws(TrainCheckpointError) -> (dino: Int, ibot: Int)? {
+        if layout.heads.isEmpty, layout.projector != nil { return nil }
         guard let dino = layout.heads.first(where: { $0.name == "dino_head" }),
               let ibot = layout.heads.first(where: { $0.name == "ibot_head" }) else {
-            throw .stateMismatch(path: path, reason: "the student layout needs a dino_head and an ibot_head (it has \(layout.heads.map(\.name)))")
+            throw .stateMismatch(path: path, reason: "the student layout needs a dino_head and an ibot_head, or a projector and no heads "
+                                 + "(it has \(layout.heads.map(\.name)))")
         }
         return (dino.config.prototypes, ibot.config.prototypes)
     }
@@ -245,10 +273,12 @@ public enum TrainCheckpoint {
     private struct LayoutRecord: Codable {
         var backbone: ViTConfig
         var heads: [String: HeadConfig]
+        var projector: FeatureProjector?
 
         init(_ layout: StudentLayout) {
             backbone = layout.backbone
             heads = Dictionary(uniqueKeysWithValues: layout.heads.map { ($0.name, $0.config) })
+            projector = layout.projector
         }
     }
 

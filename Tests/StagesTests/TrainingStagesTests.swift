@@ -56,13 +56,13 @@ private let trainerParameters = """
     warmup_teacher_temp_epochs: 1, checkpoint_every: 2, threads: 1
     """
 
-private func trainingGraph(key: String, emaEvery: Int = 2) -> String {
+private func trainingGraph(key: String, emaEvery: Int = 2, extra: String = "") -> String {
     """
     name: training
     run: {seed: 9}
     stages:
       - {name: source, type: fixed-teacher-outputs, params: {key: "\(key)"}}
-      - {name: trainer, type: student-trainer, params: {\(trainerParameters)}}
+      - {name: trainer, type: student-trainer, params: {\(trainerParameters)\(extra)}}
       - {name: ema, type: ema, params: {every: \(emaEvery)}}
       - {name: sink, type: collect-snapshots, params: {key: "\(key)"}}
     edges:
@@ -92,7 +92,7 @@ private func run(_ text: String, directory: String) async throws -> RunResult {
         let config = try ViTConfig.load(path: rootPath("configs/models/vit-tiny-train-test.yaml"))
         let stage = try StudentTrainerStage(parameters: GraphLoader(registry: registry).load(yaml: trainingGraph(key: "library"), path: "t.yaml")
             .stages.first { $0.name == "trainer" }!.parameters)
-        let layout = stage.studentLayout(config)
+        let layout = stage.studentLayout(config, teacherWidth: 64)
         let student = Student.initialized(layout: layout, backend: backend, seed: 9)
         let heads = stage.teacherHeadConfigs(width: 64)
         let teacher = TeacherHeads.initialized(dino: heads.dino, ibot: heads.ibot, backend: backend,
@@ -106,7 +106,7 @@ private func run(_ text: String, directory: String) async throws -> RunResult {
         for step in 0..<3 {
             let report = try trainer.step(TrainingBatch(Array(items[(2 * step)..<(2 * step + 2)])))
             ema.update(student: UnsafeBufferPointer(start: student.parameters.floats, count: backboneCount), momentum: report.schedule.momentum)
-            losses.append(report.losses.total)
+            losses.append(report.totalLoss)
         }
 
         let snapshots = CollectingSink<ModelSnapshot>.items("library")
@@ -121,6 +121,67 @@ private func run(_ text: String, directory: String) async throws -> RunResult {
         // JSON carries the loss to 15–17 significant digits.
         for (line, loss) in zip(logged, losses) { #expect(abs((line["loss"] as? Double ?? 0) - loss) <= 1e-12 * loss) }
         #expect(logged[0]["lr"] as? Double == 0)
+    }
+
+    @Test("objective features with a teacher checkpoint without heads: the EMA snapshots and the checkpoint equal the feature trainer run by hand")
+    func featureDistillationGraphEqualsTheLibrary() async throws {
+        let items = (0..<5).map { teacherOutput($0) }
+        fixedOutputs.withLock { $0["features"] = items }
+        let directory = temporaryDirectory("training-features")
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let headless = ", objective: features, teacher_weights: \"\(rootPath("Tests/Fixtures/vit/vit-tiny-test.safetensors"))\""
+        let result = try await run(trainingGraph(key: "features", extra: headless), directory: directory)
+        #expect(result.outcome == .completed)
+
+        // By hand: 5 samples in batches of 2 → 2 steps (the last sample dropped), projector 64 → 64, no heads.
+        let backend = CPUBackend(threads: 1)
+        let config = try ViTConfig.load(path: rootPath("configs/models/vit-tiny-train-test.yaml"))
+        let stage = try StudentTrainerStage(parameters: GraphLoader(registry: registry).load(yaml: trainingGraph(key: "features", extra: headless), path: "t.yaml")
+            .stages.first { $0.name == "trainer" }!.parameters)
+        let layout = stage.studentLayout(config, teacherWidth: 64)
+        #expect(layout.heads.isEmpty && layout.projector == FeatureProjector(inFeatures: 64, outFeatures: 64))
+        let student = Student.initialized(layout: layout, backend: backend, seed: 9)
+        var settings = DistillationTrainer.Settings(batch: 2, schedules: try stage.schedules())
+        (settings.localCrops, settings.globalSize, settings.localSize) = (2, 56, 28)
+        let trainer = try DistillationTrainer(settings: settings, student: student, featureLoss: FeatureDistillationLoss(), teacherWidth: 64)
+        let backboneCount = layout.backboneLayout.count
+        var ema = StudentEMA(parameters: Array(UnsafeBufferPointer(start: student.parameters.floats, count: backboneCount)))
+        var losses: [Double] = []
+        for step in 0..<2 {
+            let report = try trainer.step(TrainingBatch(Array(items[(2 * step)..<(2 * step + 2)])))
+            ema.update(student: UnsafeBufferPointer(start: student.parameters.floats, count: backboneCount), momentum: report.schedule.momentum)
+            losses.append(report.totalLoss)
+        }
+
+        let snapshots = CollectingSink<ModelSnapshot>.items("features")
+        #expect(snapshots.last?.step == 2)
+        #expect(Array(UnsafeBufferPointer(start: snapshots.last!.parameters.flat.floats, count: backboneCount)) == ema.parameters)
+        let state = try TrainCheckpoint.read(path: directory + "/" + EMAStage.checkpointPath, layout: layout)
+        #expect(state.iteration == 2 && state.dinoCentering == nil && state.student == Array(UnsafeBufferPointer(start: student.parameters.floats, count: layout.count)))
+
+        let lines = try String(contentsOfFile: directory + "/train.jsonl", encoding: .utf8).split(separator: "\n")
+        let logged = try lines.map { try JSONSerialization.jsonObject(with: Data($0.utf8)) as! [String: Any] }
+        #expect(logged.map { $0["step"] as? Int } == [1, 2] && logged.allSatisfy { $0["dino_local_loss"] == nil && $0["cls_feature_loss"] is Double })
+        for (line, loss) in zip(logged, losses) { #expect(abs((line["loss"] as? Double ?? 0) - loss) <= 1e-12 * loss) }
+    }
+
+    @Test("the H0-mini dry run with OBJECTIVE=features prints the projector and its memory, and no teacher heads")
+    func h0MiniDryRunInFeatureMode() throws {
+        let text = try String(contentsOfFile: rootPath("graphs/h0-mini.yaml"), encoding: .utf8)
+            .replacingOccurrences(of: "configs/models/", with: rootPath("configs/models") + "/")
+        func report(_ environment: [String: String]) throws -> [String] {
+            var loader = GraphLoader(registry: .builtIn, environment: environment)
+            loader.validatesStages = false   // as `distill run --dry-run`: resource checks are the report's
+            let graph = try loader.load(yaml: text, path: "h0-mini.yaml")
+            return GraphDryRun.report(graph, registry: .builtIn).lines
+        }
+        let features = try report(["OBJECTIVE": "features"])
+        #expect(features.contains { $0.contains("85,739,520 backbone parameters") })
+        // Linear(768, 1536): 768·1536 + 1536.
+        #expect(features.contains { $0.contains("objective features: projector 768 → 1536 (projector.linear) — 1,181,184 parameters") })
+        #expect(features.contains { $0.contains("projector rows") } && !features.contains { $0.contains("teacher heads (frozen") || $0.contains("dino_head:") })
+        let heads = try report([:])
+        #expect(heads.contains { $0.contains("teacher heads (frozen") } && !heads.contains { $0.contains("projector") })
     }
 
     @Test("a NaN teacher token stops the run naming the step, the slide and the tile's coordinates")
@@ -145,6 +206,10 @@ private func run(_ text: String, directory: String) async throws -> RunResult {
             of: "threads: 1", with: "threads: 1, teacher_weights: \"\(rootPath("Tests/Fixtures/vit/vit-tiny-test.safetensors"))\"")
         #expect { _ = try GraphLoader(registry: registry).load(yaml: headless, path: "t.yaml") } throws: {
             "\($0)".contains("teacher_weights") && "\($0)".contains("dino_head.mlp.0.weight is missing")
+        }
+        let negative = trainingGraph(key: "x", extra: ", objective: features, feature_smooth_l1_weight: -1")
+        #expect { _ = try GraphLoader(registry: registry).load(yaml: negative, path: "t.yaml") } throws: {
+            "\($0)".contains("feature_smooth_l1_weight") && "\($0)".contains("non-negative weights")
         }
     }
 }

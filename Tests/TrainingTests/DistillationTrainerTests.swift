@@ -33,6 +33,15 @@ import Training
         return try DistillationTrainer(settings: settings, student: student, teacherHeads: teacher)
     }
 
+    /// The feature-distillation trainer of the same student backbone, crops and schedules: a projector 64 → 96
+    /// and no heads, the default loss (cosine + smooth-L1, β 1).
+    static func makeFeatureTrainer(seed: UInt64 = 5) throws -> DistillationTrainer {
+        let heads = try makeTrainer(seed: seed)
+        let layout = StudentLayout.features(backbone: heads.student.layout.backbone, teacherWidth: 96)
+        let student = Student.initialized(layout: layout, backend: CPUBackend(threads: 1), seed: seed)
+        return try DistillationTrainer(settings: heads.settings, student: student, featureLoss: FeatureDistillationLoss(), teacherWidth: 96)
+    }
+
     /// A batch of uniform noise in [-1, 1) for step `index`.
     static func batch(_ index: Int, settings: DistillationTrainer.Settings, teacherWidth: Int = 96) -> TrainingBatch {
         var generator = SplitMix64(seed: 100 + UInt64(index))
@@ -57,7 +66,7 @@ import Training
         #expect(trainer.iteration == 3 && trainer.optimizer.step == 3)
         #expect(reports.map(\.iteration) == [0, 1, 2])
         for report in reports {
-            #expect(report.losses.total.isFinite && report.losses.dinoLocal > 0 && report.losses.dinoGlobal > 0 && report.losses.ibot > 0)
+            #expect(report.losses!.total.isFinite && report.losses!.dinoLocal > 0 && report.losses!.dinoGlobal > 0 && report.losses!.ibot > 0)
             #expect(report.gradientNorms.keys.sorted() == [.backbone, .dinoHead, .iBOTHead])
             #expect(report.schedule == trainer.schedules[report.iteration])
         }
@@ -69,14 +78,14 @@ import Training
         #expect(backbone.contains { after[$0] != initial[$0] })
         #expect(lastLayer.allSatisfy { after[$0] == initial[$0] }, "frozen last layer moved")
         // The DINO centre now holds the lagged mean of the teacher logits (non-zero after the first update).
-        #expect(trainer.objective.dinoCentering.center.contains { $0 != 0 })
+        #expect(trainer.objective!.dinoCentering.center.contains { $0 != 0 })
     }
 
     @Test func aNaNTeacherTokenStopsTheStepNamingItsSample() throws {
         let trainer = try Self.makeTrainer()
         _ = try trainer.step(Self.batch(0, settings: trainer.settings))
         let before = Self.parameters(trainer)
-        let centre = trainer.objective.dinoCentering
+        let centre = trainer.objective!.dinoCentering
         var bad = Self.batch(1, settings: trainer.settings)
         let patches = trainer.patchTokens
         // Patch row of global crop 1, sample 1 (crop-major row c·B + b = 3), patch 2.
@@ -90,7 +99,50 @@ import Training
         }
         #expect(trainer.iteration == 1 && trainer.optimizer.step == 1)
         #expect(Self.parameters(trainer) == before)
-        #expect(trainer.objective.dinoCentering == centre)
+        #expect(trainer.objective!.dinoCentering == centre)
+    }
+
+    /// Feature distillation: steps move the backbone and the projector (clipped as two modules, no centres) and a
+    /// NaN teacher patch token stops the step naming its sample, nothing applied.
+    @Test func featureStepsMoveStudentAndProjectorAndANaNNamesItsSample() throws {
+        let trainer = try Self.makeFeatureTrainer()
+        let initial = Self.parameters(trainer)
+        let first = try trainer.step(Self.batch(0, settings: trainer.settings))
+        let second = try trainer.step(Self.batch(1, settings: trainer.settings))
+        for report in [first, second] {
+            #expect(report.losses == nil && report.collapse == nil && report.gradientNorms.keys.sorted() == [.backbone, .projector])
+            let losses = try #require(report.featureLosses)
+            #expect(losses.cls.cosine > 0 && losses.cls.smoothL1 > 0 && losses.patch.cosine > 0 && losses.patch.smoothL1 > 0)
+            #expect(report.totalLoss == losses.total)
+        }
+        let after = Self.parameters(trainer)
+        for name in ["blocks.0.attn.qkv.weight", "projector.linear.weight", "projector.linear.bias"] {
+            #expect(trainer.table.entry(name)!.range.contains { after[$0] != initial[$0] }, "\(name) did not move")
+        }
+        #expect(trainer.objective == nil && trainer.state(samplesConsumed: 4, epoch: 0, seed: 5).dinoCentering == nil)
+
+        var bad = Self.batch(2, settings: trainer.settings)
+        bad.teacherPatches[((1 * 2 + 1) * trainer.patchTokens + 2) * 96 + 7] = .infinity
+        #expect {
+            _ = try trainer.step(bad)
+        } throws: { error in
+            guard let error = error as? TrainingStepError else { return false }
+            return error.iteration == 2 && error.samples == [bad.samples[1]] && "\(error)".contains("teacher patch features")
+        }
+        #expect(trainer.iteration == 2 && trainer.optimizer.step == 2 && Self.parameters(trainer) == after)
+    }
+
+    /// A heads trainer refuses a feature-distillation state (no centres) and a feature trainer a heads state,
+    /// changing nothing.
+    @Test func aStateOfTheOtherObjectiveIsRefused() throws {
+        let heads = try Self.makeTrainer(), features = try Self.makeFeatureTrainer()
+        let headState = heads.state(samplesConsumed: 0, epoch: 0, seed: 5), featureState = features.state(samplesConsumed: 0, epoch: 0, seed: 5)
+        #expect(featureState.dinoCentering == nil && headState.dinoCentering != nil)
+        #expect(throws: TrainingError.self) { try heads.restore(featureState) }
+        #expect(throws: TrainingError.self) { try features.restore(headState) }
+        #expect(heads.iteration == 0 && features.iteration == 0)
+        // The same student backbone, but the parameter counts differ by heads vs projector.
+        #expect(features.table.count == features.student.layout.backboneLayout.count + 96 * 64 + 96)
     }
 
     @Test func aBatchOfTheWrongSizeIsRefused() throws {

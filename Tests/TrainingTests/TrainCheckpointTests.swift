@@ -17,15 +17,16 @@ import Glibc
         var ema: StudentEMA
         var reports: [TrainingStepReport] = []
 
-        /// A fresh run: the tiny trainer (seed 5) with an EMA starting at its initial backbone.
-        init() throws {
-            trainer = try DistillationTrainerTests.makeTrainer()
+        /// A fresh run: the tiny trainer (seed 5; feature distillation with `features`) with an EMA starting at its
+        /// initial backbone.
+        init(features: Bool = false) throws {
+            trainer = try features ? DistillationTrainerTests.makeFeatureTrainer() : DistillationTrainerTests.makeTrainer()
             ema = StudentEMA(parameters: Array(Run.backbone(trainer)))
         }
 
         /// A fresh trainer and EMA restored from the checkpoint at `path`.
-        init(resumingFrom path: String) throws {
-            trainer = try DistillationTrainerTests.makeTrainer()
+        init(resumingFrom path: String, features: Bool = false) throws {
+            trainer = try features ? DistillationTrainerTests.makeFeatureTrainer() : DistillationTrainerTests.makeTrainer()
             let state = try TrainCheckpoint.read(path: path, layout: trainer.student.layout)
             try trainer.restore(state)
             ema = try #require(state.ema)
@@ -74,7 +75,7 @@ import Glibc
         #expect(bits(a.ema!.parameters) == bits(b.ema!.parameters) && a.ema!.updates == b.ema!.updates, "EMA", sourceLocation: sourceLocation)
         #expect(bits(a.optimizer.m) == bits(b.optimizer.m) && bits(a.optimizer.v) == bits(b.optimizer.v)
                     && a.optimizer.step == b.optimizer.step, "AdamW", sourceLocation: sourceLocation)
-        for (x, y) in [(a.dinoCentering, b.dinoCentering), (a.ibotCentering, b.ibotCentering)] {
+        for case let (x?, y?) in [(a.dinoCentering, b.dinoCentering), (a.ibotCentering, b.ibotCentering)] {
             #expect(bits(x.center) == bits(y.center) && bits(x.pendingSum) == bits(y.pendingSum) && x.pendingRows == y.pendingRows,
                     "centre", sourceLocation: sourceLocation)
         }
@@ -93,7 +94,7 @@ import Glibc
         try first.checkpoint(to: path)
         let read = try TrainCheckpoint.read(path: path, layout: first.trainer.student.layout)
         #expect(read == first.state)
-        #expect(read.dinoCentering.pendingRows == 4 && read.ibotCentering.pendingRows == 4 * 16, "the queued centre update is saved")
+        #expect(read.dinoCentering?.pendingRows == 4 && read.ibotCentering?.pendingRows == 4 * 16, "the queued centre update is saved")
         #expect(read.samplesConsumed == 6 && read.seed == 5)
 
         let resumed = try Run(resumingFrom: path)
@@ -105,6 +106,36 @@ import Glibc
         #expect(file.metadata["backbone"] == "\"vit-tiny-train-test\"" && file.metadata["prototypes"] == "256")
         #expect(try file.entry("centering.dino.pending_sum").dtype == .f64 && file.entry("student.blocks.1.ls2.gamma").dtype == .f32)
         #expect(try file.entry("optimizer.exp_avg_sq.ibot_head.last_layer.weight_v").shape == [256, 16])
+    }
+
+    /// Feature distillation (backbone + projector, no centres): 3 steps, a checkpoint, a fresh trainer resumed
+    /// from it and 3 more steps give the same bits as 6 steps straight; the file holds the projector and its
+    /// moments and no centres, and a heads layout refuses it.
+    @Test func featureDistillationThreeStepsResumeThreeEqualsSixStraight() throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let straight = try Run(features: true)
+        try straight.steps(0..<6)
+
+        let first = try Run(features: true)
+        try first.steps(0..<3)
+        let path = folder.appendingPathComponent("features-3.safetensors").path
+        try first.checkpoint(to: path)
+        let layout = first.trainer.student.layout
+        let read = try TrainCheckpoint.read(path: path, layout: layout)
+        #expect(read == first.state && read.dinoCentering == nil && read.ibotCentering == nil)
+
+        let resumed = try Run(resumingFrom: path, features: true)
+        try resumed.steps(3..<6)
+        Self.expectIdentical(resumed, straight)
+        #expect(straight.reports.allSatisfy { $0.losses == nil && $0.featureLosses != nil && $0.gradientNorms[.projector] != nil })
+
+        let file = try SafetensorsFile(path: path)
+        #expect(try file.entry("student.projector.linear.weight").shape == [96, 64])
+        #expect(try file.entry("optimizer.exp_avg.projector.linear.bias").shape == [96])
+        #expect(!file.entries.keys.contains { $0.hasPrefix("centering.") } && file.metadata["prototypes"] == nil)
+        let heads = try DistillationTrainerTests.makeTrainer().student.layout
+        #expect(throws: TrainCheckpointError.self) { try TrainCheckpoint.read(path: path, layout: heads) }
     }
 
     /// D5: a second and third resume within the epoch stay aligned with the continuous run.
@@ -169,7 +200,7 @@ import Glibc
         try fresh.restore(state)
         let restored = DistillationTrainerTests.parameters(fresh)
         let checksums = TrainCheckpoint.checksums(student: restored, ema: state.ema!.parameters, optimizer: fresh.optimizer,
-                                                  dino: fresh.objective.dinoCentering, ibot: fresh.objective.ibotCentering)
+                                                  centerings: [fresh.objective!.dinoCentering, fresh.objective!.ibotCentering])
         for (part, checksum) in checksums { #expect(file.metadata["checksum." + part] == "\"\(checksum)\"", "\(part)") }
         #expect(restored != initial)
 

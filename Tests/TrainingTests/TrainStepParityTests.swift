@@ -115,8 +115,8 @@ import Training
                     == expectedSchedule, "step \(step) schedule")
             // The three losses and the gradient norms before clipping.
             let losses = try expected.tensor("s\(step).losses").scalars()
-            for (index, (name, value)) in [("dino local", report.losses.dinoLocal), ("dino global", report.losses.dinoGlobal),
-                                           ("ibot", report.losses.ibot)].enumerated() {
+            for (index, (name, value)) in [("dino local", report.losses!.dinoLocal), ("dino global", report.losses!.dinoGlobal),
+                                           ("ibot", report.losses!.ibot)].enumerated() {
                 let error = ObjectiveFixtures.relativeError(value, Double(losses[index]))
                 #expect(error <= Self.tolerance, "step \(step) \(name) loss \(value) vs \(losses[index]): \(error)")
             }
@@ -127,7 +127,7 @@ import Training
                 #expect(report.gradientNorms[module]! > settings.clipGradient, "step \(step) \(module) was not clipped")
             }
             // The centres after the step: the one the next step uses (the queued batch mean applied).
-            for (name, centering) in [("dino", trainer.objective.dinoCentering), ("ibot", trainer.objective.ibotCentering)] {
+            for (name, centering) in [("dino", trainer.objective!.dinoCentering), ("ibot", trainer.objective!.ibotCentering)] {
                 var next = centering
                 next.beginStep()
                 let error = try ObjectiveFixtures.scaledError(next.center, expected.tensor("s\(step).\(name)_center").scalars())
