@@ -3,8 +3,9 @@ import Training
 
 /// `<run dir>/train.jsonl`: one JSON object per training step, appended as the step ends — the loss curve in a
 /// form pandas reads (`pd.read_json(path, lines=True)`). Keys: `step` (steps done), `loss`, `dino_local_loss`,
-/// `dino_global_loss`, `ibot_loss`, `lr`, `last_layer_lr`, `weight_decay`, `momentum`, `teacher_temp`,
-/// `grad_norm_backbone`, `grad_norm_dino_head`, `grad_norm_ibot_head`, `collapse` (absent when none), `images`
+/// `dino_global_loss`, `ibot_loss` (feature distillation: `cls_feature_loss`, `patch_feature_loss` instead), `lr`,
+/// `last_layer_lr`, `weight_decay`, `momentum`, `teacher_temp`, `grad_norm_backbone`, `grad_norm_dino_head`,
+/// `grad_norm_ibot_head` (or `grad_norm_projector`), `collapse` (absent when none), `images`
 /// (samples seen), `time` (Unix seconds).
 struct TrainingLog {
     let path: String
