@@ -203,10 +203,9 @@ public struct StudentTrainerStage: Stage {
         let checkpointEvery = parameters.integer("checkpoint_every")
         let log = context.runDirectory.map { TrainingLog(path: ($0 as NSString).appendingPathComponent("train.jsonl")) }
         let resumed = try resumeState(context, layout: layout)
-        if let resumed {
-            resumed.student.withUnsafeBufferPointer { backend.upload($0, to: student.parameters) }
-            try log?.truncate(after: resumed.iteration)
-        }
+        if let resumed { resumed.student.withUnsafeBufferPointer { backend.upload($0, to: student.parameters) } }
+        // A resumed run rewrites the steps after its checkpoint — all of them when the killed run wrote none.
+        if context.isResuming { try log?.truncate(after: resumed?.iteration ?? 0) }
 
         func update(_ trainer: DistillationTrainer?, step: Int, report: TrainingStepReport?, state: TrainState?) -> TrainerUpdate {
             let backbone = Tensor(shape: [layout.backboneLayout.count])

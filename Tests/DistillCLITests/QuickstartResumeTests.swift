@@ -6,7 +6,7 @@ import Glibc
 #endif
 
 /// `graphs/quickstart.yaml` (a short version: 3 epochs over the sample slides, 14 steps, a checkpoint every 3
-/// steps) killed with SIGKILL at a random moment, then continued with `distill run --resume RUN_DIR`: the run ends
+/// steps) killed with SIGKILL before its first checkpoint, and at a random moment, then continued with `distill run --resume RUN_DIR`: the run ends
 /// with the same student, EMA and checkpoint, byte for byte, and the same loss curve as an uninterrupted run
 /// (issue #8 item 3; field cases D1, D5, E1, E2).
 @Suite(.serialized) struct QuickstartResumeTests {
@@ -29,7 +29,7 @@ import Glibc
         }
     }
 
-    @Test func sigkillAtARandomMomentThenResumeEqualsAnUninterruptedRun() async throws {
+    @Test func sigkillBeforeTheFirstCheckpointOrAtARandomMomentThenResumeEqualsAnUninterruptedRun() async throws {
         let distill = try Paths.requireDistill()
         let root = NSTemporaryDirectory() + "distill-quickstart-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
@@ -43,28 +43,40 @@ import Glibc
         let steps = try Self.curve(root + "/reference").count
         #expect(steps == 14, "39 tiles × 3 epochs in batches of 8")
 
-        // Killed somewhere between 15 % and 85 % of the uninterrupted run's duration (before or after checkpoints).
+        // Trial 1: killed as soon as the first step is logged, before any checkpoint (the resumed run starts again
+        // from step 0 and rewrites train.jsonl). Trial 2: killed somewhere between 15 % and 85 % of the uninterrupted
+        // run's duration (before or after checkpoints).
         var generator = SystemRandomNumberGenerator()
-        let fraction = Double.random(in: 0.15...0.85, using: &generator)
-        let killed = root + "/killed"
-        let child = try Subprocess(distill, ["run", Self.graph, "--run-dir", killed], environment: Self.environment)
-        defer { child.killIfRunning() }
-        try await Task.sleep(for: duration * fraction)
-        child.signal(SIGKILL)
-        let status = await child.finish(timeout: .seconds(20))
-        let stepsBeforeKill = (try? Self.curve(killed).count) ?? 0
-        let checkpointed = FileManager.default.fileExists(atPath: killed + "/checkpoints/latest.safetensors")
-        if status != 128 + SIGKILL {
-            #expect(status == 0, "the killed run ended with \(String(describing: status)):\n\(child.stderr.value.text)")
+        for trial in 1...2 {
+            let fraction = Double.random(in: 0.15...0.85, using: &generator)
+            let killed = root + "/killed-\(trial)"
+            let child = try Subprocess(distill, ["run", Self.graph, "--run-dir", killed], environment: Self.environment)
+            defer { child.killIfRunning() }
+            if trial == 1 {
+                let deadline = clock.now + .seconds(120)
+                while ((try? Self.curve(killed).count) ?? 0) < 1 && clock.now < deadline && child.process.isRunning {
+                    try await Task.sleep(for: .milliseconds(5))
+                }
+            } else {
+                try await Task.sleep(for: duration * fraction)
+            }
+            child.signal(SIGKILL)
+            let status = await child.finish(timeout: .seconds(20))
+            let stepsBeforeKill = (try? Self.curve(killed).count) ?? 0
+            let checkpointed = FileManager.default.fileExists(atPath: killed + "/checkpoints/latest.safetensors")
+            let when = "trial \(trial), killed after \(stepsBeforeKill) steps (checkpoint: \(checkpointed))"
+            if status != 128 + SIGKILL {
+                #expect(status == 0, "\(when): the killed run ended with \(String(describing: status)):\n\(child.stderr.value.text)")
+            }
+            let resumed = try await Self.run(distill, ["--resume", killed])
+            #expect(resumed.status == 0, "\(when):\n\(resumed.stderr)")
+            for file in ["export/student-ema.safetensors", "export/student.safetensors", "checkpoints/latest.safetensors"] {
+                let a = FileManager.default.contents(atPath: root + "/reference/" + file)
+                let b = FileManager.default.contents(atPath: killed + "/" + file)
+                #expect(a != nil && a == b, "\(file) differs, \(when)")
+            }
+            #expect(try Self.curve(killed) == Self.curve(root + "/reference"), "train.jsonl differs, \(when)")
         }
-        let resumed = try await Self.run(distill, ["--resume", killed])
-        #expect(resumed.status == 0, "killed at \(fraction) (after \(stepsBeforeKill) steps, checkpoint: \(checkpointed)):\n\(resumed.stderr)")
-        for file in ["export/student-ema.safetensors", "export/student.safetensors", "checkpoints/latest.safetensors"] {
-            let a = FileManager.default.contents(atPath: root + "/reference/" + file)
-            let b = FileManager.default.contents(atPath: killed + "/" + file)
-            #expect(a != nil && a == b, "\(file) differs after a kill at \(fraction) of the run (\(stepsBeforeKill) steps done, checkpoint: \(checkpointed))")
-        }
-        #expect(try Self.curve(killed) == Self.curve(root + "/reference"))
     }
 
     @Test func resumingADirectoryWithoutARunIsOneClearError() async throws {
