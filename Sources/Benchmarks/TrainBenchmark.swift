@@ -51,6 +51,7 @@ public enum TrainBenchmark {
         /// The Python reference: nil = skip.
         public var reference: ReferenceOptions?
 
+        /// The defaults above for `student`.
         public init(student: ViTConfig) { self.student = student }
 
         /// The trainer settings of the step: DINOv2's defaults (τ_s 0.1, centering momentum 0.9, clip 3.0,
@@ -76,6 +77,7 @@ public enum TrainBenchmark {
         public var python: String
         /// `tools/bench/train_reference.py`.
         public var script: String
+        /// Runs `script` with the interpreter `python`.
         public init(python: String, script: String) {
             self.python = python
             self.script = script
@@ -185,6 +187,7 @@ public enum TrainBenchmark {
 
     /// The report `distill bench train --json` prints.
     public struct Report: Codable, Sendable {
+        /// Always `train`: which benchmark the JSON came from.
         public var benchmark = "train"
         /// Kernel threads of both sides, and the machine's active processors.
         public var threads: Int
@@ -192,6 +195,7 @@ public enum TrainBenchmark {
         /// OpenBLAS's kernel family (`CPUBackend.blasCore`) and how it was chosen.
         public var blasCore: String
         public var blasCoreSelection: BLASCoreSelection
+        /// The step's shape as run (model, crops, heads, K, parameter count).
         public var configuration: Configuration
         /// Untimed steps per side and round; alternating rounds.
         public var warmupSteps: Int
