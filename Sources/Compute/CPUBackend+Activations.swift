@@ -125,7 +125,9 @@ extension CPUBackend {
         }
         if let gammaGradient {
             let dg = floats(gammaGradient, dim, "layerScaleResidualBackward gammaGradient")
-            addColumnSums(rows: rows, columns: dim, into: dg) { row, d in dr[row * dim + d] * b[row * dim + d] }
+            addColumnSums(rows: rows, columns: dim, into: dg) { row, d, lanes in
+                dr.vector(at: row * dim + d, lanes: lanes) * b.vector(at: row * dim + d, lanes: lanes)
+            }
         }
     }
 

@@ -70,20 +70,35 @@ extension CPUBackend {
     /// `target[c] += Σ_r matrix[r, c]` for a row-major `[rows, columns]` matrix, split over the threads by
     /// columns (each thread walks every row over its own columns, so no partial sums need merging).
     func addColumnSums(of matrix: UnsafeMutablePointer<Float>, rows: Int, columns: Int, into target: UnsafeMutablePointer<Float>) {
-        addColumnSums(rows: rows, columns: columns, into: target) { row, column in matrix[row * columns + column] }
+        addColumnSums(rows: rows, columns: columns, into: target) { row, column, lanes in
+            matrix.vector(at: row * columns + column, lanes: lanes)
+        }
     }
 
-    /// `target[c] += Σ_r term(r, c)`, split over the threads by columns; `term` is inlined into the loop.
+    /// `target[c] += Σ_r term(r, c)`, split over the threads by columns; `term(row, column, lanes)` gives the terms
+    /// of columns `column ..< column + lanes` (`lanes` ≤ 8; lanes past it are ignored) as one vector, and is inlined
+    /// into the loop. Each column's terms are added in row order, from zero, then added to the target: the same
+    /// sums, bit for bit, as a scalar loop over the rows.
     @inline(__always)
-    func addColumnSums(rows: Int, columns: Int, into target: UnsafeMutablePointer<Float>, _ term: (Int, Int) -> Float) {
+    func addColumnSums(rows: Int, columns: Int, into target: UnsafeMutablePointer<Float>,
+                       _ term: (_ row: Int, _ column: Int, _ lanes: Int) -> SIMD8<Float>) {
         Parallel.forEachRange(count: columns, threads: threads, minimumChunk: 64) { range in
-            let sums = UnsafeMutablePointer<Float>.allocate(capacity: range.count)
+            let count = range.count, full = count & ~7, first = range.lowerBound
+            // Padded to whole vectors: the tail vector's spare lanes collect ignored values.
+            let sums = UnsafeMutablePointer<Float>.allocate(capacity: full + 8)
             defer { sums.deallocate() }
-            sums.initialize(repeating: 0, count: range.count)
+            sums.initialize(repeating: 0, count: full + 8)
             for row in 0..<rows {
-                for column in range { sums[column - range.lowerBound] += term(row, column) }
+                var offset = 0
+                while offset < full {
+                    sums.store(sums.vector(at: offset) + term(row, first + offset, 8), at: offset)
+                    offset += 8
+                }
+                if full < count {
+                    sums.store(sums.vector(at: full) + term(row, first + full, count - full), at: full)
+                }
             }
-            for column in range { target[column] += sums[column - range.lowerBound] }
+            for column in range { target[column] += sums[column - first] }
         }
     }
 

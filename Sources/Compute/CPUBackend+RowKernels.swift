@@ -65,8 +65,9 @@ extension CPUBackend {
                 }
             }
         }
-        addColumnSums(rows: rows, columns: dim, into: dw) { row, d in
-            dy[row * dim + d] * (x[row * dim + d] - statistics[2 * row]) * statistics[2 * row + 1]
+        addColumnSums(rows: rows, columns: dim, into: dw) { row, d, lanes in
+            let mean = SIMD8<Float>(repeating: statistics[2 * row]), inverse = SIMD8<Float>(repeating: statistics[2 * row + 1])
+            return dy.vector(at: row * dim + d, lanes: lanes) * (x.vector(at: row * dim + d, lanes: lanes) - mean) * inverse
         }
         addColumnSums(of: dy, rows: rows, columns: dim, into: db)
     }

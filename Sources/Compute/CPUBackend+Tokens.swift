@@ -46,12 +46,14 @@ extension CPUBackend {
             }
         }
         // Prefix rows (CLS, registers) then position rows, each summed over the batch.
-        addColumnSums(rows: batch, columns: dim, into: dCls) { image, d in dy[image * length * dim + d] }
+        addColumnSums(rows: batch, columns: dim, into: dCls) { image, d, lanes in dy.vector(at: image * length * dim + d, lanes: lanes) }
         if let dReg {
-            addColumnSums(rows: batch, columns: registers * dim, into: dReg) { image, column in dy[(image * length + 1) * dim + column] }
+            addColumnSums(rows: batch, columns: registers * dim, into: dReg) { image, column, lanes in
+                dy.vector(at: (image * length + 1) * dim + column, lanes: lanes)
+            }
         }
-        addColumnSums(rows: batch, columns: patches * dim, into: dPos) { image, column in
-            dy[(image * length + 1 + registers) * dim + column]
+        addColumnSums(rows: batch, columns: patches * dim, into: dPos) { image, column, lanes in
+            dy.vector(at: (image * length + 1 + registers) * dim + column, lanes: lanes)
         }
     }
 

@@ -11,6 +11,12 @@ extension UnsafeMutablePointer where Pointee == Float {
         UnsafeMutableRawPointer(self + index).storeBytes(of: value, as: SIMD8<Float>.self)
     }
 
+    /// Lanes `0 ..< lanes` (`lanes` ≤ 8) from `index`, the rest 0: a whole vector when `lanes` is 8.
+    @inline(__always)
+    func vector(at index: Int, lanes: Int) -> SIMD8<Float> {
+        lanes == 8 ? vector(at: index) : partialVector(at: index, count: lanes)
+    }
+
     /// Lanes `0 ..< count` (count < 8) from `index`, the rest `fill`.
     @inline(__always)
     func partialVector(at index: Int, count: Int, fill: Float = 0) -> SIMD8<Float> {

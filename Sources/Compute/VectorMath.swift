@@ -37,16 +37,34 @@ enum VectorMath {
     /// erf(x) per lane (A&S 7.1.26).
     @inline(__always) @usableFromInline
     static func erf(_ x: V) -> V {
-        let signBits = unsafeBitCast(x, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x8000_0000)
-        let a = unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & SIMD8<UInt32>(repeating: 0x7FFF_FFFF), to: V.self)
+        let (magnitude, sign) = splitSign(x)
+        return withSign(erfOfMagnitude(magnitude, gaussian: exp(-(magnitude * magnitude))), sign)
+    }
+
+    /// erf(a) for `a` ≥ 0 given `gaussian` = e^{−a²} (A&S 7.1.26: `1 − (a₁t + … + a₅t⁵)·e^{−a²}`), so that a caller
+    /// who also needs e^{−a²} computes it once.
+    @inline(__always) @usableFromInline
+    static func erfOfMagnitude(_ a: V, gaussian: V) -> V {
         let t = V(repeating: 1) / (V(repeating: 0.327_591_1) * a + V(repeating: 1))
         var p = V(repeating: 1.061_405_429)
         p = p * t + V(repeating: -1.453_152_027)
         p = p * t + V(repeating: 1.421_413_741)
         p = p * t + V(repeating: -0.284_496_736)
         p = p * t + V(repeating: 0.254_829_592)
-        let y = V(repeating: 1) - p * t * exp(-(a * a))
-        return unsafeBitCast(unsafeBitCast(y, to: SIMD8<UInt32>.self) | signBits, to: V.self)
+        return V(repeating: 1) - p * t * gaussian
+    }
+
+    /// |x| and the sign bits of `x`.
+    @inline(__always) @usableFromInline
+    static func splitSign(_ x: V) -> (magnitude: V, sign: SIMD8<UInt32>) {
+        let bits = unsafeBitCast(x, to: SIMD8<UInt32>.self)
+        return (unsafeBitCast(bits & SIMD8<UInt32>(repeating: 0x7FFF_FFFF), to: V.self), bits & SIMD8<UInt32>(repeating: 0x8000_0000))
+    }
+
+    /// `y` (≥ 0) with the sign bits `sign` set: −y where the sign was negative.
+    @inline(__always) @usableFromInline
+    static func withSign(_ y: V, _ sign: SIMD8<UInt32>) -> V {
+        unsafeBitCast(unsafeBitCast(y, to: SIMD8<UInt32>.self) | sign, to: V.self)
     }
 
     /// GELU, exact (erf) form: `0.5·x·(1 + erf(x/√2))` (`nn.GELU()` default).
@@ -55,12 +73,14 @@ enum VectorMath {
         V(repeating: 0.5) * x * (V(repeating: 1) + erf(x * V(repeating: 0.707_106_781_186_547_5)))
     }
 
-    /// The derivative of exact GELU: `Φ(x) + x·φ(x)`, `Φ(x) = 0.5·(1 + erf(x/√2))`, `φ(x) = e^{−x²/2}/√(2π)`.
+    /// The derivative of exact GELU: `Φ(x) + x·φ(x)`, `Φ(x) = 0.5·(1 + erf(x/√2))`, `φ(x) = e^{−x²/2}/√(2π)`;
+    /// e^{−x²/2} is computed once, for both the erf and the density.
     @inline(__always) @usableFromInline
     static func geluDerivative(_ x: V) -> V {
-        let cdf = V(repeating: 0.5) * (V(repeating: 1) + erf(x * V(repeating: 0.707_106_781_186_547_5)))
-        let density = exp(V(repeating: -0.5) * x * x) * V(repeating: 0.398_942_280_401_432_7)
-        return cdf + x * density
+        let (magnitude, sign) = splitSign(x * V(repeating: 0.707_106_781_186_547_5))
+        let gaussian = exp(-(magnitude * magnitude))
+        let cdf = V(repeating: 0.5) * (V(repeating: 1) + withSign(erfOfMagnitude(magnitude, gaussian: gaussian), sign))
+        return cdf + x * (gaussian * V(repeating: 0.398_942_280_401_432_7))
     }
 
     /// SiLU: `x·σ(x) = x / (1 + e^{−x})` (`nn.SiLU`).
