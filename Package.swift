@@ -89,19 +89,21 @@ let package = Package(
             ]
         ),
         .executableTarget(name: "distill", dependencies: ["DistillCLI"]),
+        // Test helpers shared by the test targets (the package root and ../shared beside it).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DataflowTests", dependencies: ["Dataflow", "Stages"]),
-        .testTarget(name: "ImageOpsTests", dependencies: ["ImageOps"]),
-        .testTarget(name: "SlideIOTests", dependencies: ["SlideIO", "ImageOps", "CTIFF"]),
-        .testTarget(name: "TileShardsTests", dependencies: ["TileShards"]),
-        .testTarget(name: "EvaluationTests", dependencies: ["Evaluation"]),
+        .testTarget(name: "ImageOpsTests", dependencies: ["TestSupport", "ImageOps"]),
+        .testTarget(name: "SlideIOTests", dependencies: ["TestSupport", "SlideIO", "ImageOps", "CTIFF"]),
+        .testTarget(name: "TileShardsTests", dependencies: ["TestSupport", "TileShards"]),
+        .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation"]),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
-        .testTarget(name: "ModelsTests", dependencies: ["Models", "Compute", "ImageOps"]),
-        .testTarget(name: "EmbeddingTests", dependencies: ["Embedding", "Models", "Compute", "ImageOps", "TileShards", "Evaluation"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Models", "Compute", "ImageOps"]),
-        .testTarget(name: "StagesTests", dependencies: ["Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Embedding", "Evaluation", "Training"]),
+        .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Compute", "ImageOps"]),
+        .testTarget(name: "EmbeddingTests", dependencies: ["TestSupport", "Embedding", "Models", "Compute", "ImageOps", "TileShards", "Evaluation"]),
+        .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Models", "Compute", "ImageOps"]),
+        .testTarget(name: "StagesTests", dependencies: ["TestSupport", "Stages", "Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Embedding", "Evaluation", "Training"]),
         .testTarget(
             name: "DistillCLITests",
-            dependencies: ["DistillCLI", "distill", "TileShards"]
+            dependencies: ["DistillCLI", "distill", "TileShards", "TestSupport"]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -25,9 +25,9 @@ public struct ViT: Sendable {
     }
 
     /// A model over `parameters` (which must have `config`'s layout) running on `backend`.
-    /// - Precondition: `parameters.layout == ViTParameterLayout(config: config)`.
+    /// - Precondition: `parameters.layout == ParameterLayout(config: config)`.
     public init(config: ViTConfig, parameters: ViTParameters, backend: any Backend) {
-        precondition(parameters.layout == ViTParameterLayout(config: config), "parameters do not have \(config.name)'s layout")
+        precondition(parameters.layout == ParameterLayout(config: config), "parameters do not have \(config.name)'s layout")
         self.config = config
         self.parameters = parameters
         self.backend = backend

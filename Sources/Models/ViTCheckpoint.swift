@@ -24,7 +24,7 @@ public enum ViTCheckpoint {
     /// Loads an opened file; see `load(path:config:backend:otherModules:)`.
     public static func load(_ file: SafetensorsFile, config: ViTConfig, backend: any Backend,
                             otherModules: Set<String> = []) throws -> ViTParameters {
-        let layout = ViTParameterLayout(config: config)
+        let layout = ParameterLayout(config: config)
         let fileLayout = CheckpointLayout.detect(names: file.entries.keys)
         // The file's keys as the model sees them (unchunked), mapped back to the file's own names.
         var original: [String: String] = [:]

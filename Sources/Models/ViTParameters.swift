@@ -1,37 +1,15 @@
 import Compute
 
-/// A ViT's parameters: one flat `f32` tensor on the backend's device and a view per timm name
-/// (`ViTParameterLayout`). Immutable once built (Sendable).
-public struct ViTParameters: Sendable {
-    public let layout: ViTParameterLayout
-    /// All parameters, `[layout.count]`.
-    public let flat: Tensor
+/// A ViT's parameters: one flat `f32` tensor on the backend's device and a view per timm name, laid out by
+/// `ParameterLayout(config:)`.
+public typealias ViTParameters = ParameterBuffer
 
-    /// Wraps a flat tensor of `layout.count` elements.
-    /// - Precondition: `flat.count == layout.count`.
-    public init(layout: ViTParameterLayout, flat: Tensor) {
-        precondition(flat.count == layout.count, "\(flat) for \(layout.count) parameters")
-        self.layout = layout
-        self.flat = flat
-    }
-
-    /// The view of parameter `name`, in its timm shape.
-    /// - Precondition: the layout has `name`.
-    public subscript(name: String) -> Tensor {
-        guard let parameter = layout.parameter(name) else { preconditionFailure("no parameter \(name)") }
-        return flat.view(offset: parameter.offset, shape: parameter.shape)
-    }
-
-    /// The view of `name` if the layout has it (e.g. `ls1.gamma` only with LayerScale).
-    public func optional(_ name: String) -> Tensor? {
-        layout.parameter(name).map { flat.view(offset: $0.offset, shape: $0.shape) }
-    }
-
+extension ParameterBuffer {
     /// Deterministic pseudo-random parameters for benchmarks and tests (not a training initialisation):
     /// weights uniform in ±0.02·√3 (std 0.02), biases ±0.01, LayerNorm weights 1 ± 0.1, LayerScale 0.1 ± 0.05,
     /// tokens and positions std 0.02; from SplitMix64 seeded with `seed`.
     public static func random(config: ViTConfig, backend: any Backend, seed: UInt64 = 0) -> ViTParameters {
-        let layout = ViTParameterLayout(config: config)
+        let layout = ParameterLayout(config: config)
         var generator = SplitMix64(seed: seed)
         var values = [Float](repeating: 0, count: layout.count)
         values.withUnsafeMutableBufferPointer { buffer in

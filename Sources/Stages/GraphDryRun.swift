@@ -42,7 +42,7 @@ public enum GraphDryRun {
             do {
                 let config = try ViTConfig.load(path: teacherNode.parameters.string("model"))
                 teacher = config
-                let n = ViTParameterLayout(config: config).count
+                let n = ParameterLayout(config: config).count
                 lines.append("  teacher \(config.name)\(config.architecture.map { " (\($0))" } ?? ""): ViT/\(config.patchSize), D \(config.embedDim), depth \(config.depth), \(config.numHeads) heads, \(config.regTokens) registers — \(count(n)) parameters (\(gigabytes(4 * n)) fp32, \(gigabytes(2 * n)) bf16)")
                 let weights = teacherNode.parameters.string("weights")
                 lines.append("    weights: \(weights.isEmpty ? "none given (random, for tests only)" : weights)")

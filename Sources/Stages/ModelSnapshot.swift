@@ -14,9 +14,9 @@ public struct ModelSnapshot: ByteSized {
     /// The backbone's weights, in `config`'s layout.
     public let parameters: ViTParameters
 
-    /// - Precondition: `parameters.layout == ViTParameterLayout(config: config)`, `step ≥ 0`.
+    /// - Precondition: `parameters.layout == ParameterLayout(config: config)`, `step ≥ 0`.
     public init(role: String, step: Int, config: ViTConfig, parameters: ViTParameters) {
-        precondition(parameters.layout == ViTParameterLayout(config: config), "snapshot parameters do not have \(config.name)'s layout")
+        precondition(parameters.layout == ParameterLayout(config: config), "snapshot parameters do not have \(config.name)'s layout")
         precondition(step >= 0, "snapshot step \(step) < 0")
         self.role = role
         self.step = step

@@ -1,3 +1,5 @@
+import Models
+
 /// The shape of a DINOv2 projection head (`DINOHead`, distillation-spec.md §3.1): an MLP of `layers` Linear
 /// layers (`in → hidden → … → hidden → bottleneck`, exact GELU between them, biases), `F.normalize` of the
 /// bottleneck features, and a weight-normalised Linear without bias to `prototypes` logits.

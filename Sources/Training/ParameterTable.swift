@@ -33,7 +33,7 @@ public struct ParameterTable: Sendable, Equatable {
 
     /// The backbone of a ViT with `layout`'s names and offsets (consecutive from 0, so appending reproduces them).
     /// - Throws: `TrainingError.badParameterTable` as `append`.
-    public init(backbone layout: ViTParameterLayout) throws(TrainingError) {
+    public init(backbone layout: ParameterLayout) throws(TrainingError) {
         for parameter in layout.parameters { try append(parameter.name, shape: parameter.shape) }
     }
 

@@ -8,7 +8,7 @@
 /// student and never feeds back into training. Only the backbone is averaged: the heads are not part of the
 /// exported model.
 public struct StudentEMA: Sendable, Equatable {
-    /// θ_ema, the backbone's parameters in `ViTParameterLayout` order, `[count]`.
+    /// θ_ema, the backbone's parameters in `ParameterLayout` order, `[count]`.
     public private(set) var parameters: [Float]
     /// Updates applied so far (= optimiser steps of the student it follows).
     public private(set) var updates: Int

@@ -2,7 +2,7 @@ import Models
 
 /// Every trainable parameter of the student in one flat buffer (llm.c style), so that AdamW, EMA and gradient
 /// clipping are flat loops and a gradient buffer of the same layout mirrors it element for element: first the
-/// backbone under its timm names (`ViTParameterLayout`: `cls_token`, …, `blocks.{i}.attn.qkv.weight`, …,
+/// backbone under its timm names (`ParameterLayout`: `cls_token`, …, `blocks.{i}.attn.qkv.weight`, …,
 /// `norm.bias`), then each head under `<head>.` + its DINOv2 names (`dino_head.mlp.0.weight`, …,
 /// `dino_head.last_layer.weight_g`, `dino_head.last_layer.weight_v`) — the keys of DINOv2's `student` modules
 /// (distillation-spec.md §2.5, §3.1). For feature distillation (a teacher without heads) the layout has no heads
@@ -21,7 +21,7 @@ public struct StudentLayout: Sendable, Hashable {
 
     /// The backbone's architecture and layout.
     public let backbone: ViTConfig
-    public let backboneLayout: ViTParameterLayout
+    public let backboneLayout: ParameterLayout
     /// The heads, in buffer order.
     public let heads: [Head]
     /// The feature-distillation projector (after the heads), or nil.
@@ -35,7 +35,7 @@ public struct StudentLayout: Sendable, Hashable {
         precondition(Set(heads.map(\.name)).count == heads.count && !heads.contains { ["backbone", "projector"].contains($0.name) },
                      "head names must be distinct")
         self.backbone = backbone
-        backboneLayout = ViTParameterLayout(config: backbone)
+        backboneLayout = ParameterLayout(config: backbone)
         self.heads = heads
         self.projector = projector
         var entries = backboneLayout.parameters.map { (name: $0.name, shape: $0.shape) }

@@ -3,7 +3,7 @@ import Models
 
 /// A trained backbone (the spare EMA, H0-mini's final model, or the student's) as a safetensors file that timm
 /// loads strictly: exactly the keys and shapes of `VisionTransformer.state_dict()` for the config (timm names of
-/// `ViTParameterLayout`, `no_embed_class=True`, registers in `reg_token`, no `head` since `num_classes=0`), F32,
+/// `ParameterLayout`, `no_embed_class=True`, registers in `reg_token`, no `head` since `num_classes=0`), F32,
 /// written atomically. Checked against timm's own key list by tools/fixtures/make_export_fixtures.py.
 ///
 /// Metadata: `format` ("pt"), `architecture` (the config's timm entry point, or `vit_base_patch14_reg4_dinov2`
@@ -40,13 +40,13 @@ public enum TimmExport {
         case student
     }
 
-    /// Writes `backbone` (`[ViTParameterLayout(config:).count]` in that order: `StudentEMA.parameters`, or the first
+    /// Writes `backbone` (`[ParameterLayout(config:).count]` in that order: `StudentEMA.parameters`, or the first
     /// `StudentLayout.backboneLayout.count` values of the student) to `path` with timm's names and shapes.
     /// - Throws: `SafetensorsError.cannotWrite` (key `backbone`) when the count is not the config's parameter
     ///   count; `SafetensorsError.io` from the atomic write (then `path` is left as it was).
     public static func write(backbone: ArraySlice<Float>, config: ViTConfig, role: Role, iteration: Int,
                              to path: String) throws(SafetensorsError) {
-        let layout = ViTParameterLayout(config: config)
+        let layout = ParameterLayout(config: config)
         guard backbone.count == layout.count else {
             throw .cannotWrite(path: path, key: "backbone",
                                reason: "\(backbone.count) values, but \(config.name) has \(layout.count) parameters")

@@ -11,7 +11,7 @@ import Models
 /// centering.ibot.pending_sum   [K] F64   the same for the iBOT centre
 /// student.<name>               every StudentLayout parameter: timm backbone names (blocks.0.attn.qkv.weight …),
 ///                              then dino_head.… and ibot_head.… (DINOv2 names)
-/// ema.<name>                   the spare EMA of the backbone, ViTParameterLayout names
+/// ema.<name>                   the spare EMA of the backbone, ParameterLayout names
 /// optimizer.exp_avg.<name>     AdamW m, per student parameter
 /// optimizer.exp_avg_sq.<name>  AdamW v, per student parameter
 /// centering.dino.center        [K] the DINO centre c; centering.ibot.center [K] the iBOT centre

@@ -60,7 +60,7 @@ public struct ViTTraining: Sendable {
     /// A training pass over `parameters`, accumulating into `gradients`.
     /// - Precondition: both have `config`'s layout.
     public init(config: ViTConfig, parameters: ViTParameters, gradients: ViTParameters, backend: any Backend) {
-        let layout = ViTParameterLayout(config: config)
+        let layout = ParameterLayout(config: config)
         precondition(parameters.layout == layout && gradients.layout == layout, "parameters or gradients do not have \(config.name)'s layout")
         self.config = config
         self.parameters = parameters

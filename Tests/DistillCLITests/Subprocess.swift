@@ -5,6 +5,7 @@ import Testing
 
 #if canImport(Glibc)
 import Glibc
+import TestSupport
 #endif
 
 /// A value that changes over time (text read from a pipe, a process's exit status) and that tasks can
@@ -215,9 +216,8 @@ enum Paths {
         return distill
     }
 
-    /// The package root, found from this file's path.
-    static let packageRoot = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+    /// The package root.
+    static let packageRoot = PackageRoot.url
 
     static let invalidGraphs = packageRoot.appendingPathComponent("Tests/Fixtures/graphs/invalid")
     static let examples = packageRoot.appendingPathComponent("graphs/examples")

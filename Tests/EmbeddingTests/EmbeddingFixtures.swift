@@ -1,18 +1,11 @@
 import Foundation
+import TestSupport
 
 /// Paths of the package, its embedding fixtures (`Tests/Fixtures/embedding`, made by
 /// tools/fixtures/make_embedding_fixtures.py) and `../shared` (read in place).
 enum EmbeddingFixtures {
-    /// The package root: the folder above this file that holds Package.swift.
-    static let root: URL = {
-        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-            let parent = directory.deletingLastPathComponent()
-            precondition(parent.path != directory.path, "no Package.swift above \(#filePath)")
-            directory = parent
-        }
-        return directory
-    }()
+    /// The package root.
+    static let root: URL = PackageRoot.url
 
     /// `../shared` beside the package.
     static let shared = root.deletingLastPathComponent().appendingPathComponent("shared")

@@ -1,16 +1,9 @@
 import Foundation
 @testable import Evaluation
+import TestSupport
 
-/// The package root, found by walking up from this file to `Package.swift`.
-let packageRoot: URL = {
-    var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-        let parent = directory.deletingLastPathComponent()
-        precondition(parent.path != directory.path, "no Package.swift above \(#filePath)")
-        directory = parent
-    }
-    return directory
-}()
+/// The package root.
+let packageRoot: URL = PackageRoot.url
 
 /// `../shared` next to the package root.
 let shared = packageRoot.deletingLastPathComponent().appendingPathComponent("shared")

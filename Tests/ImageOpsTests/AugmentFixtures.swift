@@ -2,20 +2,13 @@ import Foundation
 import Testing
 
 @testable import ImageOps
+import TestSupport
 
 /// The parity fixtures of `tools/fixtures/make_augment_fixtures.py` (Pillow + torchvision), committed in
 /// `Tests/Fixtures/augment`, and the real tiles they were made from in `../shared/data/tiles`.
 enum AugmentFixtures {
-    /// The package root, found by walking up from this file to `Package.swift`.
-    static let packageRoot: URL = {
-        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-            let parent = directory.deletingLastPathComponent()
-            precondition(parent.path != directory.path, "no Package.swift above \(#filePath)")
-            directory = parent
-        }
-        return directory
-    }()
+    /// The package root.
+    static let packageRoot: URL = PackageRoot.url
 
     static let directory = packageRoot.appendingPathComponent("Tests/Fixtures/augment")
     static let tiles = packageRoot.deletingLastPathComponent().appendingPathComponent("shared/data/tiles")

@@ -2,17 +2,10 @@ import Foundation
 import Testing
 
 @testable import ImageOps
+import TestSupport
 
-/// `../shared/data` next to the package root, found by walking up from this file to `Package.swift`.
-private let sharedData: URL = {
-    var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-        let parent = directory.deletingLastPathComponent()
-        precondition(parent.path != directory.path, "no Package.swift above \(#filePath)")
-        directory = parent
-    }
-    return directory.deletingLastPathComponent().appendingPathComponent("shared/data")
-}()
+/// `../shared/data` next to the package root.
+private let sharedData: URL = PackageRoot.shared.appendingPathComponent("data")
 
 /// A fresh empty directory under the system temporary directory.
 private func temporaryDirectory() throws -> URL {

@@ -2,20 +2,13 @@ import Compute
 import Foundation
 import ImageOps
 @testable import Models
+import TestSupport
 
 /// Paths of the committed ViT fixtures (`Tests/Fixtures/vit`, made by tools/fixtures/make_vit_fixtures.py),
 /// the model configs, and the real tile they were computed on (read in place from ../shared/data).
 enum ModelFixtures {
-    /// The package root: the folder above this file that holds Package.swift.
-    static let root: URL = {
-        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-            let parent = directory.deletingLastPathComponent()
-            precondition(parent.path != directory.path, "no Package.swift above \(#filePath)")
-            directory = parent
-        }
-        return directory
-    }()
+    /// The package root.
+    static let root: URL = PackageRoot.url
 
     static func fixture(_ name: String) -> String { root.appendingPathComponent("Tests/Fixtures/vit/\(name)").path }
     static func config(_ name: String) throws -> ViTConfig { try ViTConfig.load(path: root.appendingPathComponent("configs/models/\(name).yaml").path) }

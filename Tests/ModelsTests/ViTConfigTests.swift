@@ -8,12 +8,12 @@ import Testing
 @Suite struct ViTConfigTests {
     @Test func parameterCountsOfH0MiniAndHOptimus0() throws {
         let mini = try ModelFixtures.config("h0-mini")
-        #expect(ViTParameterLayout(config: mini).count == 85_739_520)
+        #expect(ParameterLayout(config: mini).count == 85_739_520)
         let teacher = try ModelFixtures.config("h-optimus-0")
-        #expect(ViTParameterLayout(config: teacher).count == 1_134_774_272)
+        #expect(ParameterLayout(config: teacher).count == 1_134_774_272)
         // Per-block count of the spec: 7,090,432 (H0-mini) and 28,336,640 (H-optimus-0).
         for (config, perBlock) in [(mini, 7_090_432), (teacher, 28_336_640)] {
-            let layout = ViTParameterLayout(config: config)
+            let layout = ParameterLayout(config: config)
             let block = layout.parameters.filter { $0.name.hasPrefix("blocks.0.") }.reduce(0) { $0 + $1.count }
             #expect(block == perBlock)
         }
@@ -33,11 +33,11 @@ import Testing
             #expect(config.normalization == .hOptimus)
         }
         // timm's vit_small_patch14_reg4_dinov2 at img_size 224: 21,629,952 parameters.
-        #expect(ViTParameterLayout(config: try ModelFixtures.config("vit-small-cpu")).count == 21_629_952)
+        #expect(ParameterLayout(config: try ModelFixtures.config("vit-small-cpu")).count == 21_629_952)
     }
 
     @Test func layoutFollowsTimmNamesAndShapes() throws {
-        let layout = ViTParameterLayout(config: try ModelFixtures.config("h0-mini"))
+        let layout = ParameterLayout(config: try ModelFixtures.config("h0-mini"))
         #expect(Array(layout.parameters.prefix(5).map(\.name)) == ["cls_token", "reg_token", "pos_embed", "patch_embed.proj.weight", "patch_embed.proj.bias"])
         #expect(layout.parameter("reg_token")?.shape == [1, 4, 768])
         #expect(layout.parameter("pos_embed")?.shape == [1, 256, 768])
@@ -48,7 +48,7 @@ import Testing
         // The timm file of the fixture has exactly these names (and shapes) for its config.
         let config = try ModelFixtures.config("vit-tiny-test")
         let file = try SafetensorsFile(path: ModelFixtures.fixture("vit-tiny-test.safetensors"))
-        let tiny = ViTParameterLayout(config: config)
+        let tiny = ParameterLayout(config: config)
         #expect(Set(file.names) == Set(tiny.parameters.map(\.name)))
         for parameter in tiny.parameters { #expect(file.entries[parameter.name]?.shape == parameter.shape) }
     }

@@ -2,19 +2,13 @@ import COpenSlide
 import Foundation
 import ImageOps
 @testable import SlideIO
+import TestSupport
 
 /// Paths of the shared real slides (`../shared/data/slides`, read-only) and the committed synthetic
 /// fixtures (`Tests/Fixtures/slides`, made by `tools/fixtures/make_slide_fixtures.py`).
 enum SlidePaths {
-    /// The package root: the nearest ancestor of this file holding `Package.swift`.
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while url.path != "/" {
-            if FileManager.default.fileExists(atPath: url.appendingPathComponent("Package.swift").path) { return url.path }
-            url = url.deletingLastPathComponent()
-        }
-        fatalError("no Package.swift above \(#filePath)")
-    }()
+    /// The package root.
+    static let packageRoot: String = PackageRoot.url.path
 
     /// `../shared/data/slides` next to the package root.
     static let shared: String = URL(fileURLWithPath: packageRoot)

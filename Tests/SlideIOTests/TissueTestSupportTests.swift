@@ -4,19 +4,12 @@ import ImageOps
 import Testing
 
 @testable import SlideIO
+import TestSupport
 
 /// Shared helpers for the tissue, tile-grid and QC tests (no tests here).
 enum TissueTestData {
-    /// `../shared/data` next to the package root, found by walking up from this file to `Package.swift`.
-    static let sharedData: URL = {
-        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-            let parent = directory.deletingLastPathComponent()
-            precondition(parent.path != directory.path, "no Package.swift above \(#filePath)")
-            directory = parent
-        }
-        return directory.deletingLastPathComponent().appendingPathComponent("shared/data")
-    }()
+    /// `../shared/data` next to the package root.
+    static let sharedData: URL = PackageRoot.shared.appendingPathComponent("data")
 
     /// The histolab tissue-vs-background tiles.
     static let histolabDirectory = sharedData.appendingPathComponent("tiles/histolab-tissue-vs-background")

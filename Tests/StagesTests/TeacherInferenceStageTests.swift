@@ -4,31 +4,10 @@ import Foundation
 import ImageOps
 import Models
 @testable import Stages
-import Synchronization
 import Testing
+import TestSupport
 
-/// The package root (tests run from any directory).
-private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
-private func rootPath(_ relative: String) -> String { packageRoot.appendingPathComponent(relative).standardized.path }
-
-/// Crop sets handed to `fixed-crops` sources, by key.
-private let fixedCrops = Mutex<[String: [CropSet]]>([:])
-
-/// `fixed-crops`: emits the crop sets stored under its `key`.
-private struct FixedCropSource: Stage {
-    static let summary = "test source"
-    static let output = OutputPort<CropSet>("out")
-    static var outputs: [PortSpec] { [output.spec] }
-    static let parameters: [ParameterSpec] = [ParameterSpec("key", .string, "what to emit")]
-    let key: String
-    init(parameters: StageParameters) throws { key = parameters.string("key") }
-    func run(_ context: StageContext) async throws {
-        let out = try context.outbox(Self.output)
-        for set in fixedCrops.withLock({ $0[key] ?? [] }) { try await out.send(set) }
-    }
-}
+private func rootPath(_ relative: String) -> String { PackageRoot.path(relative) }
 
 private func teacherGraph(key: String, batch: Int, weights: String, model: String = "configs/models/vit-tiny-test.yaml") -> String {
     """
@@ -46,7 +25,7 @@ private func teacherGraph(key: String, batch: Int, weights: String, model: Strin
 
 private var registry: StageRegistry {
     var registry = StageRegistry.builtIn
-    registry.register(FixedCropSource.self, as: "fixed-crops")
+    registry.register(FixedSource<CropSet>.self, as: "fixed-crops")
     registry.register(CollectingSink<TeacherOutput>.self, as: "collect-teacher")
     return registry
 }
@@ -93,7 +72,7 @@ private func maxDifference(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Fl
         let crops = try fixtureCrops()
         // Five samples in batches of two (the last one partial), each pairing the fixture's crops differently.
         let orders = [[0, 1], [1, 0], [0, 0], [1, 1], [0, 1]]
-        fixedCrops.withLock { $0["timm"] = orders.enumerated().map { cropSet($0.offset, globals: $0.element.map { crops[$0] }) } }
+        FixedSource<CropSet>.set("timm", orders.enumerated().map { cropSet($0.offset, globals: $0.element.map { crops[$0] }) })
         let weights = rootPath("Tests/Fixtures/vit/vit-tiny-test.safetensors")
         let result = try await run(teacherGraph(key: "timm", batch: 2, weights: weights))
         #expect(result.outcome == .completed)
@@ -104,7 +83,7 @@ private func maxDifference(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Fl
         let outputs = CollectingSink<TeacherOutput>.items("timm")
         #expect(outputs.map(\.crops.sampleID) == [0, 1, 2, 3, 4])
         for (output, order) in zip(outputs, orders) {
-            #expect(output.dim == d && output.patchTokens == n && output.crops == fixedCrops.withLock { $0["timm"]![Int(output.crops.sampleID)] })
+            #expect(output.dim == d && output.patchTokens == n && output.crops == FixedSource<CropSet>.items("timm")[Int(output.crops.sampleID)])
             for (g, crop) in order.enumerated() {
                 let cls = maxDifference(output.cls[(g * d)..<((g + 1) * d)], reference[(crop * length * d)..<(crop * length * d + d)])
                 let start = (crop * length + prefix) * d
@@ -126,7 +105,7 @@ private func maxDifference(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Fl
         } throws: { "\($0)".contains("stages.teacher.params.weights") && "\($0)".contains("vit-tiny-test.yaml") }
 
         let crops = try fixtureCrops()
-        fixedCrops.withLock { $0["random"] = [cropSet(0, globals: crops)] }
+        FixedSource<CropSet>.set("random", [cropSet(0, globals: crops)])
         #expect(try await run(teacherGraph(key: "random", batch: 4, weights: "")).outcome == .completed)
         let outputs = CollectingSink<TeacherOutput>.items("random")
         #expect(outputs.count == 1 && outputs[0].cls.count == 2 * 64 && outputs[0].cls.allSatisfy(\.isFinite))
@@ -146,13 +125,13 @@ private func maxDifference(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Fl
         try SafetensorsWriter.write(tensors, to: directory + "/with-extra.safetensors")
 
         let crops = try fixtureCrops()
-        fixedCrops.withLock { $0["heads"] = [cropSet(0, globals: crops)] }
+        FixedSource<CropSet>.set("heads", [cropSet(0, globals: crops)])
         #expect(try await run(teacherGraph(key: "heads", batch: 1, weights: directory + "/with-heads.safetensors")).outcome == .completed)
         let expected = try SafetensorsFile(path: rootPath("Tests/Fixtures/vit/vit-tiny-test-outputs.safetensors")).tensor("x224")
         let output = try #require(CollectingSink<TeacherOutput>.items("heads").first)
         #expect(maxDifference(output.cls[0..<64], Array(UnsafeBufferPointer(start: expected.floats, count: 64))[...]) <= 1e-4)
 
-        fixedCrops.withLock { $0["extra"] = [] }
+        FixedSource<CropSet>.set("extra", [])
         let refused = try await run(teacherGraph(key: "extra", batch: 1, weights: directory + "/with-extra.safetensors"))
         guard case .failed(_, let message) = refused.outcome else { Issue.record("outcome \(refused.outcome)"); return }
         #expect(message.contains("unused") && message.contains("projector.weight") && !message.contains("dino_head"), "\(message)")
@@ -160,7 +139,7 @@ private func maxDifference(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Fl
 
     @Test("a checkpoint of another architecture fails the run naming the mis-shaped key")
     func wrongCheckpointFailsTheRun() async throws {
-        fixedCrops.withLock { $0["wrong"] = [] }
+        FixedSource<CropSet>.set("wrong", [])
         let result = try await run(teacherGraph(key: "wrong", batch: 2, weights: rootPath("Tests/Fixtures/vit/vit-tiny-gelu-test.safetensors")))
         guard case .failed(_, let message) = result.outcome else { Issue.record("outcome \(result.outcome)"); return }
         #expect(message.contains("mlp.fc1.weight") && message.contains("vit-tiny-gelu-test.safetensors"), "\(message)")

@@ -6,12 +6,10 @@ import SlideIO
 import Synchronization
 import Testing
 import TileShards
+import TestSupport
 
 /// The shared sample slides, relative to the package root (tests run from any directory).
-let slidesRoot: String = {
-    URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("../shared/data/slides").standardized.path
-}()
+let slidesRoot = PackageRoot.path("../shared/data/slides")
 
 func temporaryDirectory(_ name: String) -> String {
     let path = NSTemporaryDirectory() + "stages-\(name)-\(UUID().uuidString)"

@@ -4,36 +4,15 @@ import Evaluation
 import Foundation
 import Models
 @testable import Stages
-import Synchronization
 import Testing
 import Training
+import TestSupport
 
-/// The package root (tests run from any directory).
-private let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
-private func rootPath(_ relative: String) -> String { packageRoot.appendingPathComponent(relative).standardized.path }
-
-/// Teacher outputs handed to `fixed-teacher-outputs` sources, by key.
-private let fixedOutputs = Mutex<[String: [TeacherOutput]]>([:])
-
-/// `fixed-teacher-outputs`: emits the teacher outputs stored under its `key`.
-private struct FixedTeacherOutputSource: Stage {
-    static let summary = "test source"
-    static let output = OutputPort<TeacherOutput>("out")
-    static var outputs: [PortSpec] { [output.spec] }
-    static let parameters: [ParameterSpec] = [ParameterSpec("key", .string, "what to emit")]
-    let key: String
-    init(parameters: StageParameters) throws { key = parameters.string("key") }
-    func run(_ context: StageContext) async throws {
-        let out = try context.outbox(Self.output)
-        for item in fixedOutputs.withLock({ $0[key] ?? [] }) { try await out.send(item) }
-    }
-}
+private func rootPath(_ relative: String) -> String { PackageRoot.path(relative) }
 
 private var registry: StageRegistry {
     var registry = StageRegistry.builtIn
-    registry.register(FixedTeacherOutputSource.self, as: "fixed-teacher-outputs")
+    registry.register(FixedSource<TeacherOutput>.self, as: "fixed-teacher-outputs")
     registry.register(CollectingSink<ModelSnapshot>.self, as: "collect-snapshots")
     return registry
 }
@@ -81,7 +60,7 @@ private func run(_ text: String, directory: String) async throws -> RunResult {
     @Test("teacher outputs → student-trainer → ema: the EMA snapshots equal DistillationTrainer + StudentEMA run by hand; train.jsonl has every step")
     func graphEqualsTheLibrary() async throws {
         let items = (0..<7).map { teacherOutput($0) }
-        fixedOutputs.withLock { $0["library"] = items }
+        FixedSource<TeacherOutput>.set("library", items)
         let directory = temporaryDirectory("training-run")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let result = try await run(trainingGraph(key: "library"), directory: directory)
@@ -126,7 +105,7 @@ private func run(_ text: String, directory: String) async throws -> RunResult {
     @Test("objective features with a teacher checkpoint without heads: the EMA snapshots and the checkpoint equal the feature trainer run by hand")
     func featureDistillationGraphEqualsTheLibrary() async throws {
         let items = (0..<5).map { teacherOutput($0) }
-        fixedOutputs.withLock { $0["features"] = items }
+        FixedSource<TeacherOutput>.set("features", items)
         let directory = temporaryDirectory("training-features")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let headless = ", objective: features, teacher_weights: \"\(rootPath("Tests/Fixtures/vit/vit-tiny-test.safetensors"))\""
@@ -186,7 +165,7 @@ private func run(_ text: String, directory: String) async throws -> RunResult {
 
     @Test("a NaN teacher token stops the run naming the step, the slide and the tile's coordinates")
     func nanStopsTheRunNamingTheTile() async throws {
-        fixedOutputs.withLock { $0["nan"] = [teacherOutput(0), teacherOutput(1), teacherOutput(2), teacherOutput(3, nan: true)] }
+        FixedSource<TeacherOutput>.set("nan", [teacherOutput(0), teacherOutput(1), teacherOutput(2), teacherOutput(3, nan: true)])
         let directory = temporaryDirectory("training-nan")
         defer { try? FileManager.default.removeItem(atPath: directory) }
         let result = try await run(trainingGraph(key: "nan"), directory: directory)

@@ -1,14 +1,11 @@
 import Foundation
 @testable import TileShards
+import TestSupport
 
 /// Shared helpers of the TileShards tests: temporary folders, tiles of real content, byte surgery.
 enum Fixtures {
-    /// The package root (three levels above this file).
-    static let packageRoot: String = {
-        var url = URL(fileURLWithPath: #filePath)
-        for _ in 0..<3 { url.deleteLastPathComponent() }
-        return url.path
-    }()
+    /// The package root.
+    static let packageRoot: String = PackageRoot.url.path
 
     /// 240×240 raw RGB8 of a real H&E tile (wsidicom test data; 172,800 bytes, pixels only: identical
     /// to the decoded `reference_test_tile.png`), from ../shared/data.

@@ -82,22 +82,8 @@ import Training
         // The backbone is clipped at step 0 (norm above 3.0), the projector is not: both branches of the clip run.
         #expect(reports[0].gradientNorms[.backbone]! > settings.clipGradient && reports[0].gradientNorms[.projector]! < settings.clipGradient)
 
-        let parameters = student.parameters.scalars()
-        for (index, parameter) in layout.layout.parameters.enumerated() {
-            let range = parameter.offset..<(parameter.offset + parameter.count)
-            let delta = try expected.tensor("s2.delta.\(parameter.name)").scalars()
-            let reference = zip(initial[range], delta).map { $0 + $1 * TrainStepParityTests.deltaScale }
-            let keys = TrainStepParityTests.keyBias(parameter.name, width: config.embedDim)
-            let error = TrainStepParityTests.scaledError(Array(parameters[range]), reference, excluding: keys)
-            #expect(error <= Self.tolerance, "\(parameter.name) after step 2: \(error)")
-            #expect(reference != Array(initial[range]), "\(parameter.name) did not move in PyTorch")
-            if let keys {
-                let bound = 1.01 * reports.reduce(0) { $0 + trainer.groups.settings(index, $1.schedule).lr }
-                for (side, values) in [("Swift", Array(parameters[range])), ("PyTorch", reference)] {
-                    let moved = keys.map { Double(abs(values[$0] - initial[parameter.offset + $0])) }.max()!
-                    #expect(moved <= bound, "\(side) \(parameter.name) key bias moved \(moved) > \(bound)")
-                }
-            }
-        }
+        try TrainStepParityTests.expectParametersAfterSteps(student.parameters.scalars(), initial: initial, layout: layout.layout,
+                                                            expected: expected, width: config.embedDim, trainer: trainer,
+                                                            reports: reports, tolerance: Self.tolerance)
     }
 }

@@ -1,20 +1,13 @@
 import Compute
 import Foundation
 import Models
+import TestSupport
 
 /// The committed objective fixtures (`Tests/Fixtures/objective`, made by
 /// tools/fixtures/make_objective_fixtures.py from a PyTorch implementation checked against DINOv2's code).
 enum ObjectiveFixtures {
-    /// The package root: the folder above this file that holds Package.swift.
-    static let root: URL = {
-        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-            let parent = directory.deletingLastPathComponent()
-            precondition(parent.path != directory.path, "no Package.swift above \(#filePath)")
-            directory = parent
-        }
-        return directory
-    }()
+    /// The package root.
+    static let root: URL = PackageRoot.url
 
     static func path(_ name: String) -> String { root.appendingPathComponent("Tests/Fixtures/objective/\(name)").path }
 

@@ -11,8 +11,8 @@ import Training
     /// The table of vit-tiny-test's backbone plus heads with the fixture's head shapes.
     static func studentTable(heads: [(String, [Int])]) throws -> ParameterTable {
         let config = try ViTConfig.load(path: ObjectiveFixtures.root.appendingPathComponent("configs/models/vit-tiny-test.yaml").path)
-        var table = try ParameterTable(backbone: ViTParameterLayout(config: config))
-        let layout = ViTParameterLayout(config: config)
+        var table = try ParameterTable(backbone: ParameterLayout(config: config))
+        let layout = ParameterLayout(config: config)
         #expect(table.count == layout.count)
         #expect(table.entries.map(\.offset) == layout.parameters.map(\.offset))
         for (name, shape) in heads { try table.append(name, shape: shape) }

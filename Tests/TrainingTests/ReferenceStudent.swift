@@ -3,7 +3,7 @@ import Models
 import Training
 
 /// The whole student in Double, from the per-layer references: the ViT forward of distillation-spec.md §2.2 on a
-/// flat parameter vector in `ViTParameterLayout` order, and the DINOv2 head of §3.1 on a flat vector in
+/// flat parameter vector in `ParameterLayout` order, and the DINOv2 head of §3.1 on a flat vector in
 /// `HeadConfig.layout` order. `Mistake` plants the errors the checks must catch.
 enum ReferenceStudent {
     /// A deliberate error in the reference, to show that the gradient checks fail on it.
@@ -18,7 +18,7 @@ enum ReferenceStudent {
     /// `x_norm` `[B, L, D]` of images `[B, 3, H, W]`.
     static func vit(_ flat: [Double], config: ViTConfig, images: [Double], batch: Int, height: Int, width: Int,
                     mistake: Mistake = .none) -> [Double] {
-        let layout = ViTParameterLayout(config: config)
+        let layout = ParameterLayout(config: config)
         func p(_ name: String) -> [Double] {
             let parameter = layout.parameter(name)!
             return Array(flat[parameter.offset..<(parameter.offset + parameter.count)])

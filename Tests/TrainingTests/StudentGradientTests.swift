@@ -50,7 +50,7 @@ import Testing
 
         init(_ config: ViTConfig) {
             self.config = config
-            backbone = StudentGradientTests.values(ViTParameterLayout(config: config).parameters.map { ($0.name, $0.shape) }, seed: 100)
+            backbone = StudentGradientTests.values(ParameterLayout(config: config).parameters.map { ($0.name, $0.shape) }, seed: 100)
             dino = StudentGradientTests.values(StudentGradientTests.dinoConfig.layout.parameters.map { ($0.name, $0.shape) }, seed: 200)
             ibot = StudentGradientTests.values(StudentGradientTests.ibotConfig.layout.parameters.map { ($0.name, $0.shape) }, seed: 300)
             global = Check.values(Self.batch * 3 * Self.globalSize * Self.globalSize, seed: 400, scale: 2)
@@ -117,7 +117,7 @@ import Testing
         let (backbone, dino, ibot) = analytic(s)
         let f = { (v: [[Double]]) in s.outputs(v[0], v[1], v[2]) }
         let inputs = [s.backbone, s.dino, s.ibot]
-        let layout = ViTParameterLayout(config: s.config)
+        let layout = ParameterLayout(config: s.config)
         let numeric = Check.numericGradient(f, at: inputs, weights: s.weights, input: 0)
         // Per parameter tensor, so a failure names it.
         for parameter in layout.parameters {

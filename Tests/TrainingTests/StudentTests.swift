@@ -82,7 +82,7 @@ import Testing
         let config = try TrainingFixtures.config(name)
         let path = TrainingFixtures.root.appendingPathComponent("Tests/Fixtures/vit/\(name).safetensors").path
         let parameters = try ViTCheckpoint.load(path: path, config: config, backend: backend)
-        let layout = ViTParameterLayout(config: config)
+        let layout = ParameterLayout(config: config)
         let inference = ViT(config: config, parameters: parameters, backend: backend)
         let training = ViTTraining(config: config, parameters: parameters,
                                    gradients: ViTParameters(layout: layout, flat: Tensor(shape: [layout.count], zeroed: true)), backend: backend)

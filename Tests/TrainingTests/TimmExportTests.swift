@@ -25,7 +25,7 @@ import Testing
 
     @Test(arguments: ["vit-tiny-train-test", "h0-mini", "vit-small-cpu"])
     func theLayoutIsTimmsStateDict(_ name: String) throws {
-        let layout = ViTParameterLayout(config: try TrainingFixtures.config(name))
+        let layout = ParameterLayout(config: try TrainingFixtures.config(name))
         let timm = try Self.timmStateDict(name)
         #expect(layout.parameters.map(\.name) == timm.map(\.key))
         #expect(layout.parameters.map(\.shape) == timm.map(\.shape))
@@ -34,7 +34,7 @@ import Testing
 
     @Test func theTinyStudentsBackboneExportsForTimm() throws {
         let config = try TrainingFixtures.config("vit-tiny-train-test")
-        let layout = ViTParameterLayout(config: config)
+        let layout = ParameterLayout(config: config)
         let source = try SafetensorsFile(path: TrainingFixtures.fixture("vit-tiny-train-test.safetensors"))
         let backbone = try TrainingFixtures.flat(source, names: layout.parameters.map { ($0.name, $0.count) }).scalars()
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("distill-export-\(UUID().uuidString)")

@@ -58,6 +58,32 @@ import Training
 
     static func path(_ name: String) -> String { TrainingFixtures.root.appendingPathComponent("Tests/Fixtures/train-step/\(name)").path }
 
+    /// Every parameter of `layout` after the fixture's steps against `initial + s2.delta.<name> · deltaScale`, to
+    /// `tolerance` of each tensor's largest element, and each moved in PyTorch. The key part of each `attn.qkv.bias`
+    /// (`keyBias`) is bounded instead, on both sides, by AdamW's steps: each moves an element by at most 1.004·lr
+    /// (|m̂| ≤ 1.004·√v̂ for t ≤ 3). Shared with `FeatureStepParityTests`.
+    static func expectParametersAfterSteps(_ parameters: [Float], initial: [Float], layout: ParameterLayout,
+                                           expected: SafetensorsFile, width: Int, trainer: DistillationTrainer,
+                                           reports: [TrainingStepReport], tolerance: Double) throws {
+        for (index, parameter) in layout.parameters.enumerated() {
+            let range = parameter.offset..<(parameter.offset + parameter.count)
+            let delta = try expected.tensor("s2.delta.\(parameter.name)").scalars()
+            let reference = zip(initial[range], delta).map { $0 + $1 * deltaScale }
+            let keys = keyBias(parameter.name, width: width)
+            let error = scaledError(Array(parameters[range]), reference, excluding: keys)
+            #expect(error <= tolerance, "\(parameter.name) after step 2: \(error)")
+            #expect(reference != Array(initial[range]), "\(parameter.name) did not move in PyTorch")
+            if let keys {
+                #expect(trainer.table.entries[index].name == parameter.name)
+                let bound = 1.01 * reports.reduce(0) { $0 + trainer.groups.settings(index, $1.schedule).lr }
+                for (side, values) in [("Swift", Array(parameters[range])), ("PyTorch", reference)] {
+                    let moved = keys.map { Double(abs(values[$0] - initial[parameter.offset + $0])) }.max()!
+                    #expect(moved <= bound, "\(side) \(parameter.name) key bias moved \(moved) > \(bound)")
+                }
+            }
+        }
+    }
+
     /// Step `step`'s batch: normalised crops of the tile and the teacher's SplitMix64 tokens.
     static func batch(_ step: Int, trainer: DistillationTrainer, config: ViTConfig) throws -> TrainingBatch {
         let backend = trainer.student.backend, settings = trainer.settings
@@ -155,25 +181,9 @@ import Training
         #expect(reports[1].schedule.lastLayerLR == 0 && reports[2].schedule.lastLayerLR > 0)
 
         // Every parameter after the three steps, and the EMA of the backbone (initial value + the stored delta).
-        let parameters = student.parameters.scalars()
-        for (index, parameter) in layout.layout.parameters.enumerated() {
-            let range = parameter.offset..<(parameter.offset + parameter.count)
-            let delta = try expected.tensor("s2.delta.\(parameter.name)").scalars()
-            let reference = zip(initial[range], delta).map { $0 + $1 * Self.deltaScale }
-            let keys = Self.keyBias(parameter.name, width: config.embedDim)
-            let error = Self.scaledError(Array(parameters[range]), reference, excluding: keys)
-            #expect(error <= Self.tolerance, "\(parameter.name) after step 2: \(error)")
-            #expect(reference != Array(initial[range]), "\(parameter.name) did not move in PyTorch")
-            if let keys {
-                // Noise steps: each AdamW step moves an element by at most 1.004·lr (|m̂| ≤ 1.004·√v̂ for t ≤ 3).
-                #expect(trainer.table.entries[index].name == parameter.name)
-                let bound = 1.01 * reports.reduce(0) { $0 + trainer.groups.settings(index, $1.schedule).lr }
-                for (side, values) in [("Swift", Array(parameters[range])), ("PyTorch", reference)] {
-                    let moved = keys.map { Double(abs(values[$0] - initial[parameter.offset + $0])) }.max()!
-                    #expect(moved <= bound, "\(side) \(parameter.name) key bias moved \(moved) > \(bound)")
-                }
-            }
-        }
+        try Self.expectParametersAfterSteps(student.parameters.scalars(), initial: initial, layout: layout.layout,
+                                            expected: expected, width: config.embedDim, trainer: trainer, reports: reports,
+                                            tolerance: Self.tolerance)
         #expect(ema.updates == 3)
         for parameter in layout.backboneLayout.parameters {
             let range = parameter.offset..<(parameter.offset + parameter.count)

@@ -3,21 +3,14 @@ import Foundation
 import ImageOps
 @testable import Models
 import Training
+import TestSupport
 
 /// The committed training fixtures (`Tests/Fixtures/training`, made by tools/fixtures/make_training_fixtures.py),
 /// the model configs, the real tile the crops are cut from (read in place from ../shared/data), and the
 /// upstream gradients the script draws from SplitMix64.
 enum TrainingFixtures {
-    /// The package root: the folder above this file that holds Package.swift.
-    static let root: URL = {
-        var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-        while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
-            let parent = directory.deletingLastPathComponent()
-            precondition(parent.path != directory.path, "no Package.swift above \(#filePath)")
-            directory = parent
-        }
-        return directory
-    }()
+    /// The package root.
+    static let root: URL = PackageRoot.url
 
     static func fixture(_ name: String) -> String { root.appendingPathComponent("Tests/Fixtures/training/\(name)").path }
     static func config(_ name: String) throws -> ViTConfig { try ViTConfig.load(path: root.appendingPathComponent("configs/models/\(name).yaml").path) }

@@ -1,11 +1,11 @@
-/// Named parameters with shapes and offsets into one flat buffer (llm.c style), for the parts of the student
-/// that are not the backbone (`ViTParameterLayout` is the backbone's): the projection heads, and the whole
-/// student (`StudentLayout`). Optimisers, EMA and clipping then run flat loops over one buffer, and a gradient
-/// buffer of the same layout mirrors it element for element.
+/// Named parameters with shapes and offsets into one flat buffer (llm.c style: one allocation): a ViT backbone
+/// under its timm names (`init(config:)`), the projection heads, the whole student (Training's `StudentLayout`).
+/// Optimisers, EMA and clipping then run flat loops over one buffer, and a gradient buffer of the same layout
+/// mirrors it element for element.
 public struct ParameterLayout: Sendable, Hashable {
     /// One named parameter.
     public struct Parameter: Sendable, Hashable {
-        /// The PyTorch `state_dict` name, e.g. `mlp.0.weight`.
+        /// The PyTorch `state_dict` name, e.g. `blocks.3.mlp.fc1.weight` or `mlp.0.weight`.
         public let name: String
         /// The PyTorch shape.
         public let shape: [Int]

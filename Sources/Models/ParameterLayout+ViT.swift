@@ -1,4 +1,4 @@
-/// The parameters of a ViT under their timm names, in timm's `state_dict` order, with shapes and offsets into
+/// The layout of a ViT's parameters: timm names, in timm's `state_dict` order, with shapes and offsets into
 /// one flat buffer (llm.c style: one allocation, so optimisers and EMA run one loop over all parameters).
 ///
 /// Names and shapes are distillation-spec.md §2.5 (timm layout, `no_embed_class=True`, no head):
@@ -7,25 +7,7 @@
 /// `attn.qkv.weight [3D,D]` (`.bias [3D]` with `qkv_bias`), `attn.proj.{weight [D,D], bias}`, `ls1.gamma [D]`
 /// (with LayerScale), `norm2.*`, `mlp.fc1.weight [H,D]`, `.bias [H]`, `mlp.fc2.weight [D,H']`, `.bias`,
 /// `ls2.gamma`; then `norm.{weight,bias}`.
-public struct ViTParameterLayout: Sendable, Hashable {
-    /// One named parameter.
-    public struct Parameter: Sendable, Hashable {
-        /// The timm name, e.g. `blocks.3.mlp.fc1.weight`.
-        public let name: String
-        /// The timm shape.
-        public let shape: [Int]
-        /// First element in the flat buffer.
-        public let offset: Int
-        /// Element count.
-        public var count: Int { shape.reduce(1, *) }
-    }
-
-    /// All parameters in order.
-    public let parameters: [Parameter]
-    /// Total element count: the model's parameter count.
-    public let count: Int
-    private let index: [String: Int]
-
+extension ParameterLayout {
     /// The layout of `config`'s model.
     public init(config: ViTConfig) {
         let d = config.embedDim
@@ -53,19 +35,6 @@ public struct ViTParameterLayout: Sendable, Hashable {
         }
         list.append(("norm.weight", [d]))
         list.append(("norm.bias", [d]))
-        var offset = 0
-        var parameters: [Parameter] = []
-        var index: [String: Int] = [:]
-        for (name, shape) in list {
-            index[name] = parameters.count
-            parameters.append(Parameter(name: name, shape: shape, offset: offset))
-            offset += shape.reduce(1, *)
-        }
-        self.parameters = parameters
-        self.count = offset
-        self.index = index
+        self.init(list.map { (name: $0.0, shape: $0.1) })
     }
-
-    /// The parameter named `name`, or nil.
-    public func parameter(_ name: String) -> Parameter? { index[name].map { parameters[$0] } }
 }
