@@ -12,7 +12,7 @@ import Models
 /// Pixels are deterministic pseudo-random RGB8 (SplitMix64): the device machine has no sample tiles.
 public enum CUDAParity {
     /// One comparison.
-    public struct Row: Sendable, Codable {
+    public struct Row: Sendable, Encodable {
         public let model: String
         public let input: String
         public let output: String
