@@ -78,8 +78,12 @@ public struct CUBLASLt: @unchecked Sendable {
     enum LayoutAttribute: Int32 {
         case batchCount = 5, stridedBatchOffset = 6
     }
-    /// `CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES`.
+    /// `CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES` (uint64) and `…_MIN_ALIGNMENT_{A,B,C,D}_BYTES` (uint32).
     static let preferenceMaxWorkspaceBytes: Int32 = 1
+    static let preferenceMinAlignmentA: Int32 = 5
+    static let preferenceMinAlignmentB: Int32 = 6
+    static let preferenceMinAlignmentC: Int32 = 7
+    static let preferenceMinAlignmentD: Int32 = 8
     /// `cublasLtEpilogue_t`: `CUBLASLT_EPILOGUE_DEFAULT` / `CUBLASLT_EPILOGUE_BIAS`.
     static let epilogueDefault: Int32 = 1
     static let epilogueBias: Int32 = 4

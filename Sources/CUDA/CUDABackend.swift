@@ -27,7 +27,7 @@ public final class CUDABackend: @unchecked Sendable {
     private let blas: CUBLASLt
     private let blasHandle: OpaquePointer
     private let workspace: TensorStorage
-    private let plans = Mutex<[MatmulShape: MatmulPlan]>([:])
+    private let plans = Mutex<[MatmulPlan.Key: MatmulPlan]>([:])
 
     /// cuBLASLt workspace (32 MiB, as cuBLAS recommends for Hopper).
     static let workspaceBytes = 32 << 20
@@ -167,7 +167,11 @@ public final class CUDABackend: @unchecked Sendable {
         precondition((bias != nil) == shape.bias && (bias.map { $0.dtype == .bf16 && $0.count == shape.m } ?? true),
                      "matmul \(shape): bias \(String(describing: bias))")
         try context.makeCurrent()
-        let plan = try self.plan(shape)
+        let key = MatmulPlan.Key(shape: shape,
+                                 alignA: MatmulPlan.alignment(a.address, strideBytes: shape.strideA * 2),
+                                 alignB: MatmulPlan.alignment(b.address, strideBytes: shape.strideB * 2),
+                                 alignD: MatmulPlan.alignment(d.address, strideBytes: shape.strideD * d.dtype.byteSize))
+        let plan = try self.plan(key)
         if let bias {
             var address = bias.address
             try blas.check(blas.cublasLtMatmulDescSetAttribute(plan.operation, CUBLASLt.DescAttribute.biasPointer.rawValue,
@@ -182,10 +186,10 @@ public final class CUDABackend: @unchecked Sendable {
         try blas.check(status, "cublasLtMatmul(\(shape))")
     }
 
-    private func plan(_ shape: MatmulShape) throws(CUDAError) -> MatmulPlan {
-        if let plan = plans.withLock({ $0[shape] }) { return plan }
-        let plan = try MatmulPlan(shape: shape, blas: blas, handle: blasHandle, workspaceBytes: Self.workspaceBytes)
-        plans.withLock { $0[shape] = plan }
+    private func plan(_ key: MatmulPlan.Key) throws(CUDAError) -> MatmulPlan {
+        if let plan = plans.withLock({ $0[key] }) { return plan }
+        let plan = try MatmulPlan(key: key, blas: blas, handle: blasHandle, workspaceBytes: Self.workspaceBytes)
+        plans.withLock { $0[key] = plan }
         return plan
     }
 }

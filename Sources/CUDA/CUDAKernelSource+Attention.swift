@@ -1,5 +1,6 @@
 extension CUDAKernelSource {
-    /// The non-GEMM parts of multi-head self-attention (the GEMMs `S = α·Q·Kᵀ` and `O = P·V` are cuBLASLt strided
+    /// The non-GEMM parts of multi-head self-attention (`qkv_split`, `merge_heads`: one block per token row,
+    /// `LaunchConfiguration.rowLoop`) (the GEMMs `S = α·Q·Kᵀ` and `O = P·V` are cuBLASLt strided
     /// batched matmuls over the B·H (image, head) pairs; α = 1/√headDim):
     ///
     /// - `qkv_split`: `qkv [B, L, 3, H, hd]` (the `attn.qkv` output) → `q`, `k`, `v` each `[B, H, L, hd]`, so every
@@ -11,18 +12,17 @@ extension CUDAKernelSource {
         file: "attention.cu",
         kernels: ["qkv_split", "softmax_rows", "merge_heads"],
         code: #"""
+/* One block per token row (b, t) of qkv [B·L, 3·D]; 32-bit column arithmetic inside the row. */
 extern "C" __global__ void qkv_split(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ q, bf16_t* __restrict__ k,
                                      bf16_t* __restrict__ v, int batch, int tokens, int heads, int head_dim) {
-    const int dim = heads * head_dim;
-    const long long total = (long long)batch * tokens * 3 * dim;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
-        const int e = (int)(i % head_dim);
-        const int h = (int)((i / head_dim) % heads);
-        const int s = (int)((i / dim) % 3);
-        const long long bt = i / (3LL * dim);
-        const int t = (int)(bt % tokens), b = (int)(bt / tokens);
+    const int row = blockIdx.x;
+    if (row >= batch * tokens) return;
+    const int b = row / tokens, t = row - b * tokens, dim = heads * head_dim;
+    const bf16_t* source = qkv + (long long)row * 3 * dim;
+    for (int c = threadIdx.x; c < 3 * dim; c += blockDim.x) {
+        const int s = c / dim, r = c - s * dim, h = r / head_dim, e = r - h * head_dim;
         bf16_t* target = s == 0 ? q : (s == 1 ? k : v);
-        target[(((long long)b * heads + h) * tokens + t) * head_dim + e] = qkv[i];
+        target[(((long long)b * heads + h) * tokens + t) * head_dim + e] = source[c];
     }
 }
 
@@ -45,16 +45,16 @@ extern "C" __global__ void softmax_rows(const float* __restrict__ scores, bf16_t
     for (int j = columns + lane; j < ld; j += 32) p[j] = 0;
 }
 
+/* One block per output token row (b, t) of [B·L, H·hd]. */
 extern "C" __global__ void merge_heads(const bf16_t* __restrict__ o, bf16_t* __restrict__ out,
                                        int batch, int tokens, int heads, int head_dim) {
-    const int dim = heads * head_dim;
-    const long long total = (long long)batch * tokens * dim;
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
-        const int e = (int)(i % head_dim);
-        const int h = (int)((i / head_dim) % heads);
-        const long long bt = i / dim;
-        const int t = (int)(bt % tokens), b = (int)(bt / tokens);
-        out[i] = o[(((long long)b * heads + h) * tokens + t) * head_dim + e];
+    const int row = blockIdx.x;
+    if (row >= batch * tokens) return;
+    const int b = row / tokens, t = row - b * tokens, dim = heads * head_dim;
+    bf16_t* target = out + (long long)row * dim;
+    for (int c = threadIdx.x; c < dim; c += blockDim.x) {
+        const int h = c / head_dim, e = c - h * head_dim;
+        target[c] = o[(((long long)b * heads + h) * tokens + t) * head_dim + e];
     }
 }
 """#)

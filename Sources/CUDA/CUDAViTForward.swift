@@ -82,7 +82,7 @@ public final class CUDAViTForward: @unchecked Sendable {
                      "\(pixels.count) bytes for \(a.batch) images of \(a.height)×\(a.width)")
         try backend.staging.upload(UnsafeRawBufferPointer(pixels), to: a.pixels.deviceAddress)
         let n = config.normalization
-        try backend.launch("im2col_rgb8", .elementwise(count: a.columns.count), [
+        try backend.launch("im2col_rgb8", .rowLoop(a.batch * a.patches), [
             .pointer(a.pixels.deviceAddress), .pointer(a.columns.address), .int(a.batch), .int(a.height), .int(a.width),
             .int(config.patchSize), .int(a.paddedPatchColumns), .float(n.mean[0]), .float(n.mean[1]), .float(n.mean[2]),
             .float(n.std[0]), .float(n.std[1]), .float(n.std[2]),
@@ -101,7 +101,7 @@ public final class CUDAViTForward: @unchecked Sendable {
     /// Queues the forward on the images already on the device in `activations.images` (a benchmark's resident input,
     /// as PyTorch's `model(x)` on a CUDA tensor).
     public func forward(_ a: CUDAViTActivations) throws(CUDAError) {
-        try backend.launch("im2col_f32", .elementwise(count: a.columns.count), [
+        try backend.launch("im2col_f32", .rowLoop(a.batch * a.patches), [
             .pointer(a.images.address), .pointer(a.columns.address), .int(a.batch), .int(a.height), .int(a.width),
             .int(config.patchSize), .int(a.paddedPatchColumns),
         ])
@@ -171,7 +171,7 @@ public final class CUDAViTForward: @unchecked Sendable {
                            a: patchWeight, b: a.columns, d: a.patchTokens, bias: bf16("patch_embed.proj.bias"))
         let positions = try positionalEmbedding(a)
         let registers = config.regTokens > 0 ? f32("reg_token") : f32("cls_token")
-        try backend.launch("assemble_tokens", .elementwise(count: a.residual.count), [
+        try backend.launch("assemble_tokens", .rowLoop(rows), [
             .pointer(a.patchTokens.address), .pointer(f32("cls_token").address), .pointer(registers.address),
             .pointer(positions.address), .pointer(a.residual.address), .int(b), .int(a.patches), .int(config.regTokens), .int(d),
         ])
@@ -188,7 +188,7 @@ public final class CUDAViTForward: @unchecked Sendable {
             try backend.matmul(.linear(rows: rows, inFeatures: d, outFeatures: 3 * d, bias: config.qkvBias),
                                a: bf16(prefix + "attn.qkv.weight"), b: a.normed, d: a.qkv,
                                bias: config.qkvBias ? bf16(prefix + "attn.qkv.bias") : nil)
-            try backend.launch("qkv_split", .elementwise(count: a.qkv.count), [
+            try backend.launch("qkv_split", .rowLoop(rows), [
                 .pointer(a.qkv.address), .pointer(q.address), .pointer(k.address), .pointer(v.address),
                 .int(b), .int(length), .int(heads), .int(hd),
             ])
@@ -200,7 +200,7 @@ public final class CUDAViTForward: @unchecked Sendable {
             ])
             try backend.matmul(.attentionValues(tokens: length, headDim: hd, ldProbabilities: a.paddedLength, pairs: pairs),
                                a: v, b: a.probabilities, d: a.attended)
-            try backend.launch("merge_heads", .elementwise(count: a.normed.count), [
+            try backend.launch("merge_heads", .rowLoop(rows), [
                 .pointer(a.attended.address), .pointer(a.normed.address), .int(b), .int(length), .int(heads), .int(hd),
             ])
             try backend.matmul(.linear(rows: rows, inFeatures: d, outFeatures: d, bias: true),
@@ -214,14 +214,14 @@ public final class CUDAViTForward: @unchecked Sendable {
             switch config.mlpLayer {
             case .swigluPacked:
                 activated = a.gated!
-                try backend.launch("bias_swiglu", .elementwise(count: activated.count), [
+                try backend.launch("bias_swiglu", .rowLoop(rows), [
                     .pointer(a.hidden.address), .pointer(f32(prefix + "mlp.fc1.bias").address), .pointer(activated.address),
-                    .long(rows), .int(hidden / 2),
+                    .int(rows), .int(hidden / 2),
                 ])
             case .gelu:
                 activated = a.hidden
-                try backend.launch("bias_gelu", .elementwise(count: a.hidden.count), [
-                    .pointer(a.hidden.address), .pointer(f32(prefix + "mlp.fc1.bias").address), .long(rows), .int(hidden),
+                try backend.launch("bias_gelu", .rowLoop(rows), [
+                    .pointer(a.hidden.address), .pointer(f32(prefix + "mlp.fc1.bias").address), .int(rows), .int(hidden),
                 ])
             }
             try backend.matmul(.linear(rows: rows, inFeatures: config.mlpOutputInFeatures, outFeatures: d, bias: true),

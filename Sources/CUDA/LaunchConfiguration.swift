@@ -39,6 +39,15 @@ public struct LaunchConfiguration: Sendable, Hashable {
         LaunchConfiguration(gridX: rows, blockX: rowThreads(dim: dim))
     }
 
+    /// Threads per block of the row-loop kernels (im2col, token assembly, qkv split, head merge, bias + activation).
+    public static let rowLoopThreads = 256
+
+    /// One block per row, its threads striding over the row's columns (32-bit column arithmetic, no 64-bit division
+    /// per element): grid `rows`, block 256.
+    public static func rowLoop(_ rows: Int) -> LaunchConfiguration {
+        LaunchConfiguration(gridX: max(rows, 1), blockX: rowLoopThreads)
+    }
+
     /// Rows handled by one block of `softmax_rows` (one warp per row).
     public static let softmaxRowsPerBlock = 8
 

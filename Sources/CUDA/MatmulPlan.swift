@@ -1,7 +1,26 @@
-/// The cuBLASLt objects of one `MatmulShape`: the matmul descriptor (fp32 compute and scale, transposes, epilogue),
-/// the three matrix layouts (C and D share one), and the first algorithm `cublasLtMatmulAlgoGetHeuristic` returns
-/// within the workspace. Made once per shape, kept for the process (shapes repeat every layer and batch).
+/// The cuBLASLt objects of one `MatmulShape` at given operand alignments: the matmul descriptor (fp32 compute and
+/// scale, transposes, epilogue), the three matrix layouts (C and D share one), and the first algorithm
+/// `cublasLtMatmulAlgoGetHeuristic` returns within the workspace. Made once per key, kept for the process (shapes
+/// repeat every layer and batch).
+///
+/// The heuristic assumes 256-byte aligned operands unless told otherwise (`CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_*`,
+/// default 256): parameter views and per-(image, head) batches can be less aligned, so the key carries each
+/// operand's real alignment and the preference states it.
 final class MatmulPlan: @unchecked Sendable {
+    /// A shape and the byte alignment (a power of two ≤ 256) of A, B and D, including every batch's start.
+    struct Key: Hashable, Sendable {
+        let shape: MatmulShape
+        let alignA: Int
+        let alignB: Int
+        let alignD: Int
+    }
+
+    /// The largest power of two ≤ 256 dividing `address` and `strideBytes` (the batch stride; 0 when unbatched).
+    static func alignment(_ address: UInt64, strideBytes: Int) -> Int {
+        let bits = address | UInt64(strideBytes) | 256
+        return 1 << bits.trailingZeroBitCount
+    }
+
     let operation: OpaquePointer
     let layoutA: OpaquePointer
     let layoutB: OpaquePointer
@@ -9,7 +28,8 @@ final class MatmulPlan: @unchecked Sendable {
     /// The heuristic result (`cublasLtMatmulHeuristicResult_t`, 96 bytes); its first 64 bytes are the algorithm.
     let algorithm: [UInt8]
 
-    init(shape: MatmulShape, blas: CUBLASLt, handle: OpaquePointer, workspaceBytes: Int) throws(CUDAError) {
+    init(key: Key, blas: CUBLASLt, handle: OpaquePointer, workspaceBytes: Int) throws(CUDAError) {
+        let shape = key.shape
         var description: OpaquePointer?
         try blas.check(blas.cublasLtMatmulDescCreate(&description, CUBLASLt.compute32F, CUBLASLt.DataType.f32.rawValue),
                        "cublasLtMatmulDescCreate")
@@ -52,6 +72,12 @@ final class MatmulPlan: @unchecked Sendable {
         var workspace = UInt64(workspaceBytes)
         try blas.check(blas.cublasLtMatmulPreferenceSetAttribute(preference, CUBLASLt.preferenceMaxWorkspaceBytes, &workspace, 8),
                        "cublasLtMatmulPreferenceSetAttribute(MAX_WORKSPACE_BYTES)")
+        for (attribute, alignment) in [(CUBLASLt.preferenceMinAlignmentA, key.alignA), (CUBLASLt.preferenceMinAlignmentB, key.alignB),
+                                       (CUBLASLt.preferenceMinAlignmentC, key.alignD), (CUBLASLt.preferenceMinAlignmentD, key.alignD)] {
+            var bytes = UInt32(alignment)
+            try blas.check(blas.cublasLtMatmulPreferenceSetAttribute(preference, attribute, &bytes, 4),
+                           "cublasLtMatmulPreferenceSetAttribute(MIN_ALIGNMENT \(attribute): \(alignment))")
+        }
         var result = [UInt8](repeating: 0, count: CUBLASLt.heuristicResultBytes)
         var found: Int32 = 0
         let status = result.withUnsafeMutableBytes { bytes in
@@ -59,7 +85,9 @@ final class MatmulPlan: @unchecked Sendable {
                                                 bytes.baseAddress!, &found)
         }
         try blas.check(status, "cublasLtMatmulAlgoGetHeuristic(\(shape))")
-        guard found > 0 else { throw .noMatmulAlgorithm(shape: shape.description) }
+        guard found > 0 else {
+            throw .noMatmulAlgorithm(shape: "\(shape) (alignment A \(key.alignA), B \(key.alignB), D \(key.alignD) bytes)")
+        }
         algorithm = result
     }
 }

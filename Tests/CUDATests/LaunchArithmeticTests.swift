@@ -63,7 +63,8 @@ import Testing
         #expect(DeviceMemoryPool.sizeClass(bytes: 1 << 20) == 1 << 20)
         #expect(DeviceMemoryPool.sizeClass(bytes: (1 << 20) + 1) == 2 << 20)
         #expect(DeviceMemoryPool.sizeClass(bytes: 3 << 20) == 4 << 20)
-        #expect(DeviceMemoryPool.sizeClass(bytes: 410_517_504) == 410_517_504 / (2 << 20) * (2 << 20) + (410_517_504 % (2 << 20) == 0 ? 0 : 2 << 20))
+        // ViT-g/14's f32 residual stream at batch 256: 66,816 × 1536 × 4 bytes = 195.75 × 2 MiB → 196 × 2 MiB.
+        #expect(DeviceMemoryPool.sizeClass(bytes: 410_517_504) == 196 * (2 << 20))
     }
 
     @Test func kernelArgumentsArePackedAsTheirCTypes() {
@@ -78,9 +79,39 @@ import Testing
 
     @Test func splittingXNormDropsTheRegisters() {
         // B = 2, L = 1 + 2 registers + 3 patches, D = 2: token t of image b holds (100b + t, −(100b + t)).
-        let tokens = (0..<2).flatMap { b in (0..<6).flatMap { t in [Float(100 * b + t), -Float(100 * b + t)] } }
+        var tokens: [Float] = []
+        for b in 0..<2 {
+            for t in 0..<6 {
+                let value = Float(100 * b + t)
+                tokens += [value, -value]
+            }
+        }
         let (cls, patches) = CUDAViTForward.split(tokens, batch: 2, length: 6, prefix: 3, dim: 2)
         #expect(cls == [0, 0, 100, -100])
         #expect(patches == [3, -3, 4, -4, 5, -5, 103, -103, 104, -104, 105, -105])
+    }
+}
+
+/// Operand alignment as the cuBLASLt preference states it.
+@Suite struct MatmulAlignmentTests {
+    @Test func alignmentIsTheLargestPowerOfTwoUpTo256() {
+        #expect(MatmulPlan.alignment(0x7f00_0000_0000, strideBytes: 0) == 256)
+        #expect(MatmulPlan.alignment(0x7f00_0000_0080, strideBytes: 0) == 128)
+        // vit-tiny-gelu (D = 96): parameter views start at multiples of 96 bf16 = 192 bytes.
+        #expect(MatmulPlan.alignment(0x7f00_0000_0000 + 192, strideBytes: 0) == 64)
+        // Per-(image, head) batches of [261, 64] bf16: 33,408-byte strides.
+        #expect(MatmulPlan.alignment(0x7f00_0000_0000, strideBytes: 261 * 64 * 2) == 128)
+        // Scores [261, 264] f32: 275,616-byte strides.
+        #expect(MatmulPlan.alignment(0x7f00_0000_0000, strideBytes: 261 * 264 * 4) == 32)
+        #expect(MatmulPlan.alignment(0x7f00_0000_0002, strideBytes: 0) == 2)
+    }
+}
+
+/// The row-loop kernels' geometry.
+@Suite struct RowLoopTests {
+    @Test func oneBlockOfThreadsPerRow() {
+        #expect(LaunchConfiguration.rowLoop(256 * 261) == LaunchConfiguration(gridX: 66_816, blockX: 256))
+        #expect(LaunchConfiguration.rowLoop(0).gridX == 1)
+        #expect(LaunchConfiguration.rowLoop(512 * 256).isValid())
     }
 }
