@@ -68,6 +68,15 @@ public final class CUDABackend: @unchecked Sendable {
         libraries = ["libcuda": driver.library.path, "libnvrtc": nvrtc.path, "libcublasLt": blas.path]
     }
 
+    /// Waits for queued work and destroys the cuBLASLt handle (plans, staging and pooled memory go with their owners;
+    /// compiled modules stay loaded for the process).
+    deinit {
+        _ = context.driver.cuCtxSetCurrent(context.context)
+        _ = context.driver.cuStreamSynchronize(context.stream)
+        plans.withLock { $0.removeAll() }
+        _ = blas.cublasLtDestroy(blasHandle)
+    }
+
     /// One compiler per NVRTC library file, so compiled images are shared by every backend of the process.
     private static let compilers = Mutex<[String: KernelCompiler]>([:])
     private static func compiler(_ nvrtc: NVRTC) -> KernelCompiler {

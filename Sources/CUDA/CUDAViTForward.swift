@@ -117,6 +117,7 @@ public final class CUDAViTForward: @unchecked Sendable {
     public func embeddings(_ a: CUDAViTActivations, pooling: Pooling) throws(CUDAError) -> [Float] {
         let d = config.embedDim
         let pooled = try backend.makeTensor(shape: [a.batch, pooling.width(dim: d)], dtype: .f32)
+        try backend.poison(pooled)  // pool memory is reused: an element the kernel missed must not look valid
         try backend.launch("pool_tokens", .elementwise(count: a.batch * d), [
             .pointer(a.output.address), .pointer(pooled.address), .int(a.batch), .int(a.length), .int(config.prefixTokens),
             .int(d), .int(pooling == .clsMean ? 1 : 0),

@@ -25,11 +25,13 @@ final class MatmulPlan: @unchecked Sendable {
     let layoutA: OpaquePointer
     let layoutB: OpaquePointer
     let layoutD: OpaquePointer
+    private let blas: CUBLASLt
     /// The heuristic result (`cublasLtMatmulHeuristicResult_t`, 96 bytes); its first 64 bytes are the algorithm.
     let algorithm: [UInt8]
 
     init(key: Key, blas: CUBLASLt, handle: OpaquePointer, workspaceBytes: Int) throws(CUDAError) {
         let shape = key.shape
+        self.blas = blas
         var description: OpaquePointer?
         try blas.check(blas.cublasLtMatmulDescCreate(&description, CUBLASLt.compute32F, CUBLASLt.DataType.f32.rawValue),
                        "cublasLtMatmulDescCreate")
@@ -89,5 +91,12 @@ final class MatmulPlan: @unchecked Sendable {
             throw .noMatmulAlgorithm(shape: "\(shape) (alignment A \(key.alignA), B \(key.alignB), D \(key.alignD) bytes)")
         }
         algorithm = result
+    }
+
+    deinit {
+        _ = blas.cublasLtMatrixLayoutDestroy(layoutA)
+        _ = blas.cublasLtMatrixLayoutDestroy(layoutB)
+        _ = blas.cublasLtMatrixLayoutDestroy(layoutD)
+        _ = blas.cublasLtMatmulDescDestroy(operation)
     }
 }

@@ -40,6 +40,18 @@ final class PinnedStaging: @unchecked Sendable {
         download = host!
     }
 
+    /// Waits for the stream (copies may still read the buffers), then frees the pinned buffers and events.
+    deinit {
+        let driver = context.driver
+        _ = driver.cuCtxSetCurrent(context.context)
+        _ = driver.cuStreamSynchronize(context.stream)
+        for slot in slots {
+            _ = driver.cuEventDestroy(slot.event)
+            _ = driver.cuMemFreeHost(slot.host)
+        }
+        _ = driver.cuMemFreeHost(download)
+    }
+
     /// Queues a copy of `bytes` host bytes to device `address` (returns once the host bytes are in pinned memory;
     /// the device copy runs in stream order).
     func upload(_ bytes: UnsafeRawBufferPointer, to address: UInt64) throws(CUDAError) {
