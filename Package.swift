@@ -52,8 +52,11 @@ let package = Package(
         .target(name: "Compute", dependencies: ["CBLAS"]),
         // ViT (timm/DINOv2 family), configs, safetensors I/O, checkpoint key maps.
         .target(name: "Models", dependencies: ["Compute", .product(name: "Yams", package: "Yams")]),
+        // The CUDA backend, loaded at run time (dlopen of libcuda, libnvrtc, libcublasLt; never linked): kernel
+        // sources compiled by NVRTC, the bf16 ViT forward on cuBLASLt (docs/cuda.md).
+        .target(name: "CUDA", dependencies: ["Compute", "Models"]),
         // Embeddings of tiles (shards or image folders) with a ViT, written as feature files (`distill embed`).
-        .target(name: "Embedding", dependencies: ["Models", "Compute", "ImageOps", "TileShards", "Evaluation"]),
+        .target(name: "Embedding", dependencies: ["Models", "Compute", "ImageOps", "TileShards", "Evaluation", "CUDA"]),
         // Student training (never Dataflow): the ViT's training forward/backward with cached activations, DINO/iBOT
         // projection heads; DINO/iBOT losses, centering, Sinkhorn-Knopp, feature distillation, schedules,
         // parameter groups, AdamW, per-module gradient clipping.
@@ -74,16 +77,16 @@ let package = Package(
             ]
         ),
         // Built-in stage actors (test stages now; slide readers, augmentation, teacher, trainer later).
-        .target(name: "Stages", dependencies: ["Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Embedding", "Evaluation", "Training"]),
+        .target(name: "Stages", dependencies: ["Dataflow", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Embedding", "Evaluation", "Training", "CUDA"]),
         // Benchmarks behind `distill bench`.
-        .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Training"]),
+        .target(name: "Benchmarks", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Compute", "Models", "Training", "CUDA"]),
         // The library users depend on: re-exports the modules above.
         .target(name: "Distillery", dependencies: ["Dataflow", "Stages", "SlideIO", "TileShards", "ImageOps", "Evaluation", "Compute", "Models", "Embedding"]),
         // The `distill` command set, as a library so custom-stage packages can ship their own `distill`.
         .target(
             name: "DistillCLI",
             dependencies: [
-                "Distillery", "Benchmarks",
+                "Distillery", "Benchmarks", "CUDA",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
@@ -97,6 +100,7 @@ let package = Package(
         .testTarget(name: "TileShardsTests", dependencies: ["TestSupport", "TileShards"]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation"]),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
+        .testTarget(name: "CUDATests", dependencies: ["TestSupport", "CUDA", "Compute", "Models"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Compute", "ImageOps"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["TestSupport", "Embedding", "Models", "Compute", "ImageOps", "TileShards", "Evaluation"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Models", "Compute", "ImageOps"]),

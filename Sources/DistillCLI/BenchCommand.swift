@@ -1,5 +1,6 @@
 import ArgumentParser
 import Benchmarks
+import CUDA
 import Distillery
 import Foundation
 
@@ -151,7 +152,7 @@ struct TilingBench: AsyncParsableCommand {
 struct ViTBench: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "vit",
-        abstract: "ViT forward images/s on the CPU at 224 px (ViT-S/14 and ViT-B/14 by default, random weights) beside PyTorch CPU + timm on the same model, batch and thread count.")
+        abstract: "ViT forward images/s at 224 px with random weights: on the CPU (ViT-S/14 and ViT-B/14 by default) beside PyTorch CPU + timm on the same model, batch and thread count; or on a GPU (--device cuda: ViT-g/14 at batch 256, ViT-B/14 at batch 512) beside pytorch_baseline.py's figures (--anchor-json).")
 
     @Flag(help: "Print the report as JSON.")
     var json = false
@@ -159,8 +160,20 @@ struct ViTBench: AsyncParsableCommand {
     @Option(help: "Threads for BLAS and the kernels, and for torch (default: all cores).")
     var threads: Int?
 
-    @Option(help: "Images per forward pass.")
-    var batch = 32
+    @Option(help: "Images per forward pass (default 32 on the CPU; on cuda 256 for h-optimus-0 and 512 for h0-mini).")
+    var batch: Int?
+
+    @Option(help: "cpu or cuda (the CUDA backend, docs/cuda.md).")
+    var device = "cpu"
+
+    @Option(name: .customLong("anchor-json"), help: "cuda: the JSON pytorch_baseline.py wrote (--out) in the same GPU job.")
+    var anchorJSON: String?
+
+    @Option(help: "cuda: timed passes per model (after 2 warm-up passes).")
+    var passes = 8
+
+    @Option(help: "cuda: the NVRTC library (libnvrtc.so.13) or its folder.")
+    var nvrtc: String?
 
     @Option(name: .customLong("config"), help: ArgumentHelp(
         "A model config; repeatable. Default: configs/models/vit-small-cpu.yaml and configs/models/h0-mini.yaml.",
@@ -183,17 +196,20 @@ struct ViTBench: AsyncParsableCommand {
     var reference: Bool?
 
     func validate() throws {
-        guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        if let batch, batch < 1 { throw ValidationError("--batch must be at least 1") }
+        guard device == "cpu" || device == "cuda" else { throw ValidationError("--device must be cpu or cuda, got '\(device)'") }
+        guard passes >= 1 else { throw ValidationError("--passes must be at least 1") }
         guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
     }
 
     func run() async throws {
+        if device == "cuda" { return try runCUDA() }
         let paths = configs.isEmpty ? ["vit-small-cpu", "h0-mini"].compactMap { TilingBench.findFile("configs/models/\($0).yaml") } : configs
         guard !paths.isEmpty else { throw ValidationError("configs/models/*.yaml not found; give --config") }
         var options = ViTBenchmark.Options(models: try paths.map { try ViTConfig.load(path: $0) },
                                            threads: threads ?? CPUBackend.availableCores)
-        options.batch = batch
+        options.batch = batch ?? 32
         options.minimumSeconds = minimumSeconds
         options.rounds = rounds
         var skipped: String?
@@ -232,3 +248,59 @@ struct ViTBench: AsyncParsableCommand {
         }
     }
 }
+
+extension ViTBench {
+    /// `--device cuda`: `CUDAViTBenchmark` (exit 1 with the loader's message when no driver or toolkit loads).
+    func runCUDA() throws {
+        let defaults = [("h-optimus-0", 256), ("h0-mini", 512)]
+        var models: [CUDAViTBenchmark.Model] = []
+        if configs.isEmpty {
+            for (name, defaultBatch) in defaults {
+                guard let path = TilingBench.findFile("configs/models/\(name).yaml") else {
+                    throw ValidationError("configs/models/\(name).yaml not found; give --config")
+                }
+                models.append(.init(config: try ViTConfig.load(path: path), batch: batch ?? defaultBatch))
+            }
+        } else {
+            models = try configs.map { .init(config: try ViTConfig.load(path: $0), batch: batch ?? 32) }
+        }
+        var options = CUDAViTBenchmark.Options(models: models)
+        options.passes = passes
+        options.nvrtcPath = nvrtc
+        if let anchorJSON {
+            options.anchor = try CUDAViTBenchmark.Anchor.load(path: anchorJSON)
+        } else {
+            options.anchorUnavailable = "no --anchor-json (run ../shared/reference/pytorch_baseline.py --out FILE in the same GPU job)"
+        }
+        let report: CUDAViTBenchmark.Report
+        do {
+            report = try CUDAViTBenchmark.run(options)
+        } catch let error as CUDAError {
+            Console.error("error: device cuda: \(error)")
+            throw ExitCode(1)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            Console.out(String(decoding: try encoder.encode(report), as: UTF8.self))
+            return
+        }
+        let device = report.device
+        Console.out("vit (cuda): \(device.name) (\(device.arch), \(device.multiprocessors) SMs, driver \(device.driverVersion)), \(report.imageSize) px, bf16, median of \(passes) passes")
+        for model in report.models {
+            var line = String(format: "  swift   %-12@ batch %4d  %9.1f images/s  (%.1f ms/pass)", model.name, model.batch,
+                              model.imagesPerSecond, model.medianSeconds * 1000)
+            if let anchor = model.anchorImagesPerSecond, let ratio = model.ratioOverPyTorch {
+                line += String(format: "   pytorch %9.1f images/s   ratio %.2f×", anchor, ratio)
+            }
+            if let target = model.targetImagesPerSecond { line += String(format: "   target ≥ %.0f", target) }
+            Console.out(line)
+        }
+        if let anchor = report.anchor {
+            Console.out("  anchor: pytorch_baseline.py on \(anchor.device ?? "?"), torch \(anchor.torch ?? "?")")
+        } else if let why = report.anchorUnavailable {
+            Console.out("  anchor unavailable: \(why)")
+        }
+    }
+}
+

@@ -15,7 +15,7 @@ public struct Distill: AsyncParsableCommand {
         abstract: "Distill large pathology foundation models into small ones with a backpressured dataflow graph.",
         version: "0.1.0",
         subcommands: [RunCommand.self, ValidateCommand.self, MonitorCommand.self, StagesCommand.self, BenchCommand.self,
-                      InspectCommand.self, ShardsCommand.self, TileCommand.self, EmbedCommand.self, EvalCommand.self])
+                      InspectCommand.self, ShardsCommand.self, TileCommand.self, EmbedCommand.self, EvalCommand.self, CUDACommand.self])
 
     public init() {}
 

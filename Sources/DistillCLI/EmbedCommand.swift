@@ -1,4 +1,5 @@
 import ArgumentParser
+import CUDA
 import Distillery
 import Foundation
 
@@ -18,6 +19,8 @@ struct EmbedCommand: ParsableCommand {
             --out FILE.npy writes plismbench's layout [N, 3 + D] (level, x, y, features); it needs coordinates, so
             shard input. Without --weights the model gets random weights (a warning says so, and the file's encoder
             attribute too): only for trying the pipeline. Writes are atomic.
+            --device cuda runs the ViT on GPU 0 in bf16 (docs/cuda.md), decoding the next batch while the GPU works; where
+            the CUDA driver or toolkit does not load, it exits 1 naming the library and the files tried.
             Exit codes: 0 done, 1 an input, model or output error (one line naming the file or tile), 64 bad options.
             """)
 
@@ -42,6 +45,9 @@ struct EmbedCommand: ParsableCommand {
     @Option(help: "CPU threads (default: every core the process may use).")
     var threads: Int?
 
+    @Option(help: "cpu or cuda (GPU 0, bf16).")
+    var device = "cpu"
+
     @Option(help: "Tiles not of the model's size: resize-crop (torchvision Resize + CenterCrop) or require (error).")
     var fit: String = TileFit.resizeCrop.rawValue
 
@@ -53,6 +59,7 @@ struct EmbedCommand: ParsableCommand {
         guard TileFit(rawValue: fit) != nil else { throw ValidationError("--fit must be resize-crop or require, got '\(fit)'") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
+        guard device == "cpu" || device == "cuda" else { throw ValidationError("--device must be cpu or cuda, got '\(device)'") }
         guard FeatureFileFormat(path: out) != nil else {
             throw ValidationError("--out must end in .h5, .hdf5 or .npy, got '\(out)'")
         }
@@ -93,9 +100,19 @@ struct EmbedCommand: ParsableCommand {
             Console.error("error: \(error)")
             throw ExitCode(1)
         }
-        let embedder = TileEmbedder(model: vit, pooling: pooling, batchSize: batch, fit: TileFit(rawValue: fit)!)
+        var cuda: CUDAViTForward?
+        if device == "cuda" {
+            do {
+                cuda = try CUDAViTForward(config: vit.config, parameters: vit.parameters, backend: CUDABackend(ordinal: 0))
+            } catch {
+                Console.error("error: device cuda: \(error)")
+                throw ExitCode(1)
+            }
+        }
+        let embedder = TileEmbedder(model: vit, cuda: cuda, pooling: pooling, batchSize: batch, fit: TileFit(rawValue: fit)!)
+        let engine = cuda.map { "\($0.backend.device) (\($0.backend.properties.name))" } ?? "\(backend.threads) threads"
         Console.error("embedding \(tiles.count) tiles of \(input) with \(vit.config.name) (\(embedder.inputSize) px, "
-            + "\(pooling.rawValue), dim \(embedder.width)), batch \(batch), \(backend.threads) threads")
+            + "\(pooling.rawValue), dim \(embedder.width)), batch \(batch), \(engine)")
         var reporter = ProgressReporter()
         var last = EmbeddingProgress(done: 0, total: tiles.count, seconds: 0)
         var features: FeatureSet

@@ -1,3 +1,4 @@
+import CUDA
 import Compute
 import Evaluation
 import ImageOps
@@ -14,11 +15,16 @@ import Models
 /// try features.write(to: "tiles.h5")
 /// ```
 ///
-/// Immutable and Sendable; each call allocates its own activations, so calls may run concurrently (they share
-/// the backend's threads).
+/// With `cuda` (a `CUDAViTForward` of the same model), the passes run on the GPU in bf16 and the next batch is read,
+/// decoded and fitted on the host while the previous one runs (`ViTEncoder`'s submit/collect).
+///
+/// Immutable and Sendable; each call allocates its own activations, so calls may run concurrently on the CPU (they
+/// share the backend's threads). Calls with `cuda` must not overlap (one stream, one caller at a time).
 public struct TileEmbedder: Sendable {
     /// The model; its `config.imgSize` is the input size S and `config.normalization` the pixel statistics.
     public let model: ViT
+    /// The GPU forward of `model`, or nil for the CPU.
+    public let cuda: CUDAViTForward?
     /// How tokens become one embedding per tile.
     public let pooling: Pooling
     /// Tiles per forward pass.
@@ -27,9 +33,11 @@ public struct TileEmbedder: Sendable {
     public let fit: TileFit
 
     /// - Precondition: `batchSize ≥ 1`.
-    public init(model: ViT, pooling: Pooling = .cls, batchSize: Int = 32, fit: TileFit = .resizeCrop) {
+    public init(model: ViT, cuda: CUDAViTForward? = nil, pooling: Pooling = .cls, batchSize: Int = 32, fit: TileFit = .resizeCrop) {
         precondition(batchSize >= 1, "TileEmbedder: batch size \(batchSize) < 1")
+        precondition(cuda.map { $0.config == model.config } ?? true, "TileEmbedder: the CUDA forward is not \(model.config.name)")
         self.model = model
+        self.cuda = cuda
         self.pooling = pooling
         self.batchSize = batchSize
         self.fit = fit
@@ -55,8 +63,9 @@ public struct TileEmbedder: Sendable {
             }
             pixels.append(contentsOf: image.pixels)
         }
-        let activations = model.makeActivations(batch: images.count, height: size, width: size)
-        let values = try forward(pixels, activations: activations, tiles: "\(images.count) images")
+        let encoder = makeEncoder()
+        try submit(pixels, batch: images.count, to: encoder, tiles: "\(images.count) images")
+        let values = try collect(encoder, tiles: "\(images.count) images")
         return FeatureMatrix(rows: images.count, columns: width, values: values)
     }
 
@@ -88,7 +97,8 @@ public struct TileEmbedder: Sendable {
                      progress: (EmbeddingProgress) -> Void) throws(EmbeddingError) -> FeatureSet {
         let size = inputSize
         let start = ContinuousClock.now
-        var full: ViTActivations?
+        let encoder = makeEncoder()
+        var inFlight: (names: [String], label: String)?
         var pixels = [UInt8]()
         pixels.reserveCapacity(batchSize * size * size * 3)
         var batchNames: [String] = []
@@ -98,22 +108,24 @@ public struct TileEmbedder: Sendable {
         var mpps: [Double?] = []
         var resized = 0
 
-        func flush() throws(EmbeddingError) {
-            guard let first = batchNames.first, let last = batchNames.last else { return }
-            let activations: ViTActivations
-            if batchNames.count == batchSize {
-                if full == nil { full = model.makeActivations(batch: batchSize, height: size, width: size) }
-                activations = full!
-            } else {
-                activations = model.makeActivations(batch: batchNames.count, height: size, width: size)
-            }
-            let label = first == last ? first : "\(first) … \(last)"
-            features += try forward(pixels, activations: activations, tiles: label)
-            names += batchNames
-            batchNames.removeAll(keepingCapacity: true)
-            pixels.removeAll(keepingCapacity: true)
+        // Waits for the batch in flight and appends its embeddings.
+        func collectInFlight() throws(EmbeddingError) {
+            guard let batch = inFlight else { return }
+            inFlight = nil
+            features += try collect(encoder, tiles: batch.label)
+            names += batch.names
             progress(EmbeddingProgress(done: names.count, total: total, resized: resized,
                                        seconds: Self.seconds(since: start)))
+        }
+        // Collects the previous batch, then queues this one (on CUDA the next batch is decoded while it runs).
+        func flush() throws(EmbeddingError) {
+            guard let first = batchNames.first, let last = batchNames.last else { return }
+            let label = first == last ? first : "\(first) … \(last)"
+            try collectInFlight()
+            try submit(pixels, batch: batchNames.count, to: encoder, tiles: label)
+            inFlight = (batchNames, label)
+            batchNames.removeAll(keepingCapacity: true)
+            pixels.removeAll(keepingCapacity: true)
         }
 
         while let tile = try next() {
@@ -126,6 +138,7 @@ public struct TileEmbedder: Sendable {
             if batchNames.count == batchSize { try flush() }
         }
         try flush()
+        try collectInFlight()
 
         let allCoordinates = coordinates.allSatisfy { $0 != nil } && !coordinates.isEmpty ? coordinates.map { $0! } : nil
         let mpp = mpps.first.flatMap { $0 }.flatMap { first in mpps.allSatisfy { $0 == first } ? first : nil }
@@ -135,13 +148,21 @@ public struct TileEmbedder: Sendable {
                           coordinates: allCoordinates, tileNames: names, metadata: metadata)
     }
 
-    /// Normalise, forward, pool one batch of RGB8 pixels.
-    private func forward(_ pixels: [UInt8], activations: ViTActivations, tiles: String) throws(EmbeddingError) -> [Float] {
-        do {
-            return try pixels.withUnsafeBufferPointer { (buffer) throws(ViTError) -> [Float] in
-                try model.embed(pixels: buffer, pooling: pooling, activations: activations)
-            }
-        } catch {
+    /// The encoder of one call: the CPU model, or the GPU forward.
+    private func makeEncoder() -> ViTEncoder {
+        cuda.map { ViTEncoder(cuda: $0) } ?? ViTEncoder(cpu: model)
+    }
+
+    /// Queues one batch of RGB8 pixels `[batch, S, S, 3]` (normalised by the encoder).
+    private func submit(_ pixels: [UInt8], batch: Int, to encoder: ViTEncoder, tiles: String) throws(EmbeddingError) {
+        do { try encoder.submit(pixels: pixels, batch: batch, size: inputSize) } catch {
+            throw .model(tiles: tiles, reason: "\(error)")
+        }
+    }
+
+    /// The pooled embeddings of the queued batch.
+    private func collect(_ encoder: ViTEncoder, tiles: String) throws(EmbeddingError) -> [Float] {
+        do { return try encoder.collectEmbeddings(pooling: pooling) } catch {
             throw .model(tiles: tiles, reason: "\(error)")
         }
     }

@@ -108,7 +108,7 @@ public enum GraphDryRun {
             }
         }
         for node in graph.stages where node.device != "cpu" {
-            lines.append("note: \(node.name) runs on device \(node.device): `distill run` needs that backend (the CUDA backend is issue #9)")
+            lines.append("note: \(node.name) runs on device \(node.device): `distill run` needs the CUDA driver, NVRTC and cuBLASLt there (docs/cuda.md; teacher-inference runs on it, student-trainer not yet)")
         }
         return (lines, problems)
     }

@@ -178,7 +178,10 @@ public struct StudentTrainerStage: Stage {
     }
 
     public func run(_ context: StageContext) async throws {
-        guard context.device == "cpu" else { throw DeviceUnavailableError(stage: context.stageName, device: context.device) }
+        guard context.device == "cpu" else {
+            throw DeviceUnavailableError(stage: context.stageName, device: context.device,
+                                         reason: "the CUDA backend runs inference only so far (teacher-inference, embed); training on it is part 2 of issue #9")
+        }
         let inbox = try context.inbox(Self.input)
         let out = try context.outbox(Self.output)
         let config = try ViTConfig.load(path: parameters.string("model"))

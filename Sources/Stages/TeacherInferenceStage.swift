@@ -1,3 +1,4 @@
+import CUDA
 import Compute
 import Dataflow
 import Models
@@ -10,8 +11,11 @@ import Models
 /// checkpoint that also holds the teacher's `dino_head.*` / `ibot_head.*` tensors loads, those left to the trainer); with
 /// no `weights`, random weights seeded by the run seed (for tests and the CPU quickstart; a warning says so).
 /// Each replica loads its own copy and runs `batch` crop sets (`batch`·G images) per forward pass on a
-/// ``CPUBackend`` of `threads` threads; the last batch of the stream is partial. Crop sets keep their order.
-/// Publishes `crop_sets` and `images` as stage metrics. `device: cpu` only for now (DESIGN.md §4).
+/// ``CPUBackend`` of `threads` threads, or with `device: cuda` on the GPU (`CUDAViTForward`, bf16, docs/cuda.md): a
+/// batch is queued on the device and the next one is gathered and stacked while it runs; the last batch of the stream
+/// is partial. Crop sets keep their order. Publishes `crop_sets` and `images` as stage metrics. On a machine where
+/// the CUDA driver or toolkit does not load, `device: cuda` fails with one ``DeviceUnavailableError`` naming the
+/// library and why.
 ///
 /// The DINO and iBOT heads are not run here: at K = 131,072 prototypes one sample's teacher logits are
 /// 2·257·K floats (270 MB); the trainer applies the teacher heads chunk by chunk inside the loss
@@ -21,7 +25,7 @@ public struct TeacherInferenceStage: Stage {
     public static let input = InputPort<CropSet>("in")
     public static let output = OutputPort<TeacherOutput>("out")
     public static var inputs: [PortSpec] { [input.spec] }
-    /// `cuda` is accepted in graph files (so `--dry-run` can check GPU graphs); running on it needs the CUDA backend.
+    /// `cuda` runs the forward on GPU 0 with the CUDA backend.
     public static var devices: [String] { ["cpu", "cuda"] }
     public static var outputs: [PortSpec] { [output.spec] }
     public static let parameters: [ParameterSpec] = [
@@ -53,7 +57,6 @@ public struct TeacherInferenceStage: Stage {
     }
 
     public func run(_ context: StageContext) async throws {
-        guard context.device == "cpu" else { throw DeviceUnavailableError(stage: context.stageName, device: context.device) }
         let inbox = try context.inbox(Self.input)
         let out = try context.outbox(Self.output)
         let config = try ViTConfig.load(path: modelPath)
@@ -70,29 +73,47 @@ public struct TeacherInferenceStage: Stage {
             parameters = try ViTCheckpoint.load(path: weightsPath, config: config, backend: backend,
                                                 otherModules: ["dino_head", "ibot_head"])
         }
-        let model = ViT(config: config, parameters: parameters, backend: backend)
-
-        var activations: ViTActivations?
-        var pending: [CropSet] = []
-        func flush() async throws {
-            guard let first = pending.first else { return }
-            let globals = first.globalShape[0], size = first.globalShape[2]
-            let images = pending.count * globals
-            if let current = activations, current.batch == images, current.height == size {} else {
-                activations = model.makeActivations(batch: images, height: size, width: size)
+        let encoder: ViTEncoder
+        switch context.device {
+        case "cpu":
+            encoder = ViTEncoder(cpu: ViT(config: config, parameters: parameters, backend: backend))
+        default:
+            let device: CUDABackend
+            do { device = try CUDABackend(ordinal: 0) } catch {
+                throw DeviceUnavailableError(stage: context.stageName, device: context.device, reason: "\(error)")
             }
-            var stacked = [Float]()
-            stacked.reserveCapacity(images * 3 * size * size)
-            for set in pending { stacked += set.global }
-            let tokens = try stacked.withUnsafeBufferPointer { try model.classAndPatchTokens(images: $0, activations: activations!) }
-            let d = config.embedDim, n = activations!.length - config.prefixTokens
-            for (index, set) in pending.enumerated() {
+            encoder = ViTEncoder(cuda: try CUDAViTForward(config: config, parameters: parameters, backend: device))
+            context.logger.info("teacher \(config.name) on \(encoder.deviceDescription)")
+        }
+
+        var pending: [CropSet] = []
+        var inFlight: [CropSet] = []
+        // Waits for the batch on the device and sends its outputs.
+        func collect() async throws {
+            guard let first = inFlight.first else { return }
+            let globals = first.globalShape[0], size = first.globalShape[2]
+            let tokens = try encoder.collectTokens()
+            let d = config.embedDim, n = (size / config.patchSize) * (size / config.patchSize)
+            for (index, set) in inFlight.enumerated() {
                 let cls = Array(tokens.cls[(index * globals * d)..<((index + 1) * globals * d)])
                 let patches = Array(tokens.patches[(index * globals * n * d)..<((index + 1) * globals * n * d)])
                 try await out.send(TeacherOutput(crops: set, dim: d, patchTokens: n, cls: cls, patches: patches))
             }
-            context.metrics.add("crop_sets", Double(pending.count))
-            context.metrics.add("images", Double(images))
+            context.metrics.add("crop_sets", Double(inFlight.count))
+            context.metrics.add("images", Double(inFlight.count * globals))
+            inFlight.removeAll(keepingCapacity: true)
+        }
+        // Stacks the pending crop sets, collects the batch in flight, queues this one.
+        func flush() async throws {
+            guard let first = pending.first else { return }
+            let globals = first.globalShape[0], size = first.globalShape[2]
+            let images = pending.count * globals
+            var stacked = [Float]()
+            stacked.reserveCapacity(images * 3 * size * size)
+            for set in pending { stacked += set.global }
+            try await collect()
+            try encoder.submit(images: stacked, batch: images, size: size)
+            swap(&pending, &inFlight)
             pending.removeAll(keepingCapacity: true)
         }
 
@@ -107,5 +128,6 @@ public struct TeacherInferenceStage: Stage {
             if pending.count == batch { try await flush() }
         }
         try await flush()
+        try await collect()
     }
 }

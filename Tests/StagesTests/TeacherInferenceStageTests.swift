@@ -9,13 +9,14 @@ import TestSupport
 
 private func rootPath(_ relative: String) -> String { PackageRoot.path(relative) }
 
-private func teacherGraph(key: String, batch: Int, weights: String, model: String = "configs/models/vit-tiny-test.yaml") -> String {
+private func teacherGraph(key: String, batch: Int, weights: String, model: String = "configs/models/vit-tiny-test.yaml",
+                          device: String = "cpu") -> String {
     """
     name: teacher
     run: {seed: 3}
     stages:
       - {name: crops, type: fixed-crops, params: {key: "\(key)"}}
-      - {name: teacher, type: teacher-inference, params: {model: "\(rootPath(model))", weights: "\(weights)", batch: \(batch), threads: 2}}
+      - {name: teacher, type: teacher-inference, device: \(device), params: {model: "\(rootPath(model))", weights: "\(weights)", batch: \(batch), threads: 2}}
       - {name: sink, type: collect-teacher, params: {key: "\(key)"}}
     edges:
       - {from: crops, to: teacher, capacity: 4}
@@ -143,5 +144,21 @@ private func maxDifference(_ a: ArraySlice<Float>, _ b: ArraySlice<Float>) -> Fl
         let result = try await run(teacherGraph(key: "wrong", batch: 2, weights: rootPath("Tests/Fixtures/vit/vit-tiny-gelu-test.safetensors")))
         guard case .failed(_, let message) = result.outcome else { Issue.record("outcome \(result.outcome)"); return }
         #expect(message.contains("mlp.fc1.weight") && message.contains("vit-tiny-gelu-test.safetensors"), "\(message)")
+    }
+
+    @Test("device: cuda where the driver does not load fails the run naming the library and the files tried")
+    func cudaWithoutADriverIsOneClearError() async throws {
+        FixedSource<CropSet>.set("cuda", [])
+        let driverLoads = dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL) != nil
+        let result = try await run(teacherGraph(key: "cuda", batch: 2, weights: rootPath("Tests/Fixtures/vit/vit-tiny-test.safetensors"),
+                                                device: "cuda"))
+        if driverLoads {
+            // A machine with the driver (the GPU job): the stage opens the device instead of refusing it.
+            if case .failed(_, let message) = result.outcome { #expect(!message.contains("libcuda could not be loaded"), "\(message)") }
+        } else {
+            guard case .failed(_, let message) = result.outcome else { Issue.record("outcome \(result.outcome)"); return }
+            #expect(message.contains("stage teacher: device 'cuda' is not available: libcuda could not be loaded (tried"), "\(message)")
+            #expect(message.contains("libcuda.so.1") && message.contains("; set device: cpu"), "\(message)")
+        }
     }
 }

@@ -1,0 +1,79 @@
+extension CUDAKernelSource {
+    /// LayerNorm over the last dimension with f32 statistics (two passes: mean, then the biased variance of
+    /// `x − mean`; `F.layer_norm`), one block per row; and the fused block tail
+    /// `residual += gamma ⊙ branch; y = LayerNorm(residual)` (timm `x + ls(…)` followed by the next `norm1`/`norm2`
+    /// or the final `norm`), which reads the residual once and the bf16 branch once.
+    ///
+    /// Launch: grid `rows`, block `LaunchConfiguration.rowThreads(dim:)` (a multiple of 32), no dynamic shared memory.
+    public static let layerNorm = CUDAKernelSource(
+        file: "layer_norm.cu",
+        kernels: ["layer_norm_f32_bf16", "residual_layer_norm_bf16", "residual_layer_norm_f32"],
+        code: #"""
+static __device__ __forceinline__ void store(float* y, long long i, float v) { y[i] = v; }
+static __device__ __forceinline__ void store(bf16_t* y, long long i, float v) { y[i] = f32_to_bf16(v); }
+
+template <typename Out>
+static __device__ __forceinline__ void normalize_row(const float* __restrict__ x, const float* __restrict__ weight,
+                                                     const float* __restrict__ bias, Out* __restrict__ y, int dim,
+                                                     float eps, float sum, float* scratch) {
+    const float mean = block_sum(sum, scratch) / (float)dim;
+    float squares = 0.0f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        const float d = x[i] - mean;
+        squares += d * d;
+    }
+    const float variance = block_sum(squares, scratch) / (float)dim;
+    const float inverse = 1.0f / sqrtf(variance + eps);
+    for (int i = threadIdx.x; i < dim; i += blockDim.x)
+        store(y, i, (x[i] - mean) * inverse * weight[i] + bias[i]);
+}
+
+/* y[row] = LayerNorm(x[row]) as bf16; x f32 [rows, dim]. */
+extern "C" __global__ void layer_norm_f32_bf16(const float* __restrict__ x, const float* __restrict__ weight,
+                                               const float* __restrict__ bias, bf16_t* __restrict__ y,
+                                               int rows, int dim, float eps) {
+    __shared__ float scratch[32];
+    const long long row = blockIdx.x;
+    if (row >= rows) return;
+    const float* xr = x + row * dim;
+    float sum = 0.0f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) sum += xr[i];
+    normalize_row(xr, weight, bias, y + row * dim, dim, eps, sum, scratch);
+}
+
+/* residual[row] += gamma ⊙ branch[row] (gamma null: plain add), then y[row] = LayerNorm(residual[row]). */
+template <typename Out>
+static __device__ __forceinline__ void residual_layer_norm(float* __restrict__ residual, const bf16_t* __restrict__ branch,
+                                                           const float* __restrict__ gamma, const float* __restrict__ weight,
+                                                           const float* __restrict__ bias, Out* __restrict__ y,
+                                                           int rows, int dim, float eps) {
+    __shared__ float scratch[32];
+    const long long row = blockIdx.x;
+    if (row >= rows) return;
+    float* xr = residual + row * dim;
+    const bf16_t* br = branch + row * dim;
+    float sum = 0.0f;
+    for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+        const float scale = gamma ? gamma[i] : 1.0f;
+        const float v = xr[i] + scale * bf16_to_f32(br[i]);
+        xr[i] = v;
+        sum += v;
+    }
+    normalize_row(xr, weight, bias, y + row * dim, dim, eps, sum, scratch);
+}
+
+extern "C" __global__ void residual_layer_norm_bf16(float* __restrict__ residual, const bf16_t* __restrict__ branch,
+                                                    const float* __restrict__ gamma, const float* __restrict__ weight,
+                                                    const float* __restrict__ bias, bf16_t* __restrict__ y,
+                                                    int rows, int dim, float eps) {
+    residual_layer_norm(residual, branch, gamma, weight, bias, y, rows, dim, eps);
+}
+
+extern "C" __global__ void residual_layer_norm_f32(float* __restrict__ residual, const bf16_t* __restrict__ branch,
+                                                   const float* __restrict__ gamma, const float* __restrict__ weight,
+                                                   const float* __restrict__ bias, float* __restrict__ y,
+                                                   int rows, int dim, float eps) {
+    residual_layer_norm(residual, branch, gamma, weight, bias, y, rows, dim, eps);
+}
+"""#)
+}

@@ -1,0 +1,71 @@
+/// One CUDA C source file of the ViT forward's kernels, kept as a Swift string literal (one file per kernel family,
+/// `CUDAKernelSource+<Family>.swift`) and compiled at run time by NVRTC for the device's architecture.
+///
+/// Why string literals and not `.cu` resources: a SwiftPM resource needs `Bundle.module` (Foundation) and a bundle
+/// folder beside the executable, and the binary carried to the GPU machine is one static file
+/// (docs/cuda.md, "Kernel sources"). Every source is prefixed with `prelude`: bf16 as raw `unsigned short`
+/// (no `cuda_bf16.h`, so NVRTC needs no include path), warp and block reductions.
+public struct CUDAKernelSource: Sendable, Hashable {
+    /// The file name shown in reports and errors (`layer_norm.cu`).
+    public let file: String
+    /// The `extern "C"` kernels it defines (what the backend looks up with `cuModuleGetFunction`).
+    public let kernels: [String]
+    /// The CUDA C text, without the prelude.
+    public let code: String
+
+    public init(file: String, kernels: [String], code: String) {
+        self.file = file
+        self.kernels = kernels
+        self.code = code
+    }
+
+    /// `prelude` + `code`: what NVRTC compiles.
+    public var fullText: String { Self.prelude + "\n#line 1 \"\(file)\"\n" + code }
+
+    /// Every source of the ViT forward, in the order `distill cuda compile` reports them.
+    public static let all: [CUDAKernelSource] = [conversion, patchEmbed, layerNorm, attention, activations, pooling]
+
+    /// The source defining `kernel`, or nil.
+    public static func source(defining kernel: String) -> CUDAKernelSource? {
+        all.first { $0.kernels.contains(kernel) }
+    }
+
+    /// Shared by every source: bf16 conversions (bf16 → f32 = bits << 16; f32 → bf16 rounds to nearest even and
+    /// keeps NaN, quieted — as `DTypeConversion.bfloat16Bits` and PyTorch), warp/block sums and maxima.
+    /// Block reductions assume `blockDim.x` is a multiple of 32, at most 1024, and a `__shared__ float[32]` scratch.
+    public static let prelude = #"""
+typedef unsigned short bf16_t;
+
+__device__ __forceinline__ float bf16_to_f32(bf16_t v) {
+    return __uint_as_float(((unsigned int)v) << 16);
+}
+
+__device__ __forceinline__ bf16_t f32_to_bf16(float f) {
+    unsigned int bits = __float_as_uint(f);
+    if ((bits & 0x7fffffffu) > 0x7f800000u) return (bf16_t)((bits >> 16) | 0x0040u);
+    bits += 0x7fffu + ((bits >> 16) & 1u);
+    return (bf16_t)(bits >> 16);
+}
+
+__device__ __forceinline__ float warp_sum(float v) {
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+__device__ __forceinline__ float warp_max(float v) {
+    for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
+    return v;
+}
+
+/* The sum of v over the block, returned to every thread. scratch: __shared__ float[32]. */
+__device__ __forceinline__ float block_sum(float v, float* scratch) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = warp_sum(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float total = lane < warps ? scratch[lane] : 0.0f;
+    return warp_sum(total);
+}
+"""#
+}

@@ -1,0 +1,269 @@
+import Compute
+import Models
+
+/// The ViT forward (`ViT` of Models, timm/DINOv2 family) on a `CUDABackend` in bf16: the same parameter layout
+/// (`ViTParameters`, timm names), the same steps as `ViT.forward` (distillation-spec.md §2.2), the same outputs —
+/// `x_norm` `[B, L, D]` (f32), and the pooled embedding — so CUDA and CPU can be compared element by element.
+///
+/// Precision (as PyTorch bf16 autocast): GEMM operands bf16 with fp32 accumulation; the residual stream, LayerNorm
+/// statistics, softmax and pooling in f32; activations between kernels bf16. Per block:
+/// ```
+/// normed  = LN1(x)                                  layer_norm_f32_bf16 / residual_layer_norm_bf16 (fused below)
+/// qkv     = normed·Wqkvᵀ + b                        cuBLASLt, bias epilogue
+/// q, k, v = split(qkv)                              qkv_split → [B, H, L, hd]
+/// S       = q·kᵀ/√hd                                cuBLASLt strided batched, f32, rows padded to 8
+/// P       = softmax(S)                              softmax_rows (f32 → bf16)
+/// O       = P·v → merge heads                       cuBLASLt strided batched, merge_heads
+/// branch  = O·Wprojᵀ + b                            cuBLASLt, bias epilogue
+/// x += ls1 ⊙ branch; normed = LN2(x)                residual_layer_norm_bf16
+/// h = act(normed·Wfc1ᵀ + b)                         cuBLASLt + bias_swiglu / bias_gelu
+/// branch  = h·Wfc2ᵀ + b                             cuBLASLt, bias epilogue
+/// x += ls2 ⊙ branch; normed = next LN1(x)           residual_layer_norm_bf16 (the last block: final norm, f32)
+/// ```
+/// Patch embedding: im2col (normalising RGB8 on the device, or from planar f32) + GEMM; the token sequence
+/// `[cls, registers, patches + pos]`; `pos_embed` resampled on the host (`CPUBackend.resizeGrid`, weights only)
+/// when the grid is not the stored one.
+///
+/// Calls queue work on the stream and return; `tokens`/`embeddings` wait. One pass per activations at a time.
+public final class CUDAViTForward: @unchecked Sendable {
+    public let config: ViTConfig
+    public let backend: CUDABackend
+    /// All parameters, f32 (LayerNorm, LayerScale, tokens, positions, biases of the fused activations).
+    private let parametersF32: Tensor
+    /// All parameters, bf16 (GEMM weights and bias-epilogue biases).
+    private let parametersBF16: Tensor
+    /// `patch_embed.proj.weight` as `[D, kpad]` bf16, columns `3p² ..< kpad` zero.
+    private let patchWeight: Tensor
+    private let layout: ParameterLayout
+    /// The stored `pos_embed` `[N0, D]` on the host, for resampling.
+    private let storedPositions: [Float]
+    private var resampledPositions: [[Int]: Tensor] = [:]
+
+    /// Uploads `parameters` (host, f32, `config`'s layout) to the device in f32 and bf16.
+    /// - Throws: `CUDAError` from the upload or the conversion kernel.
+    public init(config: ViTConfig, parameters: ViTParameters, backend: CUDABackend) throws(CUDAError) {
+        precondition(parameters.layout == ParameterLayout(config: config), "parameters do not have \(config.name)'s layout")
+        precondition(parameters.flat.device == .cpu && parameters.flat.dtype == .f32, "host f32 parameters expected")
+        self.config = config
+        self.backend = backend
+        layout = parameters.layout
+        let count = layout.count
+        parametersF32 = try backend.makeTensor(shape: [count], dtype: .f32)
+        try backend.upload(UnsafeRawBufferPointer(start: parameters.flat.rawPointer, count: count * 4), to: parametersF32)
+        parametersBF16 = try backend.makeTensor(shape: [count], dtype: .bf16)
+        try backend.launch("convert_f32_to_bf16", .elementwise(count: count),
+                           [.pointer(parametersF32.address), .pointer(parametersBF16.address), .long(count)])
+        let d = config.embedDim, p = config.patchSize, k = 3 * p * p, kpad = LaunchConfiguration.padded(k)
+        let weight = parameters["patch_embed.proj.weight"].scalars()
+        var padded = [UInt16](repeating: 0, count: d * kpad)
+        for row in 0..<d {
+            for column in 0..<k { padded[row * kpad + column] = DTypeConversion.bfloat16Bits(weight[row * k + column]) }
+        }
+        patchWeight = try backend.makeTensor(shape: [d, kpad], dtype: .bf16)
+        let weightTensor = patchWeight
+        try padded.withUnsafeBytes { bytes in
+            Swift.Result { () throws(CUDAError) in try backend.upload(bytes, to: weightTensor) }
+        }.get()
+        storedPositions = parameters["pos_embed"].scalars()
+        try backend.synchronize()
+    }
+
+    /// Buffers for inputs of `[batch, 3, height, width]`.
+    /// - Throws: `CUDAError.unsupported` for a size that is not a multiple of the patch, `.driver` when out of memory.
+    public func makeActivations(batch: Int, height: Int, width: Int) throws(CUDAError) -> CUDAViTActivations {
+        try CUDAViTActivations(config: config, backend: backend, batch: batch, height: height, width: width)
+    }
+
+    /// Queues the upload of RGB8 pixels `[B, H, W, 3]` and the forward (normalisation on the device with
+    /// `config.normalization`).
+    /// - Precondition: `pixels.count == B·H·W·3` for the activations.
+    public func enqueue(pixels: UnsafeBufferPointer<UInt8>, activations a: CUDAViTActivations) throws(CUDAError) {
+        precondition(pixels.count == a.batch * a.height * a.width * 3,
+                     "\(pixels.count) bytes for \(a.batch) images of \(a.height)×\(a.width)")
+        try backend.staging.upload(UnsafeRawBufferPointer(pixels), to: a.pixels.deviceAddress)
+        let n = config.normalization
+        try backend.launch("im2col_rgb8", .rowLoop(a.batch * a.patches), [
+            .pointer(a.pixels.deviceAddress), .pointer(a.columns.address), .int(a.batch), .int(a.height), .int(a.width),
+            .int(config.patchSize), .int(a.paddedPatchColumns), .float(n.mean[0]), .float(n.mean[1]), .float(n.mean[2]),
+            .float(n.std[0]), .float(n.std[1]), .float(n.std[2]),
+        ])
+        try body(a)
+    }
+
+    /// Queues the upload of normalised planar images `[B, 3, H, W]` f32 and the forward.
+    /// - Precondition: `images.count == B·3·H·W` for the activations.
+    public func enqueue(images: UnsafeBufferPointer<Float>, activations a: CUDAViTActivations) throws(CUDAError) {
+        precondition(images.count == a.images.count, "\(images.count) values for images \(a.images.shape)")
+        try backend.upload(UnsafeRawBufferPointer(images), to: a.images)
+        try forward(a)
+    }
+
+    /// Queues the forward on the images already on the device in `activations.images` (a benchmark's resident input,
+    /// as PyTorch's `model(x)` on a CUDA tensor).
+    public func forward(_ a: CUDAViTActivations) throws(CUDAError) {
+        try backend.launch("im2col_f32", .rowLoop(a.batch * a.patches), [
+            .pointer(a.images.address), .pointer(a.columns.address), .int(a.batch), .int(a.height), .int(a.width),
+            .int(config.patchSize), .int(a.paddedPatchColumns),
+        ])
+        try body(a)
+    }
+
+    /// Waits for the pass and returns `x_norm` `[B, L, D]` row-major.
+    public func tokens(_ activations: CUDAViTActivations) throws(CUDAError) -> [Float] {
+        try backend.downloadFloats(activations.output)
+    }
+
+    /// Pools `x_norm` on the device and returns `[B, pooling.width(D)]` (waits for the pass).
+    public func embeddings(_ a: CUDAViTActivations, pooling: Pooling) throws(CUDAError) -> [Float] {
+        let d = config.embedDim
+        let pooled = try backend.makeTensor(shape: [a.batch, pooling.width(dim: d)], dtype: .f32)
+        try backend.poison(pooled)  // pool memory is reused: an element the kernel missed must not look valid
+        try backend.launch("pool_tokens", .elementwise(count: a.batch * d), [
+            .pointer(a.output.address), .pointer(pooled.address), .int(a.batch), .int(a.length), .int(config.prefixTokens),
+            .int(d), .int(pooling == .clsMean ? 1 : 0),
+        ])
+        return try backend.downloadFloats(pooled)
+    }
+
+    /// Fills every buffer the pass writes with NaN (parity runs: an unwritten element stays NaN).
+    public func poison(_ activations: CUDAViTActivations) throws(CUDAError) {
+        for tensor in activations.written { try backend.poison(tensor) }
+    }
+
+    /// `ViT.classAndPatchTokens` on the GPU: normalised planar images in, `x_norm` CLS `[B, D]` and patch tokens
+    /// `[B, N, D]` out (registers dropped).
+    public func classAndPatchTokens(images: UnsafeBufferPointer<Float>,
+                                    activations: CUDAViTActivations) throws(CUDAError) -> (cls: [Float], patches: [Float]) {
+        try enqueue(images: images, activations: activations)
+        return Self.split(try tokens(activations), batch: activations.batch, length: activations.length,
+                          prefix: config.prefixTokens, dim: config.embedDim)
+    }
+
+    /// Splits `x_norm` `[B, L, D]` into CLS `[B, D]` and patch tokens `[B, L − prefix, D]`.
+    public static func split(_ tokens: [Float], batch: Int, length: Int, prefix: Int, dim: Int) -> (cls: [Float], patches: [Float]) {
+        let patches = length - prefix
+        var cls = [Float](repeating: 0, count: batch * dim)
+        var patchTokens = [Float](repeating: 0, count: batch * patches * dim)
+        for image in 0..<batch {
+            let start = image * length * dim
+            for d in 0..<dim { cls[image * dim + d] = tokens[start + d] }
+            let first = start + prefix * dim
+            for index in 0..<(patches * dim) { patchTokens[image * patches * dim + index] = tokens[first + index] }
+        }
+        return (cls, patchTokens)
+    }
+
+    // MARK: the pass
+
+    private func f32(_ name: String) -> Tensor { view(parametersF32, name) }
+    private func bf16(_ name: String) -> Tensor { view(parametersBF16, name) }
+    private func optionalF32(_ name: String) -> Tensor? { layout.parameter(name) == nil ? nil : view(parametersF32, name) }
+    private func view(_ flat: Tensor, _ name: String) -> Tensor {
+        guard let parameter = layout.parameter(name) else { preconditionFailure("no parameter \(name)") }
+        return flat.view(offset: parameter.offset, shape: parameter.shape)
+    }
+
+    /// From the im2col columns to `x_norm`.
+    private func body(_ a: CUDAViTActivations) throws(CUDAError) {
+        let d = config.embedDim, b = a.batch, length = a.length, rows = b * length
+        let heads = config.numHeads, hd = config.headDim, pairs = b * heads
+        let eps = config.normEps
+        try backend.matmul(.linear(rows: b * a.patches, inFeatures: a.paddedPatchColumns, outFeatures: d, bias: true),
+                           a: patchWeight, b: a.columns, d: a.patchTokens, bias: bf16("patch_embed.proj.bias"))
+        let positions = try positionalEmbedding(a)
+        let registers = config.regTokens > 0 ? f32("reg_token") : f32("cls_token")
+        try backend.launch("assemble_tokens", .rowLoop(rows), [
+            .pointer(a.patchTokens.address), .pointer(f32("cls_token").address), .pointer(registers.address),
+            .pointer(positions.address), .pointer(a.residual.address), .int(b), .int(a.patches), .int(config.regTokens), .int(d),
+        ])
+        try backend.launch("layer_norm_f32_bf16", .rows(rows, dim: d), [
+            .pointer(a.residual.address), .pointer(f32("blocks.0.norm1.weight").address),
+            .pointer(f32("blocks.0.norm1.bias").address), .pointer(a.normed.address), .int(rows), .int(d), .float(eps),
+        ])
+        let headSize = b * heads * length * hd
+        let q = a.heads.view(offset: 0, shape: [headSize]), k = a.heads.view(offset: headSize, shape: [headSize])
+        let v = a.heads.view(offset: 2 * headSize, shape: [headSize])
+        for block in 0..<config.depth {
+            let prefix = "blocks.\(block)."
+            // Attention branch.
+            try backend.matmul(.linear(rows: rows, inFeatures: d, outFeatures: 3 * d, bias: config.qkvBias),
+                               a: bf16(prefix + "attn.qkv.weight"), b: a.normed, d: a.qkv,
+                               bias: config.qkvBias ? bf16(prefix + "attn.qkv.bias") : nil)
+            try backend.launch("qkv_split", .rowLoop(rows), [
+                .pointer(a.qkv.address), .pointer(q.address), .pointer(k.address), .pointer(v.address),
+                .int(b), .int(length), .int(heads), .int(hd),
+            ])
+            try backend.matmul(.attentionScores(tokens: length, headDim: hd, ldScores: a.paddedLength, pairs: pairs),
+                               a: k, b: q, d: a.scores, alpha: 1 / Float(hd).squareRoot())
+            try backend.launch("softmax_rows", .softmax(rows: pairs * length), [
+                .pointer(a.scores.address), .pointer(a.probabilities.address), .long(pairs * length), .int(length),
+                .int(a.paddedLength), .float(1),
+            ])
+            try backend.matmul(.attentionValues(tokens: length, headDim: hd, ldProbabilities: a.paddedLength, pairs: pairs),
+                               a: v, b: a.probabilities, d: a.attended)
+            try backend.launch("merge_heads", .rowLoop(rows), [
+                .pointer(a.attended.address), .pointer(a.normed.address), .int(b), .int(length), .int(heads), .int(hd),
+            ])
+            try backend.matmul(.linear(rows: rows, inFeatures: d, outFeatures: d, bias: true),
+                               a: bf16(prefix + "attn.proj.weight"), b: a.normed, d: a.branch, bias: bf16(prefix + "attn.proj.bias"))
+            try residualLayerNorm(a, gamma: optionalF32(prefix + "ls1.gamma"), norm: prefix + "norm2", output: a.normed)
+            // MLP branch.
+            let hidden = config.mlpHiddenFeatures
+            try backend.matmul(.linear(rows: rows, inFeatures: d, outFeatures: hidden, bias: false),
+                               a: bf16(prefix + "mlp.fc1.weight"), b: a.normed, d: a.hidden)
+            let activated: Tensor
+            switch config.mlpLayer {
+            case .swigluPacked:
+                activated = a.gated!
+                try backend.launch("bias_swiglu", .rowLoop(rows), [
+                    .pointer(a.hidden.address), .pointer(f32(prefix + "mlp.fc1.bias").address), .pointer(activated.address),
+                    .int(rows), .int(hidden / 2),
+                ])
+            case .gelu:
+                activated = a.hidden
+                try backend.launch("bias_gelu", .rowLoop(rows), [
+                    .pointer(a.hidden.address), .pointer(f32(prefix + "mlp.fc1.bias").address), .int(rows), .int(hidden),
+                ])
+            }
+            try backend.matmul(.linear(rows: rows, inFeatures: config.mlpOutputInFeatures, outFeatures: d, bias: true),
+                               a: bf16(prefix + "mlp.fc2.weight"), b: activated, d: a.branch, bias: bf16(prefix + "mlp.fc2.bias"))
+            let last = block == config.depth - 1
+            try residualLayerNorm(a, gamma: optionalF32(prefix + "ls2.gamma"),
+                                  norm: last ? "norm" : "blocks.\(block + 1).norm1", output: last ? a.output : a.normed)
+        }
+    }
+
+    /// `residual += gamma ⊙ branch; output = LayerNorm_norm(residual)` (bf16 `normed`, or f32 `x_norm`).
+    private func residualLayerNorm(_ a: CUDAViTActivations, gamma: Tensor?, norm: String, output: Tensor) throws(CUDAError) {
+        let rows = a.batch * a.length, d = config.embedDim
+        try backend.launch(output.dtype == .f32 ? "residual_layer_norm_f32" : "residual_layer_norm_bf16", .rows(rows, dim: d), [
+            .pointer(a.residual.address), .pointer(a.branch.address), .pointer(gamma?.address ?? 0),
+            .pointer(f32(norm + ".weight").address), .pointer(f32(norm + ".bias").address), .pointer(output.address),
+            .int(rows), .int(d), .float(config.normEps),
+        ])
+    }
+
+    /// `pos_embed` `[N, D]` f32 for the activations' grid: the stored one, or its resampling (host, once per grid).
+    private func positionalEmbedding(_ a: CUDAViTActivations) throws(CUDAError) -> Tensor {
+        let grid = config.gridSize, rows = a.height / config.patchSize, columns = a.width / config.patchSize
+        if rows == grid && columns == grid { return f32("pos_embed").reshaped([grid * grid, config.embedDim]) }
+        if let cached = resampledPositions[[rows, columns]] { return cached }
+        let mode = config.posEmbedInterpolation
+        let rowResize = mode.resize(stored: grid, target: rows), columnResize = mode.resize(stored: grid, target: columns)
+        for (resize, target) in [(rowResize, rows), (columnResize, columns)] {
+            if let factor = resize.scaleFactor, BicubicResize.outputSize(inputSize: grid, scaleFactor: factor) != target {
+                throw .unsupported("\(config.name): a \(grid)×\(grid) pos_embed grid cannot be resampled to \(target) (scale factor \(factor))")
+            }
+        }
+        let host = CPUBackend(threads: 1)
+        let input = Tensor(shape: [grid * grid, config.embedDim], values: storedPositions)
+        let output = host.makeTensor(shape: [rows * columns, config.embedDim])
+        host.resizeGrid(input: input, output: output, inputHeight: grid, inputWidth: grid, outputHeight: rows,
+                        outputWidth: columns, dim: config.embedDim, rows: rowResize, columns: columnResize)
+        let device = try backend.makeTensor(shape: [rows * columns, config.embedDim], dtype: .f32)
+        try backend.upload(UnsafeRawBufferPointer(start: output.rawPointer, count: output.byteCount), to: device)
+        try backend.synchronize()
+        resampledPositions[[rows, columns]] = device
+        return device
+    }
+}

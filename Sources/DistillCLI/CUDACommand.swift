@@ -1,0 +1,139 @@
+import ArgumentParser
+import CUDA
+import Foundation
+
+/// `distill cuda …`: checks of the CUDA backend (docs/cuda.md).
+struct CUDACommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cuda", abstract: "Check the CUDA backend: compile its kernels (no GPU needed), compare it with the CPU.",
+        subcommands: [CUDACompile.self, CUDAParityCommand.self])
+}
+
+/// `distill cuda compile`: every kernel source through NVRTC, no GPU or driver needed.
+struct CUDACompile: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compile",
+        abstract: "Compile every CUDA kernel source with NVRTC for an architecture (needs libnvrtc, not a GPU).",
+        discussion: """
+            Prints one row per kernel file: ok, CUBIN (or PTX) bytes, seconds. Exit 1 when a file fails, naming it with
+            NVRTC's log; exit 1 when NVRTC cannot be loaded, listing the files tried.
+            NVRTC is looked for in --nvrtc (a file or folder), $DISTILL_NVRTC, then libnvrtc.so.13 / .so.12 through the
+            dynamic linker, $CUDA_HOME/lib64 and /usr/local/cuda/lib64.
+            """)
+
+    @Option(help: "Target architecture: sm_XY (CUBIN) or compute_XY (PTX).")
+    var arch = "sm_90"
+
+    @Option(help: "The NVRTC library (libnvrtc.so.13) or its folder.")
+    var nvrtc: String?
+
+    @Flag(help: "Print the report as JSON.")
+    var json = false
+
+    func validate() throws {
+        guard arch.hasPrefix("sm_") || arch.hasPrefix("compute_"), arch.drop(while: { $0 != "_" }).dropFirst().allSatisfy(\.isNumber),
+              arch.last?.isNumber == true else {
+            throw ValidationError("--arch must be sm_XY or compute_XY, got '\(arch)'")
+        }
+    }
+
+    func run() throws {
+        let library: NVRTC
+        do {
+            library = try NVRTC.load(candidates: NVRTC.candidates(explicitPath: nvrtc))
+        } catch {
+            Console.error("error: \(error)")
+            throw ExitCode(1)
+        }
+        let version = (try? library.version()).map { "\($0.major).\($0.minor)" } ?? "?"
+        let reports = KernelCompiler(nvrtc: library).compileAll(arch: arch)
+        if json {
+            struct Output: Encodable {
+                let nvrtc: String
+                let version: String
+                let arch: String
+                let files: [KernelCompiler.Report]
+            }
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            Console.out(String(decoding: try encoder.encode(Output(nvrtc: library.path, version: version, arch: arch, files: reports)),
+                               as: UTF8.self))
+        } else {
+            Console.out("NVRTC \(version) (\(library.path)), \(arch)")
+            Console.out("  file                ok    bytes  format  seconds  kernels")
+            for report in reports {
+                Console.out("  " + report.file.padded(18) + "  " + (report.ok ? "ok  " : "FAIL") + String(report.bytes).leftPadded(9)
+                    + "  " + report.format.padded(6) + String(format: "%9.2f", report.seconds) + "  " + report.kernels.joined(separator: ", "))
+            }
+        }
+        if let failed = reports.first(where: { !$0.ok }) {
+            Console.error("error: \(failed.error ?? failed.file)")
+            throw ExitCode(1)
+        }
+    }
+}
+
+/// `distill cuda parity`: CUDA against the CPU backend on the GPU (docs/cuda.md).
+struct CUDAParityCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "parity",
+        abstract: "Compare the CUDA forward with the CPU backend (and timm's fixtures) on the committed tiny models and a random ViT-B/14.",
+        discussion: """
+            Prints one row per comparison: relative error max|a−b|/max|b| against the tolerance (1e-2, bf16), NaN count
+            (device buffers are poisoned with NaN first, so an unwritten element shows), pass/fail. Runs from the
+            repository root (reads Tests/Fixtures/vit and configs/models). Exit 1 on any failure, or when the device
+            cannot be opened (the message names the library or call).
+            """)
+
+    @Option(help: "The repository root holding Tests/Fixtures/vit and configs/models.")
+    var root = "."
+
+    @Option(help: "Images of the ViT-B/14 case.")
+    var batch = 3
+
+    @Option(help: "CUDA device ordinal.")
+    var ordinal = 0
+
+    @Option(help: "The NVRTC library (libnvrtc.so.13) or its folder.")
+    var nvrtc: String?
+
+    @Flag(help: "Print the rows as JSON.")
+    var json = false
+
+    func run() throws {
+        let backend: CUDABackend
+        let rows: [CUDAParity.Row]
+        do {
+            backend = try CUDABackend(ordinal: ordinal, nvrtcPath: nvrtc)
+            rows = try CUDAParity.run(backend: backend, paths: .init(root: root), batch: batch)
+        } catch {
+            Console.error("error: device cuda: \(error)")
+            throw ExitCode(1)
+        }
+        if json {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+            Console.out(String(decoding: try encoder.encode(rows), as: UTF8.self))
+        } else {
+            let device = backend.properties
+            Console.out("parity: CUDA (\(device.name), \(device.arch)) vs reference, tolerance \(CUDAParity.tolerance) relative")
+            Console.out("  model               input                         output              ref    relative error  NaN  result")
+            for row in rows {
+                Console.out("  " + row.model.padded(18) + "  " + row.input.padded(28) + "  " + row.output.padded(18) + "  "
+                    + row.reference.padded(5) + String(format: "  %14.3e", row.relativeError) + String(row.nanCount).leftPadded(5)
+                    + "  " + (row.passed ? "pass" : "FAIL"))
+            }
+        }
+        let failed = rows.filter { !$0.passed }.count
+        let summary = "\(rows.count - failed)/\(rows.count) passed"
+        if json { Console.error(summary) } else { Console.out(summary) }
+        if failed > 0 { throw ExitCode(1) }
+    }
+}
+
+fileprivate extension String {
+    /// Left-aligned in `width` columns.
+    func padded(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+    /// Right-aligned in `width` columns.
+    func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
+}

@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The CUDA backend's device check (issue #9), in two modes of one script (docs/cuda.md, "Running on the GPU").
+#
+#   bash tools/device/cuda-check.sh pack   # HERE (Swift toolchain, no GPU): static release build of `distill`,
+#                                          # stripped, packed with the non-glibc libraries `ldd` lists and
+#                                          # pytorch_baseline.py into .device/cuda-pack.tar.xz (git-ignored, < 60 MiB);
+#                                          # DISTILL_SCRATCH=.build-rel reuses a release build (only relinks)
+#   bash tools/device/cuda-check.sh run    # THERE (the H200, no Swift): unpack, print the GPU and its CUDA libraries,
+#                                          # then `distill cuda compile`, `distill cuda parity`, the PyTorch anchor
+#                                          # (pytorch_baseline.py) and `distill bench vit --device cuda`, each under a
+#                                          # timeout, well under 10 minutes in all; JSON and logs go to $OUT.
+#
+# The device call (from the repository root, with the pack carried):
+#   run(command: "bash tools/device/cuda-check.sh run", carry: [".device"], timeout_s: 600)
+set -uo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$ROOT"
+PACK_DIR=.device
+PACK="$PACK_DIR/cuda-pack.tar.xz"
+LIMIT_MIB=60
+
+pack() {
+    set -e
+    local stage bin lib size
+    local scratch=${DISTILL_SCRATCH:-.build-static}
+    swift build -c release --static-swift-stdlib --product distill --scratch-path "$scratch"
+    bin=$(swift build -c release --static-swift-stdlib --product distill --scratch-path "$scratch" --show-bin-path)/distill
+    stage=$(mktemp -d)/cuda-pack
+    mkdir -p "$stage/lib"
+    cp "$bin" "$stage/distill"
+    strip "$stage/distill"
+    # Every shared library the binary needs except glibc's own (the GPU machine has glibc 2.39) and the vDSO.
+    ldd "$bin" | awk '/=> \// { print $3 }' | while read -r lib; do
+        case "$(basename "$lib")" in
+            libc.so.*|libm.so.*|libpthread.so.*|libdl.so.*|librt.so.*|libresolv.so.*|libutil.so.*|ld-linux*) ;;
+            *) cp -L "$lib" "$stage/lib/" ;;
+        esac
+    done
+    cp ../shared/reference/pytorch_baseline.py "$stage/"
+    mkdir -p "$PACK_DIR"
+    tar -C "$(dirname "$stage")" -cf - cuda-pack | xz -9 -T0 > "$PACK.tmp"
+    mv "$PACK.tmp" "$PACK"
+    size=$(stat -c %s "$PACK")
+    echo "pack: $PACK $(( size / 1024 / 1024 )) MiB ($size bytes): distill $(stat -c %s "$stage/distill") bytes stripped, $(ls "$stage/lib" | wc -l) libraries:"
+    ls -l "$stage/lib" | awk 'NR > 1 { print "  " $9 " " $5 }'
+    if (( size >= LIMIT_MIB * 1024 * 1024 )); then
+        echo "error: the pack is over $LIMIT_MIB MiB" >&2
+        return 1
+    fi
+    # The static binary runs here (no GPU: the CUDA commands must fail with the loader's message, not crash).
+    LD_LIBRARY_PATH="$stage/lib" "$stage/distill" --version
+    if LD_LIBRARY_PATH="$stage/lib" "$stage/distill" cuda parity; then
+        echo "note: a GPU is visible here; the pack is still the one to carry"
+    fi
+}
+
+# step NAME TIMEOUT COMMAND...: runs with a timeout, prints the duration and status, never stops the script.
+step() {
+    local name=$1 limit=$2 start rc
+    shift 2
+    echo
+    echo "== $name (timeout ${limit}s) =="
+    start=$(date +%s)
+    timeout --kill-after=10 "$limit" "$@"
+    rc=$?
+    echo "-- $name: exit $rc after $(( $(date +%s) - start ))s"
+    RESULTS+=("$name: exit $rc")
+}
+
+run() {
+    local out=${OUT:-/tmp/cuda-check-out} work=/tmp/distill-cuda
+    mkdir -p "$out" "$work"
+    RESULTS=()
+    tar -C "$work" -xJf "$PACK" || { echo "error: cannot unpack $PACK (run 'pack' here first and carry .device)"; exit 1; }
+    local pack="$work/cuda-pack"
+    export PYTHONUNBUFFERED=1
+    # The pack's libraries (built on Debian) only for `distill`: python3 and torch keep the machine's own.
+    local distill="$work/distill.sh"
+    printf '#!/bin/sh\nLD_LIBRARY_PATH="%s/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "%s/distill" "$@"\n' \
+        "$pack" "$pack" > "$distill"
+    chmod +x "$distill"
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv
+    ldconfig -p | grep -E 'cuda|cublas|nvrtc'
+    ls /usr/local/cuda/lib64 | grep -E 'nvrtc|cublasLt' || true
+    step "distill cuda compile --arch sm_90" 60 "$distill" cuda compile --arch sm_90
+    step "distill cuda parity" 150 bash -c "set -o pipefail; '$distill' cuda parity 2>&1 | tee '$out/parity.txt'"
+    step "pytorch_baseline.py" 200 bash -c "set -o pipefail; python3 '$pack/pytorch_baseline.py' --out '$out/baseline.json' 2>&1 | tee '$out/baseline.log'"
+    local anchor=()
+    [[ -s "$out/baseline.json" ]] && anchor=(--anchor-json "$out/baseline.json")
+    step "distill bench vit --device cuda" 200 bash -c "'$distill' bench vit --device cuda ${anchor[*]} --json > '$out/bench.json'"
+    echo
+    echo "== summary =="
+    printf '  %s\n' "${RESULTS[@]}"
+    [[ -s "$out/parity.txt" ]] && grep -E 'passed|FAIL' "$out/parity.txt" | tail -20
+    if [[ -s "$out/bench.json" ]]; then
+        python3 - "$out/bench.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+d = r["device"]
+print(f"bench: {d['name']} sm_{d['computeCapability'][0]}{d['computeCapability'][1]}, {d['multiprocessors']} SMs, driver API {d['driverVersion']}")
+print(f"  {'model':14} {'batch':>5} {'swift img/s':>12} {'pytorch img/s':>14} {'ratio':>6} {'target':>7}")
+for m in r["models"]:
+    py = m.get("pytorch_images_per_s"); ratio = m.get("ratio_over_pytorch"); t = m.get("target_images_per_s")
+    print(f"  {m['name']:14} {m['batch']:5d} {m['images_per_s']:12.1f} {'-' if py is None else f'{py:.1f}':>14} "
+          f"{'-' if ratio is None else f'{ratio:.2f}':>6} {'-' if t is None else f'{t:.0f}':>7}")
+if r.get("anchor_unavailable"): print("  anchor unavailable:", r["anchor_unavailable"])
+PY
+    fi
+}
+
+case "${1:-}" in
+    pack) pack ;;
+    run) run ;;
+    *) echo "usage: $0 pack|run" >&2; exit 64 ;;
+esac
