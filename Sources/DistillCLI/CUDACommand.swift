@@ -60,9 +60,10 @@ struct CUDACompile: ParsableCommand {
                                as: UTF8.self))
         } else {
             Console.out("NVRTC \(version) (\(library.path)), \(arch)")
-            Console.out("  file                ok    bytes  format  seconds  kernels")
+            let width = max(18, reports.map(\.file.count).max() ?? 0)
+            Console.out("  " + "file".padded(width) + "  ok    bytes  format  seconds  kernels")
             for report in reports {
-                Console.out("  " + report.file.padded(18) + "  " + (report.ok ? "ok  " : "FAIL") + String(report.bytes).leftPadded(9)
+                Console.out("  " + report.file.padded(width) + "  " + (report.ok ? "ok  " : "FAIL") + String(report.bytes).leftPadded(9)
                     + "  " + report.format.padded(6) + String(format: "%9.2f", report.seconds) + "  " + report.kernels.joined(separator: ", "))
             }
         }
