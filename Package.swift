@@ -53,8 +53,9 @@ let package = Package(
         // ViT (timm/DINOv2 family), configs, safetensors I/O, checkpoint key maps.
         .target(name: "Models", dependencies: ["Compute", .product(name: "Yams", package: "Yams")]),
         // The CUDA backend, loaded at run time (dlopen of libcuda, libnvrtc, libcublasLt; never linked): kernel
-        // sources compiled by NVRTC, the bf16 ViT forward on cuBLASLt (docs/cuda.md).
-        .target(name: "CUDA", dependencies: ["Compute", "Models"]),
+        // sources compiled by NVRTC, the bf16 ViT forward on cuBLASLt, the training kernels and their parity against
+        // the CPU training types (docs/cuda.md).
+        .target(name: "CUDA", dependencies: ["Compute", "Models", "Training"]),
         // Embeddings of tiles (shards or image folders) with a ViT, written as feature files (`distill embed`).
         .target(name: "Embedding", dependencies: ["Models", "Compute", "ImageOps", "TileShards", "Evaluation", "CUDA"]),
         // Student training (never Dataflow): the ViT's training forward/backward with cached activations, DINO/iBOT

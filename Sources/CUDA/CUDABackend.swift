@@ -142,6 +142,16 @@ public final class CUDABackend: @unchecked Sendable {
         }
     }
 
+    /// Queues `value` into every 32-bit word of a device tensor (0 for zeros; the training kernels' f64 and integer
+    /// arrays live in f32 tensors of raw words).
+    /// - Precondition: the tensor's bytes are a whole number of words.
+    public func fillWords(_ tensor: Tensor, _ value: UInt32) throws(CUDAError) {
+        let driver = context.driver
+        try context.makeCurrent()
+        precondition(tensor.byteCount % 4 == 0, "fillWords of \(tensor)")
+        try driver.check(driver.cuMemsetD32Async(tensor.address, value, tensor.byteCount / 4, context.stream), "cuMemsetD32Async")
+    }
+
     /// Waits for every queued operation.
     public func synchronize() throws(CUDAError) { try context.synchronize() }
 

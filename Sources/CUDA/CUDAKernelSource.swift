@@ -4,7 +4,7 @@
 /// Why string literals and not `.cu` resources: a SwiftPM resource needs `Bundle.module` (Foundation) and a bundle
 /// folder beside the executable, and the binary carried to the GPU machine is one static file
 /// (docs/cuda.md, "Kernel sources"). Every source is prefixed with `prelude`: bf16 as raw `unsigned short`
-/// (no `cuda_bf16.h`, so NVRTC needs no include path), warp and block reductions.
+/// (no `cuda_bf16.h`, so NVRTC needs no include path), warp and block reductions (f32 sums and maxima, f64 sums).
 public struct CUDAKernelSource: Sendable, Hashable {
     /// The file name shown in reports and errors (`layer_norm.cu`).
     public let file: String
@@ -22,8 +22,16 @@ public struct CUDAKernelSource: Sendable, Hashable {
     /// `prelude` + `code`: what NVRTC compiles.
     public var fullText: String { Self.prelude + "\n#line 1 \"\(file)\"\n" + code }
 
-    /// Every source of the ViT forward, in the order `distill cuda compile` reports them.
-    public static let all: [CUDAKernelSource] = [conversion, patchEmbed, layerNorm, attention, activations, pooling]
+    /// The sources of the ViT forward (part 1), in the order `distill cuda compile` reports them.
+    public static let forward: [CUDAKernelSource] = [conversion, patchEmbed, layerNorm, attention, activations, pooling]
+
+    /// The sources of the training step (part 2): backward kernels, column reductions, optimiser, head and loss.
+    public static let training: [CUDAKernelSource] = [
+        reductions, layerNormBackward, attentionBackward, activationsTraining, tokensBackward, optimizer, head, loss,
+    ]
+
+    /// Every source, forward then training: what `distill cuda compile` compiles and `CUDABackend` loads.
+    public static let all: [CUDAKernelSource] = forward + training
 
     /// The source defining `kernel`, or nil.
     public static func source(defining kernel: String) -> CUDAKernelSource? {
@@ -66,6 +74,33 @@ __device__ __forceinline__ float block_sum(float v, float* scratch) {
     __syncthreads();
     float total = lane < warps ? scratch[lane] : 0.0f;
     return warp_sum(total);
+}
+
+/* The maximum of v over the block, returned to every thread. scratch: __shared__ float[32]. */
+__device__ __forceinline__ float block_max(float v, float* scratch) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = warp_max(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    float total = lane < warps ? scratch[lane] : __int_as_float(0xff800000);
+    return warp_max(total);
+}
+
+__device__ __forceinline__ double warp_sum_f64(double v) {
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    return v;
+}
+
+/* The sum of v over the block in double, returned to every thread. scratch: __shared__ double[32]. */
+__device__ __forceinline__ double block_sum_f64(double v, double* scratch) {
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    v = warp_sum_f64(v);
+    __syncthreads();
+    if (lane == 0) scratch[warp] = v;
+    __syncthreads();
+    double total = lane < warps ? scratch[lane] : 0.0;
+    return warp_sum_f64(total);
 }
 """#
 }

@@ -1,10 +1,11 @@
 /// One argument of a kernel launch, typed as the kernel's C parameter: a device pointer (`T*`), `int`,
-/// `long long` or `float`. `cuLaunchKernel` takes an array of pointers to each argument's value.
+/// `long long`, `float` or `double`. `cuLaunchKernel` takes an array of pointers to each argument's value.
 enum KernelArgument {
     case pointer(UInt64)
     case int32(Int32)
     case int64(Int64)
     case float(Float)
+    case float64(Double)
 
     /// An `int` argument from a Swift size.
     /// - Precondition: the value fits in 32 bits.
@@ -15,6 +16,9 @@ enum KernelArgument {
 
     /// A `long long` argument.
     static func long(_ value: Int) -> KernelArgument { .int64(Int64(value)) }
+
+    /// A `double` argument.
+    static func double(_ value: Double) -> KernelArgument { .float64(value) }
 
     /// Calls `body` with `cuLaunchKernel`'s `kernelParams`: an array of pointers, each to an 8-byte slot holding
     /// one argument (4-byte values in the low bytes; x86-64 and aarch64 are little-endian).
@@ -30,6 +34,7 @@ enum KernelArgument {
             case .int32(let value): slot.storeBytes(of: value, as: Int32.self)
             case .int64(let value): slot.storeBytes(of: value, as: Int64.self)
             case .float(let value): slot.storeBytes(of: value, as: Float.self)
+            case .float64(let value): slot.storeBytes(of: value, as: Double.self)
             }
             pointers.append(slot)
         }

@@ -51,9 +51,15 @@ public struct LaunchConfiguration: Sendable, Hashable {
     /// Rows handled by one block of `softmax_rows` (one warp per row).
     public static let softmaxRowsPerBlock = 8
 
-    /// `softmax_rows`: `⌈rows / 8⌉` blocks of 8 warps.
+    /// `softmax_rows`: `⌈rows / 8⌉` blocks of 8 warps (`warpRows`).
     public static func softmax(rows: Int) -> LaunchConfiguration {
-        LaunchConfiguration(gridX: (rows + softmaxRowsPerBlock - 1) / softmaxRowsPerBlock, blockX: 32 * softmaxRowsPerBlock)
+        warpRows(rows)
+    }
+
+    /// The one-warp-per-row kernels (`softmax_rows`, `softmax_backward_rows`, the head's `l2_normalize_*` and
+    /// `weight_norm_*`): `⌈rows / 8⌉` blocks of 8 warps, at least one.
+    public static func warpRows(_ rows: Int) -> LaunchConfiguration {
+        LaunchConfiguration(gridX: max((rows + softmaxRowsPerBlock - 1) / softmaxRowsPerBlock, 1), blockX: 32 * softmaxRowsPerBlock)
     }
 
     /// `n` rounded up to a multiple of `multiple` (leading dimensions padded so bf16 rows start on 16-byte

@@ -60,9 +60,10 @@ struct CUDACompile: ParsableCommand {
                                as: UTF8.self))
         } else {
             Console.out("NVRTC \(version) (\(library.path)), \(arch)")
-            Console.out("  file                ok    bytes  format  seconds  kernels")
+            let width = max(18, reports.map(\.file.count).max() ?? 0)
+            Console.out("  " + "file".padded(width) + "  ok    bytes  format  seconds  kernels")
             for report in reports {
-                Console.out("  " + report.file.padded(18) + "  " + (report.ok ? "ok  " : "FAIL") + String(report.bytes).leftPadded(9)
+                Console.out("  " + report.file.padded(width) + "  " + (report.ok ? "ok  " : "FAIL") + String(report.bytes).leftPadded(9)
                     + "  " + report.format.padded(6) + String(format: "%9.2f", report.seconds) + "  " + report.kernels.joined(separator: ", "))
             }
         }
@@ -77,9 +78,10 @@ struct CUDACompile: ParsableCommand {
 struct CUDAParityCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "parity",
-        abstract: "Compare the CUDA forward with the CPU backend (and timm's fixtures) on the committed tiny models and a random ViT-B/14.",
+        abstract: "Compare the CUDA forward (tiny models, a random ViT-B/14) and the training kernels with the CPU backend and timm's fixtures.",
         discussion: """
-            Prints one row per comparison: relative error max|a−b|/max|b| against the tolerance (1e-2, bf16), NaN count
+            Prints one row per comparison: relative error max|a−b|/max|b| against its tolerance (1e-2 for bf16 results,
+            1e-4 for f32 kernel results, 1e-6 where the training kernels should carry the CPU's bits), NaN count
             (device buffers are poisoned with NaN first, so an unwritten element shows), pass/fail. Runs from the
             repository root (reads Tests/Fixtures/vit and configs/models). Exit 1 on any failure, or when the device
             cannot be opened (the message names the library or call).
@@ -90,6 +92,13 @@ struct CUDAParityCommand: ParsableCommand {
 
     @Option(help: "Images of the ViT-B/14 case.")
     var batch = 3
+
+    @Option(help: "What to compare: forward (the ViT forward, part 1), kernels (the training kernels against their CPU references, part 2) or all.")
+    var part: Part = .all
+
+    enum Part: String, ExpressibleByArgument, CaseIterable {
+        case forward, kernels, all
+    }
 
     @Option(help: "CUDA device ordinal.")
     var ordinal = 0
@@ -105,7 +114,8 @@ struct CUDAParityCommand: ParsableCommand {
         let rows: [CUDAParity.Row]
         do {
             backend = try CUDABackend(ordinal: ordinal, nvrtcPath: nvrtc)
-            rows = try CUDAParity.run(backend: backend, paths: .init(root: root), batch: batch)
+            rows = (part == .kernels ? [] : try CUDAParity.run(backend: backend, paths: .init(root: root), batch: batch))
+                + (part == .forward ? [] : try CUDAKernelParity.run(backend: backend))
         } catch {
             Console.error("error: device cuda: \(error)")
             throw ExitCode(1)
@@ -116,12 +126,15 @@ struct CUDAParityCommand: ParsableCommand {
             Console.out(String(decoding: try encoder.encode(rows), as: UTF8.self))
         } else {
             let device = backend.properties
-            Console.out("parity: CUDA (\(device.name), \(device.arch)) vs reference, tolerance \(CUDAParity.tolerance) relative")
-            Console.out("  model               input                         output              ref    relative error  NaN  result")
+            Console.out("parity: CUDA (\(device.name), \(device.arch)) vs reference; tolerance per row (\(CUDAParity.tolerance) for the forward)")
+            let widths = (model: max(18, rows.map(\.model.count).max() ?? 0), input: max(28, rows.map(\.input.count).max() ?? 0),
+                          output: max(18, rows.map(\.output.count).max() ?? 0))
+            Console.out("  " + "model".padded(widths.model) + "  " + "input".padded(widths.input) + "  " + "output".padded(widths.output)
+                + "  ref    relative error  tolerance  NaN  result")
             for row in rows {
-                Console.out("  " + row.model.padded(18) + "  " + row.input.padded(28) + "  " + row.output.padded(18) + "  "
-                    + row.reference.padded(5) + String(format: "  %14.3e", row.relativeError) + String(row.nanCount).leftPadded(5)
-                    + "  " + (row.passed ? "pass" : "FAIL"))
+                Console.out("  " + row.model.padded(widths.model) + "  " + row.input.padded(widths.input) + "  "
+                    + row.output.padded(widths.output) + "  " + row.reference.padded(5) + String(format: "  %14.3e  %9.0e", row.relativeError, row.tolerance)
+                    + String(row.nanCount).leftPadded(5) + "  " + (row.passed ? "pass" : "FAIL"))
             }
         }
         let failed = rows.filter { !$0.passed }.count

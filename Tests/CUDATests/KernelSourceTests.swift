@@ -26,7 +26,8 @@ import TestSupport
     @Test func everyLaunchedKernelExistsInASource() throws {
         let folder = PackageRoot.url.appendingPathComponent("Sources/CUDA")
         let files = try FileManager.default.contentsOfDirectory(atPath: folder.path).filter { $0.hasSuffix(".swift") }
-        let launch = try NSRegularExpression(pattern: #"\.launch\(([^,]*),"#)
+        // `backend.launch("name", …)` in the forward, `try launch("name", …)` in `CUDATrainingKernels`.
+        let launch = try NSRegularExpression(pattern: #"[.\s]launch\(([^,]*),"#)
         let literal = try NSRegularExpression(pattern: #""([a-z0-9_]+)""#)
         var launched = Set<String>()
         for file in files {
@@ -38,13 +39,42 @@ import TestSupport
                 }
             }
         }
-        #expect(launched.count >= 12, "found \(launched.sorted())")
+        #expect(launched.count >= 40, "found \(launched.sorted())")
         for name in launched.sorted() {
             #expect(CUDAKernelSource.source(defining: name) != nil, "kernel \(name) is launched but no source defines it")
         }
-        // Every forward kernel is used (no dead source).
+        // Every kernel is used (no dead source): the forward's by `CUDAViTForward`, the training kernels by
+        // `CUDATrainingKernels`.
         let unused = Set(CUDAKernelSource.all.flatMap(\.kernels)).subtracting(launched).subtracting(["convert_bf16_to_f32"])
         #expect(unused.isEmpty, "kernels never launched: \(unused.sorted())")
+    }
+
+    /// The training sources (part 2) are compiled by `distill cuda compile` and loaded by `CUDABackend` with the
+    /// forward's; each is listed in docs/cuda.md's part 2 kernel table with its launch geometry.
+    @Test func everyTrainingKernelIsDocumented() throws {
+        #expect(CUDAKernelSource.all == CUDAKernelSource.forward + CUDAKernelSource.training)
+        #expect(CUDAKernelSource.training.count == 8)
+        let doc = try String(contentsOf: PackageRoot.url.appendingPathComponent("docs/cuda.md"), encoding: .utf8)
+        let part2 = try #require(doc.range(of: "## Part 2"))
+        let section = String(doc[part2.lowerBound...])
+        for source in CUDAKernelSource.training {
+            #expect(section.contains("`\(source.file)`"), "\(source.file) is not in docs/cuda.md part 2")
+            for kernel in source.kernels {
+                #expect(section.contains("`\(kernel)`"), "\(kernel) is not in docs/cuda.md part 2")
+            }
+        }
+    }
+
+    /// The optimiser and centre kernels promise the CPU's bits: every arithmetic step is an explicitly rounded
+    /// intrinsic, so NVRTC (`--fmad=true` by default) cannot contract a multiply-add that the CPU rounds twice.
+    @Test func optimizerArithmeticIsExplicitlyRounded() {
+        let code = CUDAKernelSource.optimizer.code
+        let adamw = String(code[code.range(of: "void adamw_step")!.lowerBound...])
+        #expect(adamw.contains("__fadd_rn(m[i], __fmul_rn(lerp_weight, __fsub_rn(gradient, m[i])))"))
+        #expect(adamw.contains("__fadd_rn(second, __fmul_rn(__fmul_rn(one_minus_beta2, gradient), gradient))"))
+        #expect(adamw.contains("__fadd_rn(__fdiv_rn(__fsqrt_rn(second), correction), epsilon)"))
+        #expect(code.contains("__fmaf_rn(student[i], alpha, __fmul_rn(ema[i], momentum))"))
+        #expect(CUDAKernelSource.loss.code.contains("__fadd_rn(__fmul_rn(center[column], keep), __fmul_rn(batch_mean, add))"))
     }
 
     @Test func thePreludeRoundsToNearestEvenAndKeepsNaN() {

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
-# The CUDA backend's device check (issue #9), in two modes of one script (docs/cuda.md, "Running on the GPU").
+# The CUDA backend's device check (issues #9 and #10), in two modes of one script (docs/cuda.md, "Running on the GPU").
 #
 #   bash tools/device/cuda-check.sh pack   # HERE (Swift toolchain, no GPU): static release build of `distill`,
 #                                          # stripped, packed with the non-glibc libraries `ldd` lists and
 #                                          # pytorch_baseline.py into .device/cuda-pack.tar.xz (git-ignored, < 60 MiB);
 #                                          # DISTILL_SCRATCH=.build-rel reuses a release build (only relinks)
 #   bash tools/device/cuda-check.sh run    # THERE (the H200, no Swift): unpack, print the GPU and its CUDA libraries,
-#                                          # then `distill cuda compile`, `distill cuda parity`, the PyTorch anchor
-#                                          # (pytorch_baseline.py) and `distill bench vit --device cuda`, each under a
+#                                          # then `distill cuda compile`, `distill cuda parity` (the forward, then the
+#                                          # training kernels), the PyTorch anchor (pytorch_baseline.py: inference
+#                                          # and one training step) and `distill bench vit --device cuda`, each under a
 #                                          # timeout, well under 10 minutes in all; JSON and logs go to $OUT.
 #
 # The device call (from the repository root, with the pack carried):
@@ -83,16 +84,21 @@ run() {
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv
     ldconfig -p | grep -E 'cuda|cublas|nvrtc'
     ls /usr/local/cuda/lib64 | grep -E 'nvrtc|cublasLt' || true
-    step "distill cuda compile --arch sm_90" 60 "$distill" cuda compile --arch sm_90
-    step "distill cuda parity" 150 bash -c "set -o pipefail; '$distill' cuda parity 2>&1 | tee '$out/parity.txt'"
-    step "pytorch_baseline.py" 200 bash -c "set -o pipefail; python3 '$pack/pytorch_baseline.py' --out '$out/baseline.json' 2>&1 | tee '$out/baseline.log'"
+    # Limits sum to 580 s (+ unpacking and the queries above): the whole run stays under the 600 s of one call.
+    step "distill cuda compile --arch sm_90" 40 "$distill" cuda compile --arch sm_90
+    step "distill cuda parity --part forward" 120 bash -c "set -o pipefail; '$distill' cuda parity --part forward 2>&1 | tee '$out/parity.txt'"
+    step "distill cuda parity --part kernels" 50 bash -c "set -o pipefail; '$distill' cuda parity --part kernels 2>&1 | tee '$out/parity-kernels.txt'"
+    step "pytorch_baseline.py" 190 bash -c "set -o pipefail; python3 '$pack/pytorch_baseline.py' --out '$out/baseline.json' 2>&1 | tee '$out/baseline.log'"
     local anchor=()
     [[ -s "$out/baseline.json" ]] && anchor=(--anchor-json "$out/baseline.json")
-    step "distill bench vit --device cuda" 200 bash -c "'$distill' bench vit --device cuda ${anchor[*]} --json > '$out/bench.json'"
+    step "distill bench vit --device cuda" 180 bash -c "'$distill' bench vit --device cuda ${anchor[*]} --json > '$out/bench.json'"
     echo
     echo "== summary =="
     printf '  %s\n' "${RESULTS[@]}"
     [[ -s "$out/parity.txt" ]] && grep -E 'passed|FAIL' "$out/parity.txt" | tail -20
+    [[ -s "$out/parity-kernels.txt" ]] && grep -E 'passed|FAIL' "$out/parity-kernels.txt" | tail -20
+    # The PyTorch training step of the same job (the anchor of `distill bench train --device cuda`, not written yet).
+    [[ -s "$out/baseline.json" ]] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('pytorch training step: %s img/s, batch %s, peak %s GiB (anchors 124.7 img/s, 56.3 GiB)' % (d.get('distill_imgs_s'), d.get('distill_batch_per_gpu'), d.get('peak_mem_GiB')))" "$out/baseline.json"
     if [[ -s "$out/bench.json" ]]; then
         python3 - "$out/bench.json" <<'PY'
 import json, sys

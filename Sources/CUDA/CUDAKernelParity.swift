@@ -1,0 +1,461 @@
+import Compute
+import Training
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// The training kernels (`CUDATrainingKernels`) against their CPU references on the same pseudo-random inputs, the
+/// first device check of issue #10 before the whole step exists: each backward kernel against the `CPUBackend`
+/// method it mirrors, the optimiser kernels against `GradientClipping`, `AdamW` and `StudentEMA` (same bits
+/// expected: the kernels use the CPU's order with rounded intrinsics), and the loss kernels against
+/// `SoftmaxCentering`, `SoftmaxCrossEntropy` and `SinkhornKnopp`. Rows are `CUDAParity.Row`s (model `kernels`):
+/// relative error `max|a − b| / max|b|` within the row's tolerance (1e-2 where the kernel writes bf16, 1e-4 for f32
+/// results, 1e-6 where the CPU's bits are expected), no NaN (outputs are poisoned with NaN first). Shapes are small
+/// (ViT-B widths, a few hundred rows, K = 4,096) so the whole check takes seconds.
+public enum CUDAKernelParity {
+    /// Tolerances: bf16 outputs, f32 outputs, outputs that should carry the CPU's bits.
+    public static let bf16Tolerance = 1e-2, f32Tolerance = 1e-4, exactTolerance = 1e-6
+
+    /// Runs every case on `backend`.
+    /// - Throws: `CUDAError` from the device; `TrainingError` from the CPU references (not expected on these inputs).
+    public static func run(backend: CUDABackend) throws -> [CUDAParity.Row] {
+        let h = Harness(backend: backend)
+        var rows: [CUDAParity.Row] = []
+        rows += try normalization(h)
+        rows += try activationsAndAttention(h)
+        rows += try tokens(h)
+        rows += try head(h)
+        rows += try optimizer(h)
+        rows += try loss(h)
+        return rows
+    }
+
+    /// Host and device buffers of one check.
+    struct Harness {
+        let backend: CUDABackend
+        let kernels: CUDATrainingKernels
+        let cpu = CPUBackend(threads: CPUBackend.availableCores)
+
+        init(backend: CUDABackend) {
+            self.backend = backend
+            kernels = CUDATrainingKernels(backend: backend)
+        }
+
+        /// `count` SplitMix64 values uniform in `[−scale, scale)`, one stream per `seed`.
+        func random(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
+            var state = seed &* 0x9E37_79B9_7F4A_7C15
+            return (0..<count).map { _ in
+                state = state &+ 0x9E37_79B9_7F4A_7C15
+                var z = state
+                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+                z ^= z >> 31
+                return (Float(z >> 40) / Float(1 << 24) * 2 - 1) * scale
+            }
+        }
+
+        /// `values` rounded to bf16 (what a bf16 device buffer holds).
+        func rounded(_ values: [Float]) -> [Float] {
+            values.map { Float(bitPattern: UInt32(DTypeConversion.bfloat16Bits($0)) << 16) }
+        }
+
+        func device(_ values: [Float]) throws(CUDAError) -> Tensor {
+            let tensor = try backend.makeTensor(shape: [values.count], dtype: .f32)
+            try values.withUnsafeBytes { bytes in Swift.Result { () throws(CUDAError) in try backend.upload(bytes, to: tensor) } }.get()
+            return tensor
+        }
+
+        func deviceBF16(_ values: [Float]) throws(CUDAError) -> Tensor {
+            let bits = values.map(DTypeConversion.bfloat16Bits)
+            let tensor = try backend.makeTensor(shape: [values.count], dtype: .bf16)
+            try bits.withUnsafeBytes { bytes in Swift.Result { () throws(CUDAError) in try backend.upload(bytes, to: tensor) } }.get()
+            return tensor
+        }
+
+        /// A poisoned (NaN) output tensor.
+        func output(_ count: Int, _ dtype: DType = .f32) throws(CUDAError) -> Tensor {
+            let tensor = try backend.makeTensor(shape: [count], dtype: dtype)
+            try backend.poison(tensor)
+            return tensor
+        }
+
+        /// A zeroed buffer of `count` 8-byte words (f64, u64), as an f32 tensor of `2·count`.
+        func words(_ count: Int) throws(CUDAError) -> Tensor {
+            let tensor = try backend.makeTensor(shape: [2 * count], dtype: .f32)
+            try backend.fillWords(tensor, 0)
+            return tensor
+        }
+
+        /// A non-finite flag (u64) reset to all ones.
+        func flag() throws(CUDAError) -> Tensor {
+            let tensor = try words(1)
+            try kernels.resetNonFinite(tensor)
+            return tensor
+        }
+
+        func flagValue(_ tensor: Tensor) throws(CUDAError) -> UInt64 {
+            try backend.downloadBytes(tensor).withUnsafeBytes { $0.loadUnaligned(as: UInt64.self) }
+        }
+
+        func floats(_ tensor: Tensor) throws(CUDAError) -> [Float] {
+            if tensor.dtype == .f32 { return try backend.downloadFloats(tensor) }
+            let bytes = try backend.downloadBytes(tensor)
+            return (0..<tensor.count).map { index in
+                Float(bitPattern: UInt32(UInt16(bytes[2 * index]) | UInt16(bytes[2 * index + 1]) << 8) << 16)
+            }
+        }
+
+        func doubles(_ tensor: Tensor, _ count: Int) throws(CUDAError) -> [Double] {
+            let bytes = try backend.downloadBytes(tensor)
+            return bytes.withUnsafeBytes { raw in (0..<count).map { raw.loadUnaligned(fromByteOffset: 8 * $0, as: Double.self) } }
+        }
+
+        func host(_ values: [Float]) -> Tensor {
+            let tensor = cpu.makeTensor(shape: [values.count])
+            values.withUnsafeBufferPointer { cpu.upload($0, to: tensor) }
+            return tensor
+        }
+
+        func row(_ kernel: String, _ input: String, _ output: String, cuda: [Float], expected: [Float], tolerance: Double) -> CUDAParity.Row {
+            CUDAParity.Row(model: "kernels", input: input, output: "\(kernel) \(output)", reference: "cpu", cuda: cuda,
+                           expected: expected, tolerance: tolerance)
+        }
+    }
+
+    // MARK: LayerNorm, LayerScale, column sums
+
+    static func normalization(_ h: Harness) throws -> [CUDAParity.Row] {
+        let rows = 200, dim = 768, eps: Float = 1e-6
+        let input = "\(rows)×\(dim)"
+        let x = h.random(rows * dim, seed: 11, scale: 2), weight = h.random(dim, seed: 12)
+        let start = h.random(rows * dim, seed: 14, scale: 0.1), startW = h.random(dim, seed: 15), startB = h.random(dim, seed: 16)
+        var result: [CUDAParity.Row] = []
+        for bf16 in [false, true] {
+            let dy = bf16 ? h.rounded(h.random(rows * dim, seed: 17)) : h.random(rows * dim, seed: 17)
+            let (cx, cw, cb) = (h.host(start), h.host(startW), h.host(startB))
+            h.cpu.layerNormBackward(input: h.host(x), weight: h.host(weight), outputGradient: h.host(dy), inputGradient: cx,
+                                    weightGradient: cw, biasGradient: cb, rows: rows, dim: dim, eps: eps)
+            let (dx, dw, db) = (try h.device(start), try h.device(startW), try h.device(startB))
+            let partials = try h.output(2 * LaunchConfiguration.parts(rows: rows) * dim)
+            try h.kernels.layerNormBackward(x: try h.device(x), weight: try h.device(weight), dy: bf16 ? try h.deviceBF16(dy) : try h.device(dy),
+                                            dx: dx, dWeight: dw, dBias: db, partials: partials, rows: rows, dim: dim, eps: eps)
+            let name = bf16 ? "layer_norm_backward_bf16" : "layer_norm_backward_f32"
+            result.append(h.row(name, input, "dx (+=)", cuda: try h.floats(dx), expected: h.cpu.download(cx), tolerance: f32Tolerance))
+            result.append(h.row(name, input, "dweight (+=)", cuda: try h.floats(dw), expected: h.cpu.download(cw), tolerance: f32Tolerance))
+            result.append(h.row(name, input, "dbias (+=)", cuda: try h.floats(db), expected: h.cpu.download(cb), tolerance: f32Tolerance))
+        }
+        // LayerScale backward: dres f32, branch bf16.
+        let dres = h.random(rows * dim, seed: 18), branch = h.rounded(h.random(rows * dim, seed: 19)), gamma = h.random(dim, seed: 20)
+        let cBranch = h.host([Float](repeating: 0, count: rows * dim)), cGamma = h.host(startW)
+        h.cpu.layerScaleResidualBackward(residualGradient: h.host(dres), branch: h.host(branch), gamma: h.host(gamma),
+                                         branchGradient: cBranch, gammaGradient: cGamma, rows: rows, dim: dim)
+        let dBranch = try h.output(rows * dim, .bf16), dGamma = try h.device(startW)
+        try h.kernels.layerScaleBackward(dres: try h.device(dres), branch: try h.deviceBF16(branch), gamma: try h.device(gamma),
+                                         dBranch: dBranch, dGamma: dGamma, partials: try h.output(LaunchConfiguration.parts(rows: rows) * dim),
+                                         rows: rows, dim: dim)
+        result.append(h.row("layer_scale_backward", input, "dbranch", cuda: try h.floats(dBranch), expected: h.cpu.download(cBranch),
+                            tolerance: bf16Tolerance))
+        result.append(h.row("layer_scale_backward", input, "dgamma (+=)", cuda: try h.floats(dGamma), expected: h.cpu.download(cGamma),
+                            tolerance: f32Tolerance))
+        // Column sums of a bf16 matrix (every bias gradient), reference in Double.
+        let (sumRows, cols) = (300, 500)
+        let matrix = h.rounded(h.random(sumRows * cols, seed: 21))
+        let startSum = h.random(cols, seed: 22)
+        var expected = [Float](repeating: 0, count: cols)
+        for c in 0..<cols {
+            var sum = 0.0
+            for r in 0..<sumRows { sum += Double(matrix[r * cols + c]) }
+            expected[c] = Float(Double(startSum[c]) + sum)
+        }
+        let target = try h.device(startSum)
+        try h.kernels.addColumnSums(of: try h.deviceBF16(matrix), rows: sumRows, cols: cols, into: target,
+                                    partials: try h.output(LaunchConfiguration.parts(rows: sumRows) * cols))
+        result.append(h.row("column_partial_sums_bf16 + accumulate_partials", "\(sumRows)×\(cols)", "sums (+=)",
+                            cuda: try h.floats(target), expected: expected, tolerance: f32Tolerance))
+        return result
+    }
+
+    // MARK: MLP activations, attention
+
+    static func activationsAndAttention(_ h: Harness) throws -> [CUDAParity.Row] {
+        var result: [CUDAParity.Row] = []
+        let rows = 150, hidden = 1024
+        let x = h.rounded(h.random(rows * 2 * hidden, seed: 31, scale: 3)), bias = h.random(2 * hidden, seed: 32)
+        let dy = h.rounded(h.random(rows * 2 * hidden, seed: 33))
+        let biased = zip(x, (0..<x.count).map { bias[$0 % (2 * hidden)] }).map { $0 + $1 }
+        // GELU over [rows, 2·hidden].
+        let cols = 2 * hidden, input = "\(rows)×\(cols)"
+        let cGELU = h.host([Float](repeating: 0, count: x.count)), cGrad = h.host([Float](repeating: 0, count: x.count))
+        h.cpu.gelu(input: h.host(biased), output: cGELU, count: x.count)
+        h.cpu.geluBackward(input: h.host(biased), outputGradient: h.host(dy), inputGradient: cGrad, count: x.count)
+        let y = try h.output(x.count, .bf16), dx = try h.output(x.count, .bf16)
+        let dx16 = try h.deviceBF16(x), dBias = try h.device(bias)
+        try h.kernels.biasGELUStore(x: dx16, bias: dBias, y: y, rows: rows, cols: cols)
+        try h.kernels.biasGELUBackward(x: dx16, bias: dBias, dy: try h.deviceBF16(dy), dx: dx, rows: rows, cols: cols)
+        result.append(h.row("bias_gelu_store", input, "y", cuda: try h.floats(y), expected: h.cpu.download(cGELU), tolerance: bf16Tolerance))
+        result.append(h.row("bias_gelu_backward", input, "dx", cuda: try h.floats(dx), expected: h.cpu.download(cGrad), tolerance: bf16Tolerance))
+        // SwiGLU: x [rows, 2·hidden] → y [rows, hidden].
+        let dySwi = h.rounded(h.random(rows * hidden, seed: 34))
+        let cSwi = h.host([Float](repeating: 0, count: x.count))
+        h.cpu.swiGLUBackward(input: h.host(biased), outputGradient: h.host(dySwi), inputGradient: cSwi, rows: rows, hidden: hidden)
+        let dxSwi = try h.output(x.count, .bf16)
+        try h.kernels.biasSwiGLUBackward(x: dx16, bias: dBias, dy: try h.deviceBF16(dySwi), dx: dxSwi, rows: rows, hidden: hidden)
+        result.append(h.row("bias_swiglu_backward", "\(rows)×2·\(hidden)", "dx", cuda: try h.floats(dxSwi), expected: h.cpu.download(cSwi),
+                            tolerance: bf16Tolerance))
+        // Softmax backward over rows of ld = 264 with 261 columns (ViT-B at 224 px), reference in Double.
+        let (softRows, columns, ld) = (96, 261, 264)
+        var probabilities = [Float](repeating: 0, count: softRows * ld)
+        let logits = h.random(softRows * ld, seed: 35, scale: 4)
+        for r in 0..<softRows {
+            let row = (0..<columns).map { Double(logits[r * ld + $0]) }
+            let maximum = row.max()!
+            let e = row.map { exp($0 - maximum) }
+            let sum = e.reduce(0, +)
+            for j in 0..<columns { probabilities[r * ld + j] = Float(e[j] / sum) }
+        }
+        probabilities = h.rounded(probabilities)
+        let dP = h.random(softRows * ld, seed: 36), scale: Float = 0.125
+        var expected = [Float](repeating: 0, count: softRows * ld)
+        for r in 0..<softRows {
+            var dot = 0.0
+            for j in 0..<columns { dot += Double(probabilities[r * ld + j]) * Double(dP[r * ld + j]) }
+            for j in 0..<columns { expected[r * ld + j] = Float(Double(scale) * Double(probabilities[r * ld + j]) * (Double(dP[r * ld + j]) - dot)) }
+        }
+        let dS = try h.output(softRows * ld, .bf16)
+        try h.kernels.softmaxBackward(probabilities: try h.deviceBF16(probabilities), dProbabilities: try h.device(dP), dScores: dS,
+                                      rows: softRows, columns: columns, ld: ld, scale: scale)
+        result.append(h.row("softmax_backward_rows", "\(softRows)×\(columns) (ld \(ld))", "dscores", cuda: try h.floats(dS),
+                            expected: expected, tolerance: bf16Tolerance))
+        // The permutations: qkv_split then qkv_split_backward, merge_heads_backward then merge_heads give the input back.
+        let (batch, tokens, heads, headDim) = (2, 54, 12, 64)
+        let dim = heads * headDim
+        let qkv = h.rounded(h.random(batch * tokens * 3 * dim, seed: 37))
+        let each = batch * tokens * dim
+        let (q, k, v) = (try h.output(each, .bf16), try h.output(each, .bf16), try h.output(each, .bf16))
+        try h.kernels.qkvSplit(qkv: try h.deviceBF16(qkv), q: q, k: k, v: v, batch: batch, tokens: tokens, heads: heads, headDim: headDim)
+        let back = try h.output(qkv.count, .bf16)
+        try h.kernels.qkvSplitBackward(dq: q, dk: k, dv: v, dqkv: back, batch: batch, tokens: tokens, heads: heads, headDim: headDim)
+        result.append(h.row("qkv_split_backward", "\(batch)×\(tokens)×3×\(heads)×\(headDim)", "∘ qkv_split = identity",
+                            cuda: try h.floats(back), expected: qkv, tolerance: 0))
+        let merged = h.rounded(h.random(each, seed: 38))
+        let split = try h.output(each, .bf16), again = try h.output(each, .bf16)
+        try h.kernels.mergeHeadsBackward(dout: try h.deviceBF16(merged), dheads: split, batch: batch, tokens: tokens, heads: heads, headDim: headDim)
+        try h.kernels.mergeHeads(o: split, out: again, batch: batch, tokens: tokens, heads: heads, headDim: headDim)
+        result.append(h.row("merge_heads_backward", "\(batch)×\(tokens)×\(dim)", "then merge_heads = identity",
+                            cuda: try h.floats(again), expected: merged, tolerance: 0))
+        return result
+    }
+
+    // MARK: token sequence
+
+    static func tokens(_ h: Harness) throws -> [CUDAParity.Row] {
+        let (batch, patches, registers, dim) = (3, 49, 4, 768)
+        let length = 1 + registers + patches
+        let dres = h.random(batch * length * dim, seed: 41)
+        let startCls = h.random(dim, seed: 42), startReg = h.random(registers * dim, seed: 43), startPos = h.random(patches * dim, seed: 44)
+        let cPatch = h.host([Float](repeating: 0, count: batch * patches * dim))
+        let (cCls, cReg, cPos) = (h.host(startCls), h.host(startReg), h.host(startPos))
+        h.cpu.assembleTokensBackward(outputGradient: h.host(dres), patchTokensGradient: cPatch, classTokenGradient: cCls,
+                                     registerTokensGradient: cReg, positionsGradient: cPos, batch: batch, patches: patches,
+                                     registers: registers, dim: dim)
+        let dPatch = try h.output(batch * patches * dim, .bf16)
+        let (dCls, dReg, dPos) = (try h.device(startCls), try h.device(startReg), try h.device(startPos))
+        try h.kernels.assembleTokensBackward(dres: try h.device(dres), dPatch: dPatch, dCls: dCls, dRegisters: dReg, dPositions: dPos,
+                                             batch: batch, patches: patches, registers: registers, dim: dim)
+        let input = "\(batch)×(1+\(registers)+\(patches))×\(dim)"
+        var result = [
+            h.row("patch_tokens_backward", input, "dpatch", cuda: try h.floats(dPatch), expected: h.cpu.download(cPatch), tolerance: bf16Tolerance),
+            h.row("token_parameters_backward", input, "dcls (+=)", cuda: try h.floats(dCls), expected: h.cpu.download(cCls), tolerance: f32Tolerance),
+            h.row("token_parameters_backward", input, "dreg (+=)", cuda: try h.floats(dReg), expected: h.cpu.download(cReg), tolerance: f32Tolerance),
+            h.row("token_parameters_backward", input, "dpos (+=)", cuda: try h.floats(dPos), expected: h.cpu.download(cPos), tolerance: f32Tolerance),
+        ]
+        let (first, count) = (1 + registers, patches)
+        let selected = h.random(batch * count * dim, seed: 45)
+        let cTokens = h.host(dres)
+        h.cpu.selectTokensBackward(outputGradient: h.host(selected), tokensGradient: cTokens, batch: batch, length: length, first: first,
+                                   count: count, dim: dim)
+        let dTokens = try h.device(dres)
+        try h.kernels.selectTokensBackward(dSelected: try h.device(selected), dTokens: dTokens, batch: batch, length: length, first: first,
+                                           count: count, dim: dim)
+        result.append(h.row("select_tokens_backward", input, "dtokens (+=)", cuda: try h.floats(dTokens), expected: h.cpu.download(cTokens),
+                            tolerance: f32Tolerance))
+        return result
+    }
+
+    // MARK: head normalisations
+
+    static func head(_ h: Harness) throws -> [CUDAParity.Row] {
+        var result: [CUDAParity.Row] = []
+        let (rows, dim, eps) = (100, 256, DINOHead.normalizeEps)
+        let x = h.random(rows * dim, seed: 51), dy = h.random(rows * dim, seed: 52)
+        let cY = h.host([Float](repeating: 0, count: x.count)), cDx = h.host([Float](repeating: 0, count: x.count))
+        h.cpu.l2Normalize(input: h.host(x), output: cY, rows: rows, dim: dim, eps: eps)
+        h.cpu.l2NormalizeBackward(input: h.host(x), output: cY, outputGradient: h.host(dy), inputGradient: cDx, rows: rows, dim: dim, eps: eps)
+        let dX = try h.device(x), y = try h.output(x.count), y16 = try h.output(x.count, .bf16), dx = try h.output(x.count)
+        try h.kernels.l2Normalize(x: dX, y: y, yBF16: y16, rows: rows, dim: dim, eps: eps)
+        try h.kernels.l2NormalizeBackward(x: dX, y: y, dy: try h.device(dy), dx: dx, rows: rows, dim: dim, eps: eps)
+        let input = "\(rows)×\(dim)"
+        result.append(h.row("l2_normalize_rows", input, "y", cuda: try h.floats(y), expected: h.cpu.download(cY), tolerance: f32Tolerance))
+        result.append(h.row("l2_normalize_rows", input, "y bf16", cuda: try h.floats(y16), expected: h.cpu.download(cY), tolerance: bf16Tolerance))
+        result.append(h.row("l2_normalize_backward", input, "dx", cuda: try h.floats(dx), expected: h.cpu.download(cDx), tolerance: f32Tolerance))
+        let (k, n) = (1000, 256)
+        let v = h.random(k * n, seed: 53), g = h.random(k, seed: 54, scale: 2), dW = h.random(k * n, seed: 55)
+        let startV = h.random(k * n, seed: 56, scale: 0.1), startG = h.random(k, seed: 57, scale: 0.1)
+        let cW = h.host([Float](repeating: 0, count: k * n)), (cDv, cDg) = (h.host(startV), h.host(startG))
+        h.cpu.weightNorm(direction: h.host(v), magnitude: h.host(g), weight: cW, rows: k, columns: n)
+        h.cpu.weightNormBackward(direction: h.host(v), magnitude: h.host(g), weightGradient: h.host(dW), directionGradient: cDv,
+                                 magnitudeGradient: cDg, rows: k, columns: n)
+        let (dV, dG) = (try h.device(v), try h.device(g))
+        let w = try h.output(k * n, .bf16), dv = try h.device(startV), dg = try h.device(startG)
+        try h.kernels.weightNorm(direction: dV, magnitude: dG, weight: w, rows: k, cols: n)
+        try h.kernels.weightNormBackward(direction: dV, magnitude: dG, dWeight: try h.device(dW), dDirection: dv, dMagnitude: dg, rows: k, cols: n)
+        result.append(h.row("weight_norm_rows", "\(k)×\(n)", "W bf16", cuda: try h.floats(w), expected: h.cpu.download(cW), tolerance: bf16Tolerance))
+        result.append(h.row("weight_norm_backward", "\(k)×\(n)", "dv (+=)", cuda: try h.floats(dv), expected: h.cpu.download(cDv), tolerance: f32Tolerance))
+        result.append(h.row("weight_norm_backward", "\(k)×\(n)", "dg (+=)", cuda: try h.floats(dg), expected: h.cpu.download(cDg), tolerance: f32Tolerance))
+        return result
+    }
+
+    // MARK: optimiser
+
+    static func optimizer(_ h: Harness) throws -> [CUDAParity.Row] {
+        var table = ParameterTable()
+        for (name, shape) in [("cls_token", [1, 1, 64]), ("patch_embed.proj.weight", [64, 3, 14, 14]), ("blocks.0.attn.qkv.weight", [192, 64]),
+                              ("blocks.0.norm1.weight", [64]), ("blocks.0.mlp.fc1.bias", [128]), ("norm.bias", [64]),
+                              ("dino_head.mlp.0.weight", [64, 64]), ("dino_head.last_layer.weight_g", [1024, 1]),
+                              ("ibot_head.mlp.0.bias", [64]), ("ibot_head.last_layer.weight_v", [1024, 16])] {
+            try table.append(name, shape: shape)
+        }
+        let groups = ParameterGroups(table: table, depth: 1)
+        let schedules = try TrainingSchedules(.init(epochs: 3, batchSize: 64))
+        let modules = table.modules
+        let plan = OptimizerChunkPlan(ranges: table.entries.enumerated().map { index, entry in
+            .init(elements: entry.range, group: index, module: modules.firstIndex(of: entry.module)!)
+        }, moduleCount: modules.count, chunkElements: 1000)
+        let count = table.count
+        var parameters = h.random(count, seed: 61, scale: 0.5)
+        let cParameters = h.host(parameters)
+        var adamW = AdamW(count: count)
+        var ema = StudentEMA(parameters: parameters)
+        let device = try h.kernels.upload(plan)
+        let dP = try h.device(parameters), dM = try h.device([Float](repeating: 0, count: count)), dV = try h.device([Float](repeating: 0, count: count))
+        let dEMA = try h.device(parameters), dBF16 = try h.output(count, .bf16)
+        var result: [CUDAParity.Row] = []
+        for step in 1...2 {
+            let iteration = 1300 + step
+            let values = schedules[iteration]
+            // Module scales: the backbone far above the clip norm, the heads near it and below.
+            let gradients = table.entries.flatMap { entry in
+                h.random(entry.count, seed: UInt64(100 * step + entry.offset), scale: entry.module == .backbone ? 0.5 : 0.02)
+            }
+            let cGradients = h.host(gradients)
+            let norms = GradientClipping.clipPerModule(gradients: cGradients, table: table)
+            adamW.update(parameters: cParameters, gradients: cGradients, table: table, groups: groups, values: values)
+            parameters = h.cpu.download(cParameters)
+            parameters.withUnsafeBufferPointer { ema.update(student: $0, momentum: values.momentum) }
+            let dG = try h.device(gradients)
+            let settings = table.entries.indices.map { groups.settings($0, values) }
+            let bias1 = 1 - pow(adamW.beta1, Double(step))
+            let decay = try h.device(settings.map { Float(1 - $0.lr * $0.weightDecay) })
+            let stepSize = try h.device(settings.map { Float(-($0.lr / bias1)) })
+            try h.kernels.clipScales(gradients: dG, plan: device)
+            try h.kernels.adamW(parameters: dP, gradients: dG, m: dM, v: dV, parametersBF16: dBF16, plan: device, decay: decay,
+                                stepSize: stepSize, clipped: true, step: step)
+            try h.kernels.emaUpdate(ema: dEMA, student: dP, count: count, momentum: values.momentum)
+            let input = "\(count) params, step \(step)"
+            let deviceNorms = try h.kernels.norms(device)
+            result.append(h.row("gradient_square_partials + clip_scales", input, "module norms",
+                                cuda: deviceNorms.map { Float($0) }, expected: modules.map { Float(norms[$0]!) }, tolerance: exactTolerance))
+            result.append(h.row("adamw_step", input, "clipped gradients", cuda: try h.floats(dG), expected: h.cpu.download(cGradients),
+                                tolerance: exactTolerance))
+            result.append(h.row("adamw_step", input, "parameters", cuda: try h.floats(dP), expected: parameters, tolerance: exactTolerance))
+            result.append(h.row("adamw_step", input, "moments m", cuda: try h.floats(dM), expected: adamW.m, tolerance: exactTolerance))
+            result.append(h.row("adamw_step", input, "moments v", cuda: try h.floats(dV), expected: adamW.v, tolerance: exactTolerance))
+            result.append(h.row("adamw_step", input, "bf16 copy", cuda: try h.floats(dBF16), expected: h.rounded(parameters), tolerance: 0))
+            result.append(h.row("ema_update", input, "ema", cuda: try h.floats(dEMA), expected: ema.parameters, tolerance: exactTolerance))
+        }
+        return result
+    }
+
+    // MARK: loss
+
+    static func loss(_ h: Harness) throws -> [CUDAParity.Row] {
+        var result: [CUDAParity.Row] = []
+        let (rows, k, chunk) = (40, 4096, 16)
+        let temperature: Float = 0.055
+        var centering = SoftmaxCentering(prototypes: k)
+        let center = try h.device([Float](repeating: 0, count: k)), pending = try h.words(k)
+        var pendingRows = 0
+        var probabilities: [Float] = []
+        for step in 0..<2 {
+            let logits = h.random(rows * k, seed: UInt64(70 + step), scale: 3)
+            centering.beginStep()
+            let cOut = h.host([Float](repeating: 0, count: rows * k))
+            try centering.teacherProbabilities(teacherLogits: h.host(logits), rows: rows, temperature: temperature, output: cOut,
+                                               backend: h.cpu, chunkRows: chunk)
+            try h.kernels.centerUpdate(center: center, pending: pending, prototypes: k, pendingRows: pendingRows)
+            pendingRows = 0
+            let dLogits = try h.device(logits), flag = try h.flag()
+            let output = try h.output(rows * k)
+            for start in stride(from: 0, to: rows, by: chunk) {
+                let n = min(chunk, rows - start)
+                let view = dLogits.view(offset: start * k, shape: [n, k])
+                try h.kernels.centerAccumulate(logits: view, pending: pending, rows: n, prototypes: k)
+                try h.kernels.centeredSoftmax(logits: view, center: center, output: output.view(offset: start * k, shape: [n, k]),
+                                              firstNonFinite: flag, rows: n, prototypes: k, temperature: temperature, rowOffset: start)
+                pendingRows += n
+            }
+            probabilities = h.cpu.download(cOut)
+            result.append(h.row("center_update + centered_softmax_rows", "\(rows)×\(k), chunks of \(chunk), step \(step)",
+                                "probabilities", cuda: try h.floats(output), expected: probabilities, tolerance: f32Tolerance))
+            result.append(h.row("center_update", "\(rows)×\(k), step \(step)", "centre", cuda: try h.floats(center),
+                                expected: centering.center, tolerance: exactTolerance))
+        }
+        // Cross-entropy against two teachers (a DINO local crop's pairing), weight 1/(rows·2).
+        let student = h.random(rows * k, seed: 80, scale: 4)
+        let other = h.random(rows * k, seed: 81, scale: 3)
+        let cOther = h.host([Float](repeating: 0, count: rows * k))
+        h.cpu.softmax(input: h.host(other), output: cOther, rows: rows, columns: k, scale: 1 / temperature)
+        let teachers = [probabilities, h.cpu.download(cOther)]
+        let weight = Float(1 / Double(rows * 2)), studentTemperature: Float = 0.1
+        let cGradient = h.host([Float](repeating: 0, count: rows * k))
+        let cpuLoss = try SoftmaxCrossEntropy.accumulate(student: h.host(student), teachers: teachers.map(h.host), gradient: cGradient,
+                                                         rows: rows, prototypes: k, temperature: studentTemperature, weight: weight,
+                                                         backend: h.cpu, name: "student")
+        let dTeachers = try teachers.map { try h.device($0) }
+        let pointers = try h.words(2)
+        try dTeachers.map(\.address).withUnsafeBytes { bytes in
+            Swift.Result { () throws(CUDAError) in try h.backend.upload(bytes, to: pointers) }
+        }.get()
+        let gradient = try h.output(rows * k, .bf16), rowLoss = try h.words(rows), flag = try h.flag()
+        try h.kernels.crossEntropy(student: try h.device(student), teachers: pointers, teacherCount: 2, gradient: gradient, rowLoss: rowLoss,
+                                   firstNonFinite: flag, rows: rows, prototypes: k, temperature: studentTemperature, weight: weight,
+                                   rowOffset: 0)
+        let deviceLoss = try h.doubles(rowLoss, rows).reduce(0, +)
+        let input = "\(rows)×\(k), 2 teachers"
+        result.append(h.row("cross_entropy_rows", input, "Σ row loss", cuda: [Float(deviceLoss)], expected: [Float(cpuLoss)], tolerance: f32Tolerance))
+        result.append(h.row("cross_entropy_rows", input, "gradient bf16", cuda: try h.floats(gradient), expected: h.cpu.download(cGradient),
+                            tolerance: bf16Tolerance))
+        result.append(h.row("cross_entropy_rows", input, "non-finite flag untouched (0 = yes)",
+                            cuda: [try h.flagValue(flag) == UInt64.max ? 0 : 1], expected: [0], tolerance: 0))
+        // A NaN logit is reported by its flat index.
+        var poisoned = student
+        poisoned[3 * k + 17] = .nan
+        let nanFlag = try h.flag()
+        try h.kernels.crossEntropy(student: try h.device(poisoned), teachers: pointers, teacherCount: 2, gradient: gradient, rowLoss: rowLoss,
+                                   firstNonFinite: nanFlag, rows: rows, prototypes: k, temperature: studentTemperature, weight: weight,
+                                   rowOffset: 100)
+        let index = try h.flagValue(nanFlag)
+        result.append(h.row("cross_entropy_rows", "NaN at row 103, prototype 17", "first non-finite index",
+                            cuda: [Float(index)], expected: [Float(103 * k + 17)], tolerance: 0))
+        // Sinkhorn-Knopp.
+        let logits = h.random(rows * k, seed: 90, scale: 3)
+        let cSinkhorn = h.host([Float](repeating: 0, count: rows * k))
+        try SinkhornKnopp().probabilities(teacherLogits: h.host(logits), rows: rows, prototypes: k, temperature: temperature, output: cSinkhorn)
+        let sinkhorn = try h.output(rows * k)
+        try h.kernels.sinkhorn(logits: try h.device(logits), output: sinkhorn, a: try h.words(k), c: try h.words(rows), rows: rows,
+                               prototypes: k, temperature: temperature)
+        result.append(h.row("sinkhorn_*", "\(rows)×\(k), 3 iterations", "probabilities", cuda: try h.floats(sinkhorn),
+                            expected: h.cpu.download(cSinkhorn), tolerance: f32Tolerance))
+        return result
+    }
+}

@@ -1,0 +1,110 @@
+extension CUDAKernelSource {
+    /// Backward of the LayerNorm and LayerScale kernels (`Backend.layerNormBackward`,
+    /// `Backend.layerScaleResidualBackward`), with the parameter gradients as per-part column partials
+    /// (`reductions.cu`'s `accumulate_partials` adds them to the gradient buffer):
+    ///
+    /// - `layer_norm_backward_bf16` / `_f32`: `x` is the LayerNorm's f32 input `[rows, dim]` (the saved residual
+    ///   stream), `dy` its output gradient (bf16 from a GEMM's dX, or f32 for the final norm fed by the heads).
+    ///   μ and 1/σ are recomputed as the forward computes them (two passes); with `x̂ = (x − μ)/σ`, `ĝ = dy ⊙ w`:
+    ///   `dx += (ĝ − mean(ĝ) − x̂·mean(ĝ ⊙ x̂))/σ` (f32, accumulates into the residual stream's gradient),
+    ///   `dweight_partials[part] = Σ_rows dy ⊙ x̂`, `dbias_partials[part] = Σ_rows dy`. One block per part of
+    ///   `rowsPerPart` rows (`LaunchConfiguration.layerNormBackward`); each thread keeps its columns' partial
+    ///   sums in registers (at most 8 columns per thread: dim ≤ 8·blockDim).
+    /// - `layer_scale_backward`: from the residual gradient `dres` f32 `[rows, dim]`, `dbranch` bf16 =
+    ///   `gamma ⊙ dres` (a copy without gamma) — the input of the branch's last GEMM's backward — and
+    ///   `dgamma_partials[part] = Σ_rows dres ⊙ branch` (`branch`: the forward's bf16 branch output). One block
+    ///   per part of rows, threads striding over columns.
+    public static let layerNormBackward = CUDAKernelSource(
+        file: "layer_norm_backward.cu",
+        kernels: ["layer_norm_backward_bf16", "layer_norm_backward_f32", "layer_scale_backward"],
+        code: #"""
+#define LN_BACKWARD_COLUMNS 8
+
+static __device__ __forceinline__ float load_gradient(const float* x, long long i) { return x[i]; }
+static __device__ __forceinline__ float load_gradient(const bf16_t* x, long long i) { return bf16_to_f32(x[i]); }
+
+template <typename Grad>
+static __device__ __forceinline__ void layer_norm_backward(const float* __restrict__ x, const float* __restrict__ weight,
+                                                           const Grad* __restrict__ dy, float* __restrict__ dx,
+                                                           float* __restrict__ dweight_partials,
+                                                           float* __restrict__ dbias_partials,
+                                                           int rows, int dim, float eps, int rows_per_part) {
+    __shared__ float scratch[32];
+    const int part = blockIdx.x;
+    const int first = part * rows_per_part;
+    if (first >= rows) return;
+    const int last = min(rows, first + rows_per_part);
+    float dweight[LN_BACKWARD_COLUMNS], dbias[LN_BACKWARD_COLUMNS];
+    for (int j = 0; j < LN_BACKWARD_COLUMNS; ++j) { dweight[j] = 0.0f; dbias[j] = 0.0f; }
+    for (int row = first; row < last; ++row) {
+        const float* xr = x + (long long)row * dim;
+        const long long base = (long long)row * dim;
+        float sum = 0.0f;
+        for (int i = threadIdx.x; i < dim; i += blockDim.x) sum += xr[i];
+        const float mean = block_sum(sum, scratch) / (float)dim;
+        float squares = 0.0f;
+        for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+            const float d = xr[i] - mean;
+            squares += d * d;
+        }
+        const float inverse = 1.0f / sqrtf(block_sum(squares, scratch) / (float)dim + eps);
+        float g_sum = 0.0f, gx_sum = 0.0f;
+        for (int i = threadIdx.x, j = 0; i < dim; i += blockDim.x, ++j) {
+            const float xhat = (xr[i] - mean) * inverse;
+            const float g = load_gradient(dy, base + i);
+            const float ghat = g * weight[i];
+            g_sum += ghat;
+            gx_sum += ghat * xhat;
+            dweight[j] += g * xhat;
+            dbias[j] += g;
+        }
+        const float g_mean = block_sum(g_sum, scratch) / (float)dim;
+        const float gx_mean = block_sum(gx_sum, scratch) / (float)dim;
+        for (int i = threadIdx.x; i < dim; i += blockDim.x) {
+            const float xhat = (xr[i] - mean) * inverse;
+            const float ghat = load_gradient(dy, base + i) * weight[i];
+            dx[base + i] += (ghat - g_mean - xhat * gx_mean) * inverse;
+        }
+    }
+    for (int i = threadIdx.x, j = 0; i < dim; i += blockDim.x, ++j) {
+        dweight_partials[(long long)part * dim + i] = dweight[j];
+        dbias_partials[(long long)part * dim + i] = dbias[j];
+    }
+}
+
+extern "C" __global__ void layer_norm_backward_bf16(const float* __restrict__ x, const float* __restrict__ weight,
+                                                    const bf16_t* __restrict__ dy, float* __restrict__ dx,
+                                                    float* __restrict__ dweight_partials, float* __restrict__ dbias_partials,
+                                                    int rows, int dim, float eps, int rows_per_part) {
+    layer_norm_backward(x, weight, dy, dx, dweight_partials, dbias_partials, rows, dim, eps, rows_per_part);
+}
+
+extern "C" __global__ void layer_norm_backward_f32(const float* __restrict__ x, const float* __restrict__ weight,
+                                                   const float* __restrict__ dy, float* __restrict__ dx,
+                                                   float* __restrict__ dweight_partials, float* __restrict__ dbias_partials,
+                                                   int rows, int dim, float eps, int rows_per_part) {
+    layer_norm_backward(x, weight, dy, dx, dweight_partials, dbias_partials, rows, dim, eps, rows_per_part);
+}
+
+/* gamma null: no LayerScale (dbranch = dres, no partials written). */
+extern "C" __global__ void layer_scale_backward(const float* __restrict__ dres, const bf16_t* __restrict__ branch,
+                                                const float* __restrict__ gamma, bf16_t* __restrict__ dbranch,
+                                                float* __restrict__ dgamma_partials, int rows, int dim, int rows_per_part) {
+    const int part = blockIdx.x;
+    const int first = part * rows_per_part;
+    if (first >= rows) return;
+    const int last = min(rows, first + rows_per_part);
+    for (int c = threadIdx.x; c < dim; c += blockDim.x) {
+        const float scale = gamma ? gamma[c] : 1.0f;
+        float sum = 0.0f;
+        for (int r = first; r < last; ++r) {
+            const long long i = (long long)r * dim + c;
+            const float g = dres[i];
+            dbranch[i] = f32_to_bf16(scale * g);
+            sum += g * bf16_to_f32(branch[i]);
+        }
+        if (gamma) dgamma_partials[(long long)part * dim + c] = sum;
+    }
+}
+"""#)
+}

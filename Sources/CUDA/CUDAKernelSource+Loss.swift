@@ -1,0 +1,177 @@
+extension CUDAKernelSource {
+    /// The teacher targets and the student cross-entropy over row chunks of `[rows, K]` f32 logits (each chunk
+    /// made by a logits GEMM just before), so `[2B·256, K]` never exists whole (`SoftmaxCentering`,
+    /// `SinkhornKnopp`, `SoftmaxCrossEntropy`; distillation-spec.md §4.2–4.4). NaN/∞ logits are reported through
+    /// `first_nonfinite` (`atomicMin` of the flat index `(row_offset + row)·K + k`; the host sets it to all ones
+    /// before the step and names the tensor, row and prototype after it, as `TrainingError.nonFiniteLogit`).
+    ///
+    /// - `center_accumulate`: `pending[k] += Σ_rows T[r, k]` with the CPU's order: f32 sums over blocks of 64 rows,
+    ///   each added to the f64 `pending` (one thread per prototype, `LaunchConfiguration.elementwise(count: K)`);
+    /// - `center_update`: at the start of a step with queued rows, `c ← c·m + float(pending/rows)·(1 − m)` in f32
+    ///   (rounded intrinsics, no FMA), `pending ← 0` (DINOv2's lagged `apply_center_update`);
+    /// - `centered_softmax_rows`: `P = softmax((T − c)/τ_t)` per row, `z` formed as `(t − c)/τ` in f32, then
+    ///   `exp(z − max)·(1/Σ)` (`CPUBackend.softmax`); one block per row (`LaunchConfiguration.rows(_:dim:)` with `dim` = K: 1,024 threads at K = 131,072); `P` may
+    ///   be `T` (in place, after `center_accumulate` read it);
+    /// - `cross_entropy_rows`: per student row, `z = S/τ_s`, teacher rows `P_t` from `teachers` (device pointers,
+    ///   each a `[rows, K]` chunk paired row by row): `row_loss[r] = lse·ΣP − ΣP·z` (f64; `lse = max(z) −
+    ///   log(1/Σ)` as the CPU takes it from the softmax at the maximum) and the bf16 gradient
+    ///   `(w/τ_s)·(softmax(z)·Σ_t ΣP_t − Σ_t P_t)`, i.e. `(softmax(S/τs) − P)/(τs·rows)` for one teacher and
+    ///   `w = 1/rows`; one block per row, three passes over `K`;
+    /// - Sinkhorn-Knopp in the CPU's log form (f64): `sinkhorn_column_scaling` `a_k = −log Σ_b exp(z_bk + c_b)`
+    ///   (one thread per prototype), `sinkhorn_row_scaling` `c_b = −log Σ_k exp(z_bk + a_k)` (one block per row),
+    ///   `sinkhorn_probabilities` `P = exp(z + a_k + c_b)`; it needs the step's teacher rows together;
+    /// - `find_nonfinite`: the first NaN/∞ of a buffer (the check before Sinkhorn-Knopp).
+    public static let loss = CUDAKernelSource(
+        file: "loss.cu",
+        kernels: ["center_accumulate", "center_update", "centered_softmax_rows", "cross_entropy_rows",
+                  "sinkhorn_column_scaling", "sinkhorn_row_scaling", "sinkhorn_probabilities", "find_nonfinite"],
+        code: #"""
+#define CENTER_ROW_BLOCK 64
+#define NEGATIVE_INFINITY_F64 __longlong_as_double(0xfff0000000000000ULL)
+
+static __device__ __forceinline__ void flag_nonfinite(float value, unsigned long long index, unsigned long long* first) {
+    if (!isfinite(value)) atomicMin(first, index);
+}
+
+extern "C" __global__ void center_accumulate(const float* __restrict__ t, double* __restrict__ pending, int rows, int k) {
+    for (long long column = blockIdx.x * (long long)blockDim.x + threadIdx.x; column < k;
+         column += (long long)gridDim.x * blockDim.x) {
+        double total = pending[column];
+        for (int start = 0; start < rows; start += CENTER_ROW_BLOCK) {
+            const int stop = min(rows, start + CENTER_ROW_BLOCK);
+            float partial = 0.0f;
+            for (int r = start; r < stop; ++r) partial = __fadd_rn(partial, t[(long long)r * k + column]);
+            total += (double)partial;
+        }
+        pending[column] = total;
+    }
+}
+
+extern "C" __global__ void center_update(float* __restrict__ center, double* __restrict__ pending, int k,
+                                         double rows, float keep, float add) {
+    for (long long column = blockIdx.x * (long long)blockDim.x + threadIdx.x; column < k;
+         column += (long long)gridDim.x * blockDim.x) {
+        const float batch_mean = (float)(pending[column] / rows);
+        center[column] = __fadd_rn(__fmul_rn(center[column], keep), __fmul_rn(batch_mean, add));
+        pending[column] = 0.0;
+    }
+}
+
+/* p may be t. */
+extern "C" __global__ void centered_softmax_rows(const float* t, const float* __restrict__ center, float* p,
+                                                 unsigned long long* __restrict__ first_nonfinite, int rows, int k,
+                                                 float tau, long long row_offset) {
+    __shared__ float scratch[32];
+    const long long row = blockIdx.x;
+    if (row >= rows) return;
+    const float* tr = t + row * k;
+    float* pr = p + row * k;
+    float maximum = __int_as_float(0xff800000);
+    for (int j = threadIdx.x; j < k; j += blockDim.x) {
+        flag_nonfinite(tr[j], (unsigned long long)((row_offset + row) * k + j), first_nonfinite);
+        maximum = fmaxf(maximum, __fdiv_rn(__fsub_rn(tr[j], center[j]), tau));
+    }
+    maximum = block_max(maximum, scratch);
+    float sum = 0.0f;
+    for (int j = threadIdx.x; j < k; j += blockDim.x) sum += expf(__fdiv_rn(__fsub_rn(tr[j], center[j]), tau) - maximum);
+    const float inverse = 1.0f / block_sum(sum, scratch);
+    for (int j = threadIdx.x; j < k; j += blockDim.x)
+        pr[j] = __fmul_rn(expf(__fdiv_rn(__fsub_rn(tr[j], center[j]), tau) - maximum), inverse);
+}
+
+#define MAX_TEACHERS 8
+
+extern "C" __global__ void cross_entropy_rows(const float* __restrict__ student, const unsigned long long* __restrict__ teachers,
+                                              int teacher_count, bf16_t* __restrict__ gradient,
+                                              double* __restrict__ row_loss, unsigned long long* __restrict__ first_nonfinite,
+                                              int rows, int k, float tau, float weight, long long row_offset) {
+    __shared__ float scratch[32];
+    __shared__ double scratch64[32];
+    const long long row = blockIdx.x;
+    if (row >= rows) return;
+    const float* sr = student + row * k;
+    const float* tr[MAX_TEACHERS];
+    const int count = min(teacher_count, MAX_TEACHERS);
+    for (int i = 0; i < count; ++i) tr[i] = (const float*)teachers[i] + row * k;
+    float maximum = __int_as_float(0xff800000);
+    double mass = 0.0, cross = 0.0;
+    for (int j = threadIdx.x; j < k; j += blockDim.x) {
+        flag_nonfinite(sr[j], (unsigned long long)((row_offset + row) * k + j), first_nonfinite);
+        const float z = __fdiv_rn(sr[j], tau);
+        maximum = fmaxf(maximum, z);
+        for (int i = 0; i < count; ++i) {
+            const float q = tr[i][j];
+            mass += (double)q;
+            cross += (double)q * (double)z;
+        }
+    }
+    maximum = block_max(maximum, scratch);
+    mass = block_sum_f64(mass, scratch64);
+    cross = block_sum_f64(cross, scratch64);
+    float sum = 0.0f;
+    for (int j = threadIdx.x; j < k; j += blockDim.x) sum += expf(__fdiv_rn(sr[j], tau) - maximum);
+    const float inverse = 1.0f / block_sum(sum, scratch);
+    const float factor = __fdiv_rn(weight, tau);
+    const float scale = __fmul_rn(factor, (float)mass);
+    bf16_t* gr = gradient + row * k;
+    for (int j = threadIdx.x; j < k; j += blockDim.x) {
+        float q = __fmul_rn(__fmul_rn(expf(__fdiv_rn(sr[j], tau) - maximum), inverse), scale);
+        for (int i = 0; i < count; ++i) q = __fsub_rn(q, __fmul_rn(factor, tr[i][j]));
+        gr[j] = f32_to_bf16(q);
+    }
+    if (threadIdx.x == 0) {
+        const double log_sum_exp = (double)maximum - log((double)inverse);
+        row_loss[row] = log_sum_exp * mass - cross;
+    }
+}
+
+extern "C" __global__ void sinkhorn_column_scaling(const float* __restrict__ t, const double* __restrict__ c,
+                                                   double* __restrict__ a, int rows, int k, float tau) {
+    for (long long column = blockIdx.x * (long long)blockDim.x + threadIdx.x; column < k;
+         column += (long long)gridDim.x * blockDim.x) {
+        double maximum = NEGATIVE_INFINITY_F64;
+        for (int b = 0; b < rows; ++b) maximum = fmax(maximum, (double)__fdiv_rn(t[(long long)b * k + column], tau) + c[b]);
+        double sum = 0.0;
+        for (int b = 0; b < rows; ++b) sum += exp((double)__fdiv_rn(t[(long long)b * k + column], tau) + c[b] - maximum);
+        a[column] = -(maximum + log(sum));
+    }
+}
+
+extern "C" __global__ void sinkhorn_row_scaling(const float* __restrict__ t, const double* __restrict__ a,
+                                                double* __restrict__ c, int rows, int k, float tau) {
+    __shared__ double scratch[32];
+    const long long row = blockIdx.x;
+    if (row >= rows) return;
+    const float* tr = t + row * k;
+    double maximum = NEGATIVE_INFINITY_F64;
+    for (int j = threadIdx.x; j < k; j += blockDim.x) maximum = fmax(maximum, (double)__fdiv_rn(tr[j], tau) + a[j]);
+    /* block maximum in f64: warp maxima, then the first warp's. */
+    for (int offset = 16; offset > 0; offset >>= 1) maximum = fmax(maximum, __shfl_xor_sync(0xffffffffu, maximum, offset));
+    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
+    __syncthreads();
+    if (lane == 0) scratch[warp] = maximum;
+    __syncthreads();
+    maximum = lane < warps ? scratch[lane] : NEGATIVE_INFINITY_F64;
+    for (int offset = 16; offset > 0; offset >>= 1) maximum = fmax(maximum, __shfl_xor_sync(0xffffffffu, maximum, offset));
+    double sum = 0.0;
+    for (int j = threadIdx.x; j < k; j += blockDim.x) sum += exp((double)__fdiv_rn(tr[j], tau) + a[j] - maximum);
+    sum = block_sum_f64(sum, scratch);
+    if (threadIdx.x == 0) c[row] = -(maximum + log(sum));
+}
+
+/* p may be t. */
+extern "C" __global__ void sinkhorn_probabilities(const float* t, const double* __restrict__ a, const double* __restrict__ c,
+                                                  float* p, int rows, int k, float tau) {
+    const long long total = (long long)rows * k;
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < total; i += (long long)gridDim.x * blockDim.x) {
+        const long long b = i / k, column = i - b * k;
+        p[i] = (float)exp((double)__fdiv_rn(t[i], tau) + a[column] + c[b]);
+    }
+}
+
+extern "C" __global__ void find_nonfinite(const float* __restrict__ x, long long n, unsigned long long* __restrict__ first) {
+    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
+        flag_nonfinite(x[i], (unsigned long long)i, first);
+}
+"""#)
+}

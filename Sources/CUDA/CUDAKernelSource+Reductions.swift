@@ -1,0 +1,53 @@
+extension CUDAKernelSource {
+    /// Column sums over the rows of a matrix in two deterministic stages (no atomics, so a gradient has the same
+    /// bits on every run): stage 1 sums each part of `rowsPerPart` rows into one f32 row of `partials`
+    /// `[parts, cols]`; stage 2 adds the parts in order into the target, `target[c] += Σ_p partials[p, c]`.
+    /// Every bias gradient of the backward is such a sum (`Σ_rows dy`; the same `partials` layout is written by
+    /// `layer_norm_backward` and `layer_scale_backward` for dγ/dβ).
+    ///
+    /// - `column_partial_sums_bf16` / `_f32`: one block per part (`LaunchConfiguration.columnParts`), its threads
+    ///   striding over the columns, each summing its column over the part's rows in row order (coalesced reads);
+    /// - `accumulate_partials`: one thread per column (`LaunchConfiguration.elementwise(count: cols)`).
+    public static let reductions = CUDAKernelSource(
+        file: "reductions.cu",
+        kernels: ["column_partial_sums_bf16", "column_partial_sums_f32", "accumulate_partials"],
+        code: #"""
+static __device__ __forceinline__ float load_value(const float* x, long long i) { return x[i]; }
+static __device__ __forceinline__ float load_value(const bf16_t* x, long long i) { return bf16_to_f32(x[i]); }
+
+/* partials[part, c] = Σ_{r in part} x[r, c]; part = blockIdx.x covers rows [part·rows_per_part, …) ∩ [0, rows). */
+template <typename In>
+static __device__ __forceinline__ void column_partial_sums(const In* __restrict__ x, float* __restrict__ partials,
+                                                           int rows, int cols, int rows_per_part) {
+    const int part = blockIdx.x;
+    const int first = part * rows_per_part;
+    if (first >= rows) return;
+    const int last = min(rows, first + rows_per_part);
+    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
+        float sum = 0.0f;
+        for (int r = first; r < last; ++r) sum += load_value(x, (long long)r * cols + c);
+        partials[(long long)part * cols + c] = sum;
+    }
+}
+
+extern "C" __global__ void column_partial_sums_bf16(const bf16_t* __restrict__ x, float* __restrict__ partials,
+                                                    int rows, int cols, int rows_per_part) {
+    column_partial_sums(x, partials, rows, cols, rows_per_part);
+}
+
+extern "C" __global__ void column_partial_sums_f32(const float* __restrict__ x, float* __restrict__ partials,
+                                                   int rows, int cols, int rows_per_part) {
+    column_partial_sums(x, partials, rows, cols, rows_per_part);
+}
+
+/* target[c] += Σ_p partials[p, c], parts in order, f32. Grid-stride over the columns. */
+extern "C" __global__ void accumulate_partials(const float* __restrict__ partials, float* __restrict__ target,
+                                               int parts, int cols) {
+    for (long long c = blockIdx.x * (long long)blockDim.x + threadIdx.x; c < cols; c += (long long)gridDim.x * blockDim.x) {
+        float sum = 0.0f;
+        for (int p = 0; p < parts; ++p) sum += partials[(long long)p * cols + c];
+        target[c] += sum;
+    }
+}
+"""#)
+}

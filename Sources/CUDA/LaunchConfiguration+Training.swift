@@ -1,0 +1,31 @@
+/// Launch geometry of the training kernels (docs/cuda.md, "Part 2"): the two-stage column reductions behind every
+/// bias, LayerNorm and LayerScale parameter gradient.
+extension LaunchConfiguration {
+    /// Rows summed by one block of the column-partial kernels (`column_partial_sums_*`, `layer_norm_backward_*`,
+    /// `layer_scale_backward`): enough rows per block that the partials `[parts, cols]` stay small
+    /// (a paper step's 2·32·261 global-crop token rows give 261 parts), enough parts to spread over the GPU's SMs.
+    public static let rowsPerPart = 64
+
+    /// Columns one thread of `layer_norm_backward_*` keeps in registers (its dγ/dβ partial sums), the kernel's
+    /// `LN_BACKWARD_COLUMNS`.
+    public static let layerNormBackwardColumnsPerThread = 8
+
+    /// Parts of `rows` rows: `⌈rows / rowsPerPart⌉`, at least 1 — the first dimension of the partials buffer.
+    public static func parts(rows: Int, rowsPerPart: Int = rowsPerPart) -> Int {
+        max((rows + rowsPerPart - 1) / rowsPerPart, 1)
+    }
+
+    /// `column_partial_sums_*` and `layer_scale_backward`: one block of 256 threads per part, threads striding over
+    /// the columns.
+    public static func columnParts(rows: Int, rowsPerPart: Int = rowsPerPart) -> LaunchConfiguration {
+        LaunchConfiguration(gridX: parts(rows: rows, rowsPerPart: rowsPerPart), blockX: rowLoopThreads)
+    }
+
+    /// `layer_norm_backward_*`: one block per part of rows, `rowThreads(dim:)` threads (the forward's row block);
+    /// nil when one thread would own more than `layerNormBackwardColumnsPerThread` columns (dim > 8,192).
+    public static func layerNormBackward(rows: Int, dim: Int, rowsPerPart: Int = rowsPerPart) -> LaunchConfiguration? {
+        let threads = rowThreads(dim: dim)
+        guard dim <= threads * layerNormBackwardColumnsPerThread else { return nil }
+        return LaunchConfiguration(gridX: parts(rows: rows, rowsPerPart: rowsPerPart), blockX: threads)
+    }
+}
