@@ -55,52 +55,34 @@ __device__ __forceinline__ bf16_t f32_to_bf16(float f) {
     return (bf16_t)(bits >> 16);
 }
 
-__device__ __forceinline__ float warp_sum(float v) {
-    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+/* Warp and block reductions, one template for every type and operation. */
+struct SumOp { template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a + b; } };
+struct MaxOp { __device__ __forceinline__ float operator()(float a, float b) const { return fmaxf(a, b); } };
+
+template <typename T, typename Op> __device__ __forceinline__ T warp_reduce(T v, Op op) {
+    for (int offset = 16; offset > 0; offset >>= 1) v = op(v, __shfl_xor_sync(0xffffffffu, v, offset));
     return v;
 }
 
-__device__ __forceinline__ float warp_max(float v) {
-    for (int offset = 16; offset > 0; offset >>= 1) v = fmaxf(v, __shfl_xor_sync(0xffffffffu, v, offset));
-    return v;
-}
-
-/* The sum of v over the block, returned to every thread. scratch: __shared__ float[32]. */
-__device__ __forceinline__ float block_sum(float v, float* scratch) {
+/* The reduction of v over the block, returned to every thread; identity fills the missing warps.
+   scratch: __shared__ T[32]. */
+template <typename T, typename Op> __device__ __forceinline__ T block_reduce(T v, T* scratch, T identity, Op op) {
     const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-    v = warp_sum(v);
+    v = warp_reduce(v, op);
     __syncthreads();
     if (lane == 0) scratch[warp] = v;
     __syncthreads();
-    float total = lane < warps ? scratch[lane] : 0.0f;
-    return warp_sum(total);
+    return warp_reduce(lane < warps ? scratch[lane] : identity, op);
 }
 
-/* The maximum of v over the block, returned to every thread. scratch: __shared__ float[32]. */
+__device__ __forceinline__ float warp_sum(float v) { return warp_reduce(v, SumOp()); }
+__device__ __forceinline__ float warp_max(float v) { return warp_reduce(v, MaxOp()); }
+__device__ __forceinline__ double warp_sum_f64(double v) { return warp_reduce(v, SumOp()); }
+/* The sum (maximum) of v over the block, returned to every thread. scratch: __shared__ float[32] (double[32]). */
+__device__ __forceinline__ float block_sum(float v, float* scratch) { return block_reduce(v, scratch, 0.0f, SumOp()); }
 __device__ __forceinline__ float block_max(float v, float* scratch) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-    v = warp_max(v);
-    __syncthreads();
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    float total = lane < warps ? scratch[lane] : __int_as_float(0xff800000);
-    return warp_max(total);
+    return block_reduce(v, scratch, __int_as_float(0xff800000), MaxOp());
 }
-
-__device__ __forceinline__ double warp_sum_f64(double v) {
-    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
-    return v;
-}
-
-/* The sum of v over the block in double, returned to every thread. scratch: __shared__ double[32]. */
-__device__ __forceinline__ double block_sum_f64(double v, double* scratch) {
-    const int lane = threadIdx.x & 31, warp = threadIdx.x >> 5, warps = (blockDim.x + 31) >> 5;
-    v = warp_sum_f64(v);
-    __syncthreads();
-    if (lane == 0) scratch[warp] = v;
-    __syncthreads();
-    double total = lane < warps ? scratch[lane] : 0.0;
-    return warp_sum_f64(total);
-}
+__device__ __forceinline__ double block_sum_f64(double v, double* scratch) { return block_reduce(v, scratch, 0.0, SumOp()); }
 """#
 }
