@@ -1,4 +1,4 @@
-// Kernel execution: CUDA threads as fibers (ucontext), one block at a time per worker OS thread.
+// Kernel execution: CUDA threads as fibers (context.hpp), one block at a time per worker OS thread.
 //
 // A worker runs every fiber of its block until it finishes or reaches a synchronisation point, then releases what
 // can proceed: a warp whose lanes (all lanes of the shuffle's mask) wait at a shuffle gets the exchanged values;
@@ -6,11 +6,11 @@
 // the device). When nothing can proceed the launch fails with a deadlock report; a shuffle that names an exited
 // or absent lane, or lanes of one warp waiting at different barriers, fails too — code the device would run with
 // undefined results or hang on.
+#include "context.hpp"
 #include "emulator.hpp"
 
 #include <signal.h>
 #include <sys/mman.h>
-#include <ucontext.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,7 +31,7 @@ constexpr size_t kGuardBytes = 4096;
 enum class Status { Ready, BlockBarrier, WarpBarrier, Done };
 
 struct Fiber {
-    ucontext_t context;
+    Context context;
     char* stack = nullptr;
     Status status = Status::Done;
     Dim index{};
@@ -58,7 +58,7 @@ struct Launch {
 };
 
 struct Worker {
-    ucontext_t scheduler;
+    Context scheduler;
     std::vector<std::unique_ptr<Fiber>> fibers;
     Fiber* current = nullptr;
     Launch* launch = nullptr;
@@ -110,14 +110,15 @@ void fiber_entry() {
     Worker* worker = current_worker;
     Fiber* fiber = worker->current;
     worker->launch->function->entry(worker->launch->params);
-    fiber->status = Status::Done;  // returning resumes uc_link: the scheduler
+    fiber->status = Status::Done;
+    context_switch(fiber->context, worker->scheduler);  // never resumed
 }
 
 void suspend(Status status) {
     Worker* worker = current_worker;
     Fiber* fiber = worker->current;
     fiber->status = status;
-    swapcontext(&fiber->context, &worker->scheduler);
+    context_switch(fiber->context, worker->scheduler);
 }
 
 void runtime_syncthreads() { suspend(Status::BlockBarrier); }
@@ -200,11 +201,7 @@ bool run_block(Worker& worker, unsigned long long linear) {
     const unsigned count = launch.block.x * launch.block.y * launch.block.z;
     for (unsigned i = 0; i < count; i++) {
         Fiber& fiber = *worker.fibers[i];
-        getcontext(&fiber.context);
-        fiber.context.uc_stack.ss_sp = fiber.stack;
-        fiber.context.uc_stack.ss_size = kStackBytes;
-        fiber.context.uc_link = &worker.scheduler;
-        makecontext(&fiber.context, fiber_entry, 0);
+        context_start(fiber.context, fiber.stack, kStackBytes, fiber_entry);
         fiber.status = Status::Ready;
         fiber.index = Dim{i % launch.block.x, i / launch.block.x % launch.block.y, i / (launch.block.x * launch.block.y)};
     }
@@ -215,7 +212,7 @@ bool run_block(Worker& worker, unsigned long long linear) {
             if (fiber.status != Status::Ready) continue;
             worker.current = &fiber;
             worker.state->thread = fiber.index;
-            swapcontext(&worker.scheduler, &fiber.context);
+            context_switch(worker.scheduler, fiber.context);
         }
         if (!worker.misuse.empty()) {
             launch.fail(describe(launch, block) + ": " + worker.misuse);

@@ -1,0 +1,159 @@
+// Self-test of the emulator (run by selftest.sh, in CI): kernels that must work give the device's results, and
+// each misuse the README lists is reported as the error it names. Exit 0 when every check holds.
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+extern "C" {
+int cuInit(unsigned);
+int cuMemAlloc_v2(uint64_t*, size_t);
+int cuMemFree_v2(uint64_t);
+int cuMemcpyHtoDAsync_v2(uint64_t, const void*, size_t, void*);
+int cuMemcpyDtoHAsync_v2(void*, uint64_t, size_t, void*);
+int cuModuleLoadData(void**, const void*);
+int cuModuleGetFunction(void**, void*, const char*);
+int cuLaunchKernel(void*, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, unsigned, void*, void**, void**);
+int nvrtcCreateProgram(void**, const char*, const char*, int, const char* const*, const char* const*);
+int nvrtcCompileProgram(void*, int, const char* const*);
+int nvrtcGetCUBINSize(void*, size_t*);
+int nvrtcGetCUBIN(void*, char*);
+int nvrtcGetProgramLogSize(void*, size_t*);
+int nvrtcGetProgramLog(void*, char*);
+}
+
+static const char* kSource = R"(
+extern "C" __global__ void block_sum(const float* x, float* out, int n) {
+    __shared__ float partial[32];
+    float v = 0.0f;
+    for (int i = threadIdx.x; i < n; i += blockDim.x) v += x[blockIdx.x * n + i];
+    for (int offset = 16; offset > 0; offset >>= 1) v += __shfl_xor_sync(0xffffffffu, v, offset);
+    if ((threadIdx.x & 31) == 0) partial[threadIdx.x >> 5] = v;
+    __syncthreads();
+    if (threadIdx.x == 0) {
+        float total = 0.0f;
+        for (int w = 0; w < (int)(blockDim.x >> 5); ++w) total += partial[w];
+        out[blockIdx.x] = total;
+    }
+}
+extern "C" __global__ void deadlock(float* out) {
+    if (threadIdx.x < 32) __syncthreads();
+    out[threadIdx.x] = 1.0f;
+}
+extern "C" __global__ void exited_lane(float* out) {
+    if (threadIdx.x == 5) return;
+    out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, 1.0f, 1);
+}
+/* Half a warp at a barrier, the other half at a full-mask shuffle: hangs on a device. */
+extern "C" __global__ void divergent_barriers(float* out) {
+    if (threadIdx.x < 16) __syncthreads();
+    else out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, 1.0f, 1);
+}
+/* Reads its neighbour's shared value without a barrier: right only when the neighbour ran first. */
+extern "C" __global__ void racy_neighbour(float* out) {
+    __shared__ float value[64];
+    value[threadIdx.x] = (float)threadIdx.x;
+    out[threadIdx.x] = threadIdx.x == 0 ? 0.0f : value[threadIdx.x - 1];
+}
+)";
+
+static int failures = 0;
+
+static void expect(bool condition, const std::string& what) {
+    printf("  %-70s %s\n", what.c_str(), condition ? "ok" : "FAILED");
+    if (!condition) failures++;
+}
+
+int main(int argc, char** argv) {
+    const bool reverse = argc > 1 && strcmp(argv[1], "reverse") == 0;
+    cuInit(0);
+    void* program = nullptr;
+    nvrtcCreateProgram(&program, kSource, "selftest.cu", 0, nullptr, nullptr);
+    int compiled = nvrtcCompileProgram(program, 0, nullptr);
+    if (compiled != 0) {
+        size_t size = 0;
+        nvrtcGetProgramLogSize(program, &size);
+        std::vector<char> log(size);
+        nvrtcGetProgramLog(program, log.data());
+        printf("compile failed:\n%s\n", log.data());
+        return 1;
+    }
+    size_t size = 0;
+    nvrtcGetCUBINSize(program, &size);
+    std::vector<char> image(size);
+    nvrtcGetCUBIN(program, image.data());
+    void* module = nullptr;
+    expect(cuModuleLoadData(&module, image.data()) == 0, "cuModuleLoadData of the emulated NVRTC's image");
+    expect(cuModuleLoadData(&module, "\x7f" "ELF not ours") == 200, "a foreign image is CUDA_ERROR_INVALID_IMAGE");
+
+    // A two-level reduction over 3 blocks of 256 threads.
+    const int blocks = 3, n = 1000;
+    std::vector<float> x(blocks * n);
+    for (int i = 0; i < blocks * n; i++) x[i] = (float)(i % 7);
+    uint64_t dx = 0, dout = 0;
+    cuMemAlloc_v2(&dx, x.size() * 4);
+    cuMemAlloc_v2(&dout, 1024 * 4);
+    cuMemcpyHtoDAsync_v2(dx, x.data(), x.size() * 4, nullptr);
+    void* function = nullptr;
+    cuModuleGetFunction(&function, module, "block_sum");
+    int count = n;
+    void* params[] = {&dx, &dout, &count};
+    expect(cuLaunchKernel(function, blocks, 1, 1, 256, 1, 1, 0, nullptr, params, nullptr) == 0, "block_sum launches");
+    float sums[blocks];
+    cuMemcpyDtoHAsync_v2(sums, dout, sizeof sums, nullptr);
+    bool right = true;
+    for (int b = 0; b < blocks; b++) {
+        double expected = 0;
+        for (int i = 0; i < n; i++) expected += x[b * n + i];
+        right = right && sums[b] == (float)expected;
+    }
+    expect(right, "block_sum: warp shuffles + __syncthreads give every block's sum");
+    expect(cuLaunchKernel(function, 1, 1, 1, 2048, 1, 1, 0, nullptr, params, nullptr) == 1,
+           "a 2,048-thread block is CUDA_ERROR_INVALID_VALUE");
+
+    void* deadlock = nullptr;
+    cuModuleGetFunction(&deadlock, module, "deadlock");
+    void* one[] = {&dout};
+    expect(cuLaunchKernel(deadlock, 1, 1, 1, 64, 1, 1, 0, nullptr, one, nullptr) == 0,
+           "__syncthreads skipped by the other warp: exited threads count as arrived");
+    void* divergent = nullptr;
+    cuModuleGetFunction(&divergent, module, "divergent_barriers");
+    expect(cuLaunchKernel(divergent, 1, 1, 1, 32, 1, 1, 0, nullptr, one, nullptr) == 719,
+           "half a warp at __syncthreads, half at a shuffle: a deadlock, CUDA_ERROR_LAUNCH_FAILED");
+    void* exited = nullptr;
+    cuModuleGetFunction(&exited, module, "exited_lane");
+    expect(cuLaunchKernel(exited, 1, 1, 1, 32, 1, 1, 0, nullptr, one, nullptr) == 719,
+           "a full-mask shuffle after lane 5 exited is CUDA_ERROR_LAUNCH_FAILED");
+    expect(cuLaunchKernel(function, 1, 1, 1, 48, 1, 1, 0, nullptr, params, nullptr) == 719,
+           "a full-mask shuffle in a 48-thread block (absent lanes) is CUDA_ERROR_LAUNCH_FAILED");
+
+    void* racy = nullptr;
+    cuModuleGetFunction(&racy, module, "racy_neighbour");
+    cuLaunchKernel(racy, 1, 1, 1, 64, 1, 1, 0, nullptr, one, nullptr);
+    float values[64];
+    cuMemcpyDtoHAsync_v2(values, dout, sizeof values, nullptr);
+    bool ordered = true;
+    for (int i = 1; i < 64; i++) ordered = ordered && values[i] == (float)(i - 1);
+    expect(ordered != reverse, reverse ? "reverse order: the missing barrier shows (neighbours not written yet)"
+                                       : "forward order: threads run first to last");
+
+    std::vector<char> host(64);
+    expect(cuMemcpyDtoHAsync_v2(host.data(), dout + 1024 * 4 - 8, 64, nullptr) == 700,
+           "a copy past the end of an allocation is CUDA_ERROR_ILLEGAL_ADDRESS");
+    expect(cuMemFree_v2(dx) == 0 && cuMemFree_v2(dx) == 1, "a double free is CUDA_ERROR_INVALID_VALUE");
+
+    void* broken = nullptr;
+    nvrtcCreateProgram(&broken, "extern \"C\" __global__ void k(float* x) { x[0] = undeclared; }", "broken.cu", 0,
+                       nullptr, nullptr);
+    int status = nvrtcCompileProgram(broken, 0, nullptr);
+    size_t log_size = 0;
+    nvrtcGetProgramLogSize(broken, &log_size);
+    std::vector<char> log(log_size);
+    nvrtcGetProgramLog(broken, log.data());
+    expect(status == 6 && strstr(log.data(), "undeclared") != nullptr,
+           "a compile error is NVRTC_ERROR_COMPILATION with the compiler's log");
+
+    printf(failures == 0 ? "selftest: passed\n" : "selftest: %d FAILED\n", failures);
+    return failures == 0 ? 0 : 1;
+}
