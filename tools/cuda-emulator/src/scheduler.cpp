@@ -1,8 +1,8 @@
 // Kernel execution: CUDA threads as fibers (context.hpp), one block at a time per worker OS thread.
 //
-// A worker runs every fiber of its block until it finishes or reaches a synchronisation point, then releases what
-// can proceed: a warp whose lanes (all lanes of the shuffle's mask) wait at a shuffle gets the exchanged values;
-// a block whose live threads all wait at __syncthreads passes the barrier (exited threads count as arrived, as on
+// A worker runs the fibers of its block, warp by warp, until each finishes or reaches a synchronisation point, and
+// releases what can proceed: a warp whose lanes (all lanes of the shuffle's mask) wait at a shuffle gets the
+// exchanged values and runs on; a block whose live threads all wait at __syncthreads passes the barrier (exited threads count as arrived, as on
 // the device). When nothing can proceed the launch fails with a deadlock report; a shuffle that names an exited
 // or absent lane, or lanes of one warp waiting at different barriers, fails too — code the device would run with
 // undefined results or hang on.
@@ -205,18 +205,36 @@ bool run_block(Worker& worker, unsigned long long linear) {
         fiber.status = Status::Ready;
         fiber.index = Dim{i % launch.block.x, i / launch.block.x % launch.block.y, i / (launch.block.x * launch.block.y)};
     }
+    // Warp by warp: a warp's lanes run until each blocks; while they all wait at one shuffle it is exchanged and
+    // they run on, so a shuffle costs a pass over 32 fibers, not over the block. Then the block barrier.
     const unsigned warps = (count + 31) / 32;
+    const bool reverse = reverse_order();
     for (;;) {
-        for (unsigned step = 0; step < count; step++) {
-            Fiber& fiber = *worker.fibers[reverse_order() ? count - 1 - step : step];
-            if (fiber.status != Status::Ready) continue;
-            worker.current = &fiber;
-            worker.state->thread = fiber.index;
-            context_switch(worker.scheduler, fiber.context);
-        }
-        if (!worker.misuse.empty()) {
-            launch.fail(describe(launch, block) + ": " + worker.misuse);
-            return false;
+        bool progress = false;
+        for (unsigned w = 0; w < warps; w++) {
+            const unsigned warp = reverse ? warps - 1 - w : w;
+            const unsigned first = warp * 32, lanes = std::min(32u, count - first);
+            for (;;) {
+                for (unsigned l = 0; l < lanes; l++) {
+                    Fiber& fiber = *worker.fibers[first + (reverse ? lanes - 1 - l : l)];
+                    if (fiber.status != Status::Ready) continue;
+                    worker.current = &fiber;
+                    worker.state->thread = fiber.index;
+                    context_switch(worker.scheduler, fiber.context);
+                    progress = true;
+                }
+                if (!worker.misuse.empty()) {
+                    launch.fail(describe(launch, block) + ": " + worker.misuse);
+                    return false;
+                }
+                std::string error;
+                const bool released = release_warp(worker, warp, count, error);
+                if (!error.empty()) {
+                    launch.fail(describe(launch, block) + ": " + error);
+                    return false;
+                }
+                if (!released) break;
+            }
         }
         unsigned live = 0, at_block = 0, at_warp = 0;
         for (unsigned i = 0; i < count; i++) {
@@ -226,21 +244,12 @@ bool run_block(Worker& worker, unsigned long long linear) {
             at_warp += status == Status::WarpBarrier;
         }
         if (live == 0) return true;
-        bool released = false;
-        for (unsigned warp = 0; warp < warps; warp++) {
-            std::string error;
-            released = release_warp(worker, warp, count, error) || released;
-            if (!error.empty()) {
-                launch.fail(describe(launch, block) + ": " + error);
-                return false;
-            }
-        }
-        if (!released && at_block == live) {
+        if (at_block == live) {
             for (unsigned i = 0; i < count; i++)
                 if (worker.fibers[i]->status == Status::BlockBarrier) worker.fibers[i]->status = Status::Ready;
-            released = true;
+            continue;
         }
-        if (!released) {
+        if (!progress) {
             char text[200];
             snprintf(text, sizeof text,
                      "deadlock: %u live threads, %u at __syncthreads, %u at a warp shuffle (lanes of one warp at "
