@@ -5,7 +5,8 @@ import Glibc
 /// The CUDA driver API (`libcuda.so.1`), loaded with `dlopen`, as a table of typed C function pointers.
 ///
 /// `cuda.h` `#define`s many entry points to versioned symbols; the table binds those names
-/// (`cuMemAlloc_v2`, `cuMemcpyHtoDAsync_v2`, `cuDevicePrimaryCtxRelease_v2` …), as swift-notes.md §4.3 lists.
+/// (`cuMemAlloc_v2`, `cuMemcpyHtoDAsync_v2`, `cuDevicePrimaryCtxRelease_v2`, `cuStreamBeginCapture_v2` …), as
+/// swift-notes.md §4.3 lists. Graph capture needs a driver of CUDA 11.4 or later (`cuGraphInstantiateWithFlags`).
 /// Opaque handles (`CUcontext`, `CUmodule`, `CUfunction`, `CUstream`, `CUevent`) are `OpaquePointer?`,
 /// `CUdeviceptr` is `UInt64`, `CUdevice` and `CUresult` are `Int32`, `size_t` is `Int`.
 /// Every call goes through `check(_:_:)`, which turns a failure into `CUDAError.driver` with the call's name,
@@ -52,6 +53,12 @@ public struct CUDADriver: @unchecked Sendable {
     let cuEventRecord: @convention(c) (Handle, Handle) -> Result
     let cuEventSynchronize: @convention(c) (Handle) -> Result
     let cuEventElapsedTime: @convention(c) (UnsafeMutablePointer<Float>, Handle, Handle) -> Result
+    let cuStreamBeginCapture: @convention(c) (Handle, Int32) -> Result
+    let cuStreamEndCapture: @convention(c) (Handle, UnsafeMutablePointer<Handle>) -> Result
+    let cuGraphInstantiateWithFlags: @convention(c) (UnsafeMutablePointer<Handle>, Handle, UInt64) -> Result
+    let cuGraphLaunch: @convention(c) (Handle, Handle) -> Result
+    let cuGraphExecDestroy: @convention(c) (Handle) -> Result
+    let cuGraphDestroy: @convention(c) (Handle) -> Result
 
     /// `libcuda.so.1` (the driver installs it in the ld cache), then `libcuda.so`, then `$DISTILL_LIBCUDA`.
     public static var candidates: [String] {
@@ -110,6 +117,12 @@ public struct CUDADriver: @unchecked Sendable {
         cuEventRecord = try l.function("cuEventRecord")
         cuEventSynchronize = try l.function("cuEventSynchronize")
         cuEventElapsedTime = try l.function("cuEventElapsedTime")
+        cuStreamBeginCapture = try l.function("cuStreamBeginCapture_v2")
+        cuStreamEndCapture = try l.function("cuStreamEndCapture")
+        cuGraphInstantiateWithFlags = try l.function("cuGraphInstantiateWithFlags")
+        cuGraphLaunch = try l.function("cuGraphLaunch")
+        cuGraphExecDestroy = try l.function("cuGraphExecDestroy")
+        cuGraphDestroy = try l.function("cuGraphDestroy")
     }
 
     /// Throws `CUDAError.driver` naming `call` when `result` is not `CUDA_SUCCESS` (0).

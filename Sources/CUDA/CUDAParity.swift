@@ -126,8 +126,22 @@ public enum CUDAParity {
             Swift.Result { () throws(CUDAError) in try forward.enqueue(pixels: buffer, activations: device) }
         }.get()
         let input = "\(batch)×\(size)px rgb8"
-        var rows = [Row(model: config.name, input: input, output: "x_norm", reference: "cpu", cuda: try forward.tokens(device),
-                        expected: expected, tolerance: tolerance)]
+        let tokens = try forward.tokens(device)
+        var rows = [Row(model: config.name, input: input, output: "x_norm", reference: "cpu", cuda: tokens, expected: expected,
+                        tolerance: tolerance)]
+        // Pass 2 on the same buffers is captured into a CUDA graph, pass 3 replays it: both equal pass 1 bit for bit.
+        for pass in [2, 3] {
+            try forward.poison(device)
+            try pixels.withUnsafeBufferPointer { buffer in
+                Swift.Result { () throws(CUDAError) in try forward.enqueue(pixels: buffer, activations: device) }
+            }.get()
+            let how = !CUDAGraph.enabled ? "graphs off" : (device.graphFailure.map { "capture failed: \($0)" }
+                                                            ?? (pass == 2 ? "CUDA graph captured" : "CUDA graph replayed"))
+            rows.append(Row(model: config.name, input: input, output: "x_norm, pass \(pass) (\(how))", reference: "pass 1",
+                            cuda: try forward.tokens(device), expected: tokens, tolerance: 0))
+            if pass == 2, device.graphFailure != nil { rows.append(Row(model: config.name, input: input, output: "CUDA graph capture",
+                                                            reference: "-", cuda: [1], expected: [0], tolerance: 0)) }
+        }
         for pooling in Pooling.allCases {
             let cpuPooled = cpu.download(reference.pool(activations.output, pooling: pooling, activations: activations))
             rows.append(Row(model: config.name, input: input, output: "embedding \(pooling.rawValue)", reference: "cpu",

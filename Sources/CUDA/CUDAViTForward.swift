@@ -24,7 +24,8 @@ import Models
 /// `[cls, registers, patches + pos]`; `pos_embed` resampled on the host (`CPUBackend.resizeGrid`, weights only)
 /// when the grid is not the stored one.
 ///
-/// Calls queue work on the stream and return; `tokens`/`embeddings` wait. One pass per activations at a time.
+/// Calls queue work on the stream and return; `tokens`/`embeddings` wait. One pass per activations at a time; from
+/// the third pass on the same activations a pass is one CUDA graph launch (`run`).
 public final class CUDAViTForward: @unchecked Sendable {
     public let config: ViTConfig
     public let backend: CUDABackend
@@ -82,12 +83,14 @@ public final class CUDAViTForward: @unchecked Sendable {
                      "\(pixels.count) bytes for \(a.batch) images of \(a.height)×\(a.width)")
         try backend.staging.upload(UnsafeRawBufferPointer(pixels), to: a.pixels.deviceAddress)
         let n = config.normalization
-        try backend.launch("im2col_rgb8", .rowLoop(a.batch * a.patches), [
-            .pointer(a.pixels.deviceAddress), .pointer(a.columns.address), .int(a.batch), .int(a.height), .int(a.width),
-            .int(config.patchSize), .int(a.paddedPatchColumns), .float(n.mean[0]), .float(n.mean[1]), .float(n.mean[2]),
-            .float(n.std[0]), .float(n.std[1]), .float(n.std[2]),
-        ])
-        try body(a)
+        try run(a, .rgb8) { () throws(CUDAError) in
+            try backend.launch("im2col_rgb8", .rowLoop(a.batch * a.patches), [
+                .pointer(a.pixels.deviceAddress), .pointer(a.columns.address), .int(a.batch), .int(a.height), .int(a.width),
+                .int(config.patchSize), .int(a.paddedPatchColumns), .float(n.mean[0]), .float(n.mean[1]), .float(n.mean[2]),
+                .float(n.std[0]), .float(n.std[1]), .float(n.std[2]),
+            ])
+            try body(a)
+        }
     }
 
     /// Queues the upload of normalised planar images `[B, 3, H, W]` f32 and the forward.
@@ -101,11 +104,35 @@ public final class CUDAViTForward: @unchecked Sendable {
     /// Queues the forward on the images already on the device in `activations.images` (a benchmark's resident input,
     /// as PyTorch's `model(x)` on a CUDA tensor).
     public func forward(_ a: CUDAViTActivations) throws(CUDAError) {
-        try backend.launch("im2col_f32", .rowLoop(a.batch * a.patches), [
-            .pointer(a.images.address), .pointer(a.columns.address), .int(a.batch), .int(a.height), .int(a.width),
-            .int(config.patchSize), .int(a.paddedPatchColumns),
-        ])
-        try body(a)
+        try run(a, .f32) { () throws(CUDAError) in
+            try backend.launch("im2col_f32", .rowLoop(a.batch * a.patches), [
+                .pointer(a.images.address), .pointer(a.columns.address), .int(a.batch), .int(a.height), .int(a.width),
+                .int(config.patchSize), .int(a.paddedPatchColumns),
+            ])
+            try body(a)
+        }
+    }
+
+    /// Queues `pass` (everything after the input's upload): call by call the first time for these activations and
+    /// input form — the pos-embed resampling and the matmul plans are made then —, captured into a `CUDAGraph` the
+    /// second time (the shape repeats), replayed from then on: one launch instead of ≈ 15 per block. A capture that
+    /// fails leaves the passes call by call and records why in `graphFailure`; `DISTILL_CUDA_GRAPHS=0` turns
+    /// graphs off (docs/cuda.md, "CUDA graphs").
+    private func run(_ a: CUDAViTActivations, _ input: CUDAViTActivations.Input,
+                     _ pass: () throws(CUDAError) -> Void) throws(CUDAError) {
+        if let graph = a.graphs[input] { return try graph.launch() }
+        guard CUDAGraph.enabled, a.graphFailure == nil, a.eagerInputs.contains(input) else {
+            a.eagerInputs.insert(input)
+            return try pass()
+        }
+        do {
+            let graph = try CUDAGraph(capturing: pass, on: backend)
+            a.graphs[input] = graph
+            try graph.launch()
+        } catch {
+            a.graphFailure = error.description
+            try pass()
+        }
     }
 
     /// Waits for the pass and returns `x_norm` `[B, L, D]` row-major.

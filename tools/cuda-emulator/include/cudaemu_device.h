@@ -165,3 +165,9 @@ static inline void cudaemu_invoke(void (*kernel)(Arguments...), void** params, s
 template <typename... Arguments> static inline void cudaemu_invoke(void (*kernel)(Arguments...), void** params) {
     cudaemu_invoke(kernel, params, std::index_sequence_for<Arguments...>{});
 }
+/* The byte size of each argument (what a captured launch copies, as the device records a graph's kernel node). */
+template <typename... Arguments> static inline int cudaemu_parameter_sizes(void (*)(Arguments...), size_t* sizes) {
+    const size_t each[] = {sizeof(std::remove_cv_t<std::remove_reference_t<Arguments>>)..., 0};
+    for (size_t i = 0; i < sizeof...(Arguments); i++) sizes[i] = each[i];
+    return (int)sizeof...(Arguments);
+}

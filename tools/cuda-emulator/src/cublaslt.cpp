@@ -1,6 +1,7 @@
 // cuBLASLt on the CPU: `D = α·op(A)·op(B) + β·C (+ bias per row of D)` in column-major terms, A/B/C/D f32 or bf16,
 // fp32 compute (each operand widened to f32, OpenBLAS sgemm, one rounding to D's type), strided batches, the
-// DEFAULT and BIAS epilogues. C is not read when β = 0, as cuBLAS. Operands outside a live device allocation fail
+// DEFAULT and BIAS epilogues. C is not read when β = 0, as cuBLAS. Called while the stream captures, the matmul
+// becomes a graph node with the descriptor's state of that moment. Operands outside a live device allocation fail
 // with CUBLAS_STATUS_EXECUTION_FAILED and a message naming the operand.
 #include "emulator.hpp"
 
@@ -220,7 +221,17 @@ int cublasLtMatmul(void*, void* desc, const void* alpha_pointer, uint64_t a, voi
     auto& B = *(Layout*)b_layout;
     auto& C = *(Layout*)c_layout;
     auto& D = *(Layout*)d_layout;
-    const float alpha = *(const float*)alpha_pointer, beta = *(const float*)beta_pointer;
+    float alpha = *(const float*)alpha_pointer, beta = *(const float*)beta_pointer;
+    if (capturing()) {  // a graph node: the descriptor, layouts and scalars as they are now
+        MatmulDesc desc_now = operation;
+        Layout a_now = A, b_now = B, c_now = C, d_now = D;
+        record([=]() mutable {
+            const int status = cublasLtMatmul(nullptr, &desc_now, &alpha, a, &a_now, b, &b_now, &beta, c, &c_now, d, &d_now,
+                                              nullptr, nullptr, 0, nullptr);
+            return status == kBlasSuccess ? (int)kSuccess : (int)kLaunchFailed;
+        });
+        return kBlasSuccess;
+    }
     const uint64_t m = operation.trans_a ? A.cols : A.rows, k = operation.trans_a ? A.rows : A.cols;
     const uint64_t kb = operation.trans_b ? B.cols : B.rows, n = operation.trans_b ? B.rows : B.cols;
     if (k != kb || D.rows != m || D.cols != n || C.rows != m || C.cols != n || A.batch != D.batch || B.batch != D.batch ||

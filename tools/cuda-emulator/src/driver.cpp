@@ -2,7 +2,7 @@
 // ("cudaemu", compute capability 9.0), device memory in host memory with every allocation tracked (copies and
 // memsets outside a live allocation fail with CUDA_ERROR_ILLEGAL_ADDRESS, a double free with
 // CUDA_ERROR_INVALID_VALUE), streams and events that execute in call order, modules that are the kernel
-// libraries the emulated NVRTC built (nvrtc.cpp).
+// libraries the emulated NVRTC built (nvrtc.cpp), and stream capture into graphs that replay the recorded work.
 #include "emulator.hpp"
 
 #include <dlfcn.h>
@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <vector>
 
 namespace cudaemu {
 namespace {
@@ -17,6 +18,14 @@ namespace {
 struct Event {
     double milliseconds = 0;
 };
+
+/// A captured graph, and an instantiated one: the stream work recorded between begin and end capture.
+struct Graph {
+    std::vector<std::function<int()>> operations;
+};
+
+bool capture_active = false;
+std::vector<std::function<int()>> captured;
 
 std::mutex memory_lock;
 std::map<uint64_t, size_t> allocations;  // device allocations: address → bytes
@@ -37,6 +46,10 @@ double now_milliseconds() {
 }
 
 }  // namespace
+
+bool capturing() { return capture_active; }
+
+void record(std::function<int()> operation) { captured.push_back(std::move(operation)); }
 
 bool device_range_valid(uint64_t address, size_t bytes) {
     std::lock_guard<std::mutex> guard(memory_lock);
@@ -75,6 +88,8 @@ const char* error_name(int code) {
         case kLaunchOutOfResources: return "CUDA_ERROR_LAUNCH_OUT_OF_RESOURCES";
         case kLaunchFailed: return "CUDA_ERROR_LAUNCH_FAILED";
         case kNotSupported: return "CUDA_ERROR_NOT_SUPPORTED";
+        case kCaptureUnsupported: return "CUDA_ERROR_STREAM_CAPTURE_UNSUPPORTED";
+        case kCaptureInvalidated: return "CUDA_ERROR_STREAM_CAPTURE_INVALIDATED";
         default: return nullptr;
     }
 }
@@ -175,7 +190,50 @@ int cuStreamCreate(void** stream, unsigned) {
 
 int cuStreamDestroy_v2(void*) { return kSuccess; }
 
-int cuStreamSynchronize(void*) { return kSuccess; }
+int cuStreamSynchronize(void*) {
+    if (capture_active) {
+        report("cuStreamSynchronize while the stream is capturing a graph (not permitted on a device)");
+        return kCaptureUnsupported;
+    }
+    return kSuccess;
+}
+
+int cuStreamBeginCapture_v2(void*, int) {
+    if (capture_active) return kCaptureInvalidated;
+    capture_active = true;
+    captured.clear();
+    return kSuccess;
+}
+
+int cuStreamEndCapture(void*, void** graph) {
+    if (!capture_active) return kInvalidValue;
+    capture_active = false;
+    *graph = new Graph{std::move(captured)};
+    captured.clear();
+    return kSuccess;
+}
+
+int cuGraphInstantiateWithFlags(void** exec, void* graph, unsigned long long) {
+    *exec = new Graph{((Graph*)graph)->operations};
+    return kSuccess;
+}
+
+int cuGraphLaunch(void* exec, void*) {
+    if (capture_active) return kCaptureUnsupported;
+    for (auto& operation : ((Graph*)exec)->operations)
+        if (int result = operation()) return result;
+    return kSuccess;
+}
+
+int cuGraphExecDestroy(void* exec) {
+    delete (Graph*)exec;
+    return kSuccess;
+}
+
+int cuGraphDestroy(void* graph) {
+    delete (Graph*)graph;
+    return kSuccess;
+}
 
 int cuStreamWaitEvent(void*, void*, unsigned) { return kSuccess; }
 
@@ -226,6 +284,10 @@ int cuMemFreeHost(void* pointer) {
 }
 
 int cuMemcpyHtoDAsync_v2(uint64_t destination, const void* source, size_t bytes, void*) {
+    if (capture_active) {
+        record([=] { return cuMemcpyHtoDAsync_v2(destination, source, bytes, nullptr); });
+        return kSuccess;
+    }
     if (Result result = check_range("cuMemcpyHtoDAsync", destination, bytes)) return result;
     std::lock_guard<std::mutex> guard(device_lock());
     memcpy((void*)(uintptr_t)destination, source, bytes);
@@ -233,6 +295,10 @@ int cuMemcpyHtoDAsync_v2(uint64_t destination, const void* source, size_t bytes,
 }
 
 int cuMemcpyDtoHAsync_v2(void* destination, uint64_t source, size_t bytes, void*) {
+    if (capture_active) {
+        record([=] { return cuMemcpyDtoHAsync_v2(destination, source, bytes, nullptr); });
+        return kSuccess;
+    }
     if (Result result = check_range("cuMemcpyDtoHAsync", source, bytes)) return result;
     std::lock_guard<std::mutex> guard(device_lock());
     memcpy(destination, (const void*)(uintptr_t)source, bytes);
@@ -240,6 +306,10 @@ int cuMemcpyDtoHAsync_v2(void* destination, uint64_t source, size_t bytes, void*
 }
 
 int cuMemcpyDtoDAsync_v2(uint64_t destination, uint64_t source, size_t bytes, void*) {
+    if (capture_active) {
+        record([=] { return cuMemcpyDtoDAsync_v2(destination, source, bytes, nullptr); });
+        return kSuccess;
+    }
     if (Result result = check_range("cuMemcpyDtoDAsync (destination)", destination, bytes)) return result;
     if (Result result = check_range("cuMemcpyDtoDAsync (source)", source, bytes)) return result;
     std::lock_guard<std::mutex> guard(device_lock());
@@ -248,6 +318,10 @@ int cuMemcpyDtoDAsync_v2(uint64_t destination, uint64_t source, size_t bytes, vo
 }
 
 int cuMemsetD32Async(uint64_t destination, unsigned value, size_t count, void*) {
+    if (capture_active) {
+        record([=] { return cuMemsetD32Async(destination, value, count, nullptr); });
+        return kSuccess;
+    }
     if (Result result = check_range("cuMemsetD32Async", destination, count * 4)) return result;
     std::lock_guard<std::mutex> guard(device_lock());
     auto* words = (unsigned*)(uintptr_t)destination;
@@ -256,6 +330,10 @@ int cuMemsetD32Async(uint64_t destination, unsigned value, size_t count, void*) 
 }
 
 int cuMemsetD16Async(uint64_t destination, unsigned short value, size_t count, void*) {
+    if (capture_active) {
+        record([=] { return cuMemsetD16Async(destination, value, count, nullptr); });
+        return kSuccess;
+    }
     if (Result result = check_range("cuMemsetD16Async", destination, count * 2)) return result;
     std::lock_guard<std::mutex> guard(device_lock());
     auto* halves = (unsigned short*)(uintptr_t)destination;
@@ -300,8 +378,9 @@ int cuModuleGetFunction(void** function, void* module, const char* name) {
     if (found == loaded->functions.end()) {
         auto entry = (void (*)(void**))dlsym(loaded->handle, ("cudaemu_launch_" + std::string(name)).c_str());
         auto state = (ThreadState * (*)()) dlsym(loaded->handle, "cudaemu_state_pointer");
-        if (!entry || !state) return kNotFound;
-        found = loaded->functions.emplace(name, new Function{name, entry, state}).first;
+        auto sizes = (int (*)(size_t*))dlsym(loaded->handle, ("cudaemu_parameters_" + std::string(name)).c_str());
+        if (!entry || !state || !sizes) return kNotFound;
+        found = loaded->functions.emplace(name, new Function{name, entry, state, sizes}).first;
     }
     *function = found->second;
     return kSuccess;
@@ -316,8 +395,21 @@ int cuLaunchKernel(void* function, unsigned grid_x, unsigned grid_y, unsigned gr
         report("cuLaunchKernel: `extra` argument packing is not emulated (use kernelParams)");
         return kNotSupported;
     }
-    return launch(*(const Function*)function, Dim{grid_x, grid_y, grid_z}, Dim{block_x, block_y, block_z}, shared_bytes,
-                  params);
+    const Dim grid{grid_x, grid_y, grid_z}, block{block_x, block_y, block_z};
+    const auto& kernel = *(const Function*)function;
+    if (capture_active) {  // a kernel node: the argument values as they are now
+        size_t sizes[64];
+        const int count = kernel.parameter_sizes(sizes);
+        std::vector<std::vector<unsigned char>> values(count);
+        for (int i = 0; i < count; i++) values[i].assign((unsigned char*)params[i], (unsigned char*)params[i] + sizes[i]);
+        record([&kernel, grid, block, shared_bytes, values]() mutable {
+            std::vector<void*> pointers;
+            for (auto& value : values) pointers.push_back(value.data());
+            return (int)launch(kernel, grid, block, shared_bytes, pointers.data());
+        });
+        return kSuccess;
+    }
+    return launch(kernel, grid, block, shared_bytes, params);
 }
 
 int cuEventCreate(void** event, unsigned) {

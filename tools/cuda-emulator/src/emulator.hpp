@@ -4,6 +4,7 @@
 #include <cstdarg>
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <string>
@@ -27,6 +28,8 @@ enum Result : int {
     kLaunchOutOfResources = 701,
     kLaunchFailed = 719,
     kNotSupported = 801,
+    kCaptureUnsupported = 900,
+    kCaptureInvalidated = 901,
     kUnknown = 999,
 };
 
@@ -48,6 +51,8 @@ struct Function {
     std::string name;
     void (*entry)(void** params);
     ThreadState* (*state_pointer)();
+    /// Writes each parameter's byte size (at most 64) and returns their number.
+    int (*parameter_sizes)(size_t* sizes);
 };
 
 /// A kernel library loaded by cuModuleLoadData.
@@ -69,6 +74,11 @@ void report(const char* format, ...) __attribute__((format(printf, 1, 2)));
 
 /// The one lock of the emulated device: launches, copies and matmuls run one at a time, in call order.
 std::mutex& device_lock();
+
+/// Whether the stream is capturing into a graph (cuStreamBeginCapture … cuStreamEndCapture; driver.cpp). While it
+/// is, stream work is recorded with `record` instead of run: a graph launch replays it in order.
+bool capturing();
+void record(std::function<int()> operation);
 
 /// Whether [address, address + bytes) lies inside one live device allocation (driver.cpp).
 bool device_range_valid(uint64_t address, size_t bytes);

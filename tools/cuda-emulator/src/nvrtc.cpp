@@ -124,7 +124,8 @@ int nvrtcDestroyProgram(void** program) {
 int nvrtcCompileProgram(void* handle, int, const char* const*) {
     auto* program = (Program*)handle;
     if (!program) return kNVRTCInvalidProgram;
-    // Each `extern "C" __global__ void name(` gets a trampoline taking cuLaunchKernel's kernelParams.
+    // Each `extern "C" __global__ void name(` gets a trampoline taking cuLaunchKernel's kernelParams, and a function
+    // giving its parameters' sizes (for launches captured into a graph).
     std::string text = program->source + "\n";
     static const std::regex kernel(R"(extern\s+"C"\s+__global__\s+void\s+([A-Za-z_][A-Za-z0-9_]*)\s*\()");
     for (auto match = std::sregex_iterator(program->source.begin(), program->source.end(), kernel);
@@ -132,6 +133,8 @@ int nvrtcCompileProgram(void* handle, int, const char* const*) {
         const std::string name = (*match)[1];
         text += "extern \"C\" __attribute__((visibility(\"default\"))) void cudaemu_launch_" + name +
                 "(void** params) { cudaemu_invoke(&" + name + ", params); }\n";
+        text += "extern \"C\" __attribute__((visibility(\"default\"))) int cudaemu_parameters_" + name +
+                "(size_t* sizes) { return cudaemu_parameter_sizes(&" + name + ", sizes); }\n";
     }
     const char* compiler = getenv("CUDAEMU_CXX");
     std::vector<std::string> arguments = {compiler && *compiler ? compiler : "clang++", "-std=c++17", "-O2", "-fPIC",
