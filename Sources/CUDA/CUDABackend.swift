@@ -166,6 +166,16 @@ public final class CUDABackend: @unchecked Sendable {
     /// Waits for every queued operation.
     public func synchronize() throws(CUDAError) { try context.synchronize() }
 
+    /// The device's free and total memory (`cuMemGetInfo_v2`), in bytes: what every process and context holds.
+    /// - Throws: `CUDAError.driver`.
+    public func deviceMemory() throws(CUDAError) -> (free: Int, total: Int) {
+        let driver = context.driver
+        try context.makeCurrent()
+        var free = 0, total = 0
+        try driver.check(driver.cuMemGetInfo(&free, &total), "cuMemGetInfo_v2")
+        return (free, total)
+    }
+
     /// Device memory handed out by the pool now and at most, and held in its cache, in bytes.
     public var memoryUsage: (used: Int, peak: Int, cached: Int) { pool.usage }
 

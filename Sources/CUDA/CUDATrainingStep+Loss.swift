@@ -9,7 +9,7 @@ extension CUDATrainingStep {
     /// the row losses, summed on the host in f64 as the CPU does.
     /// - Throws: `TrainingStepError` naming the tensor, row, prototype and sample of the first NaN/∞ logit (or a
     ///   non-finite loss); `CUDAError` from the device.
-    func headsLoss(_ batch: TrainingBatch, teacherTemperature: Float) throws -> DistillationObjective.Losses {
+    func headsLoss(samples: [SampleTag], teacherTemperature: Float) throws -> DistillationObjective.Losses {
         let b = settings.batch, globals = settings.globalCrops * b, locals = settings.localCrops * b
         let k = chunks.prototypes, ibotRowCount = globals * patchTokens, tau = settings.studentTemperature
         let pairing = CrossEntropyPairing(globalCrops: settings.globalCrops, localCrops: settings.localCrops, batch: b)
@@ -51,7 +51,7 @@ extension CUDATrainingStep {
 
         // The one wait of the loss: flags, then the row losses.
         let words = try backend.downloadBytes(loss.flags).withUnsafeBytes { raw in (0..<4).map { raw.loadUnaligned(fromByteOffset: 8 * $0, as: UInt64.self) } }
-        if let failure = nonFinite(words, locals: locals, batch: batch) { throw failure }
+        if let failure = nonFinite(words, locals: locals, samples: samples) { throw failure }
         func sums(_ tensor: Tensor, _ count: Int) throws(CUDAError) -> [Double] {
             try backend.downloadBytes(tensor).withUnsafeBytes { raw in (0..<count).map { raw.loadUnaligned(fromByteOffset: 8 * $0, as: Double.self) } }
         }
@@ -62,14 +62,14 @@ extension CUDATrainingStep {
                                                   ibot: ibotRows.reduce(0, +) * ibotWeight)
         guard losses.total.isFinite else {
             throw TrainingStepError(iteration: iteration, cause: .nonFiniteLogit(what: "loss", row: 0, column: 0, value: Float(losses.total)),
-                                    samples: batch.samples)
+                                    samples: samples)
         }
         return losses
     }
 
     /// The first flag that is set, as the CPU trainer's error: the tensor's name, the row within it, the prototype
     /// and the sample (rows are crop-major; iBOT rows are `Np` per crop). The value is not kept (NaN stands for it).
-    private func nonFinite(_ words: [UInt64], locals: Int, batch: TrainingBatch) -> TrainingStepError? {
+    private func nonFinite(_ words: [UInt64], locals: Int, samples: [SampleTag]) -> TrainingStepError? {
         let b = settings.batch, k = chunks.prototypes
         for (index, word) in words.enumerated() where word != UInt64.max {
             let row = Int(word / UInt64(k)), column = Int(word % UInt64(k))
@@ -84,7 +84,7 @@ extension CUDATrainingStep {
             default: (what, within, sample) = ("student iBOT patch logits", row, (row / patchTokens) % b)
             }
             return TrainingStepError(iteration: iteration, cause: .nonFiniteLogit(what: what, row: within, column: column, value: .nan),
-                                     samples: [batch.samples[sample]])
+                                     samples: [samples[sample]])
         }
         return nil
     }

@@ -213,13 +213,41 @@ public final class CUDATrainingStep: @unchecked Sendable {
     /// - Throws: `TrainingStepError` (nothing applied) for a batch of the wrong shape or a NaN/∞ logit or loss,
     ///   naming the tensor, row, prototype and sample; `CUDAError` from the device.
     public func step(_ batch: TrainingBatch) throws -> TrainingStepReport {
-        let values = schedules[iteration]
         try check(batch)
-        let b = settings.batch, globals = settings.globalCrops * b, locals = settings.localCrops * b, k = chunks.prototypes
         try upload(batch.globalImages, to: global.images)
         if let local { try upload(batch.localImages, to: local.images) }
         try upload(batch.teacherCLS, to: loss.teacherCLS)
         try upload(batch.teacherPatches, to: loss.teacherPatches)
+        return try stepResident(samples: batch.samples)
+    }
+
+    /// The global crops' input `[Ng·B, 3, S, S]` f32 on the device (a resident producer writes it, then calls
+    /// `stepResident`; the teacher's forward reads it).
+    public var globalImages: Tensor { global.images }
+    /// The local crops' input `[Nl·B, 3, s, s]` f32, nil without local crops.
+    public var localImages: Tensor? { local?.images }
+
+    /// Takes the teacher's `x_norm` `[Ng·B, L_t, D_t]` (f32, on this backend; `CUDAViTForward`'s output on the
+    /// global crops) as the step's teacher tokens: the CLS rows and the patch rows (registers dropped), on the device.
+    /// - Precondition: the shape matches the step's global crops and the teacher heads' width.
+    public func takeTeacherTokens(_ xNorm: Tensor, length: Int, prefixTokens: Int) throws(CUDAError) {
+        let rows = global.batch, dt = teacherDINORows.config.inFeatures
+        precondition(xNorm.count == rows * length * dt && length - prefixTokens == patchTokens && xNorm.dtype == .f32,
+                     "teacher x_norm \(xNorm.shape) for \(rows) crops of \(patchTokens) patches, width \(dt)")
+        try backend.launch("pool_tokens", .elementwise(count: rows * dt), [
+            .pointer(xNorm.address), .pointer(loss.teacherCLS.address), .int(rows), .int(length), .int(prefixTokens), .int(dt), .int(0),
+        ])
+        for image in 0..<rows {
+            try backend.copy(from: xNorm.view(offset: (image * length + prefixTokens) * dt, shape: [patchTokens * dt]),
+                             to: loss.teacherPatches.view(offset: image * patchTokens * dt, shape: [patchTokens * dt]))
+        }
+    }
+
+    /// One step on the inputs already on the device (`globalImages`, `localImages`, `takeTeacherTokens`) for
+    /// `samples` (named in errors). As `step`.
+    public func stepResident(samples: [SampleTag]) throws -> TrainingStepReport {
+        let values = schedules[iteration]
+        let b = settings.batch, globals = settings.globalCrops * b, locals = settings.localCrops * b, k = chunks.prototypes
         try state.saveCenters()
         try backend.fillWords(state.gradients, 0)
         for index in 0..<2 {
@@ -230,7 +258,7 @@ public final class CUDATrainingStep: @unchecked Sendable {
         try forward()
         let losses: DistillationObjective.Losses
         do {
-            losses = try headsLoss(batch, teacherTemperature: Float(values.teacherTemperature))
+            losses = try headsLoss(samples: samples, teacherTemperature: Float(values.teacherTemperature))
         } catch let error as TrainingStepError {
             try state.restoreCenters()
             throw error
