@@ -326,7 +326,7 @@ public enum CUDAKernelParity {
             try table.append(name, shape: shape)
         }
         let groups = ParameterGroups(table: table, depth: 1)
-        let schedules = try TrainingSchedules(.init(epochs: 3, batchSize: 64))
+        let schedules = try TrainingSchedules(.init(epochs: 40, batchSize: 64))  // holds the 10 warm-up and 30 τ_t warm-up epochs
         let modules = table.modules
         let plan = OptimizerChunkPlan(ranges: table.entries.enumerated().map { index, entry in
             .init(elements: entry.range, group: index, module: modules.firstIndex(of: entry.module)!)
@@ -447,6 +447,9 @@ public enum CUDAKernelParity {
         let index = try h.flagValue(nanFlag)
         result.append(h.row("cross_entropy_rows", "NaN at row 103, prototype 17", "first non-finite index",
                             cuda: [Float(index)], expected: [Float(103 * k + 17)], tolerance: 0))
+        // `pointers` holds the teachers' raw addresses: their storage must outlive every launch that reads them
+        // (released earlier, the pool hands it to the next allocation).
+        withExtendedLifetime(dTeachers) {}
         // Sinkhorn-Knopp.
         let logits = h.random(rows * k, seed: 90, scale: 3)
         let cSinkhorn = h.host([Float](repeating: 0, count: rows * k))

@@ -1,0 +1,167 @@
+/* cudaemu device header: what a CUDA C kernel source needs to compile as C++17 on the CPU.
+ *
+ * The emulator's NVRTC (src/nvrtc.cpp) compiles every kernel source with `clang++ -include cudaemu_device.h` into
+ * a shared library, one per source. Kernel threads run as fibers (src/scheduler.cpp): `__syncthreads()` and the
+ * warp shuffles suspend the calling fiber until every thread of the block (or every lane of the warp) has arrived,
+ * as on the device; `__shared__` variables are per worker OS thread, and a worker runs one block at a time, so each
+ * block sees its own shared memory.
+ *
+ * Covered: the built-in indices, __syncthreads, __shfl{,_xor,_down,_up}_sync (width 32), the atomics the kernels
+ * use, the bit casts and rounded intrinsics (`__fmul_rn` …: compiled with -ffp-contract=off, so they round as
+ * written), and the CUDA math names that C++ lacks. Not covered: dynamic (`extern`) shared memory, textures,
+ * inline PTX, tensor-core intrinsics, cooperative groups.
+ */
+#pragma once
+#include <cmath>
+#include <math.h>
+#include <cstdint>
+#include <cstring>
+#include <cstddef>
+#include <type_traits>
+#include <utility>
+
+struct uint3 { unsigned int x, y, z; };
+struct dim3 { unsigned int x, y, z; };
+
+/* The indices of the running CUDA thread, set by the scheduler before it resumes a fiber. */
+struct cudaemu_thread_state {
+    uint3 thread;
+    uint3 block;
+    dim3 block_dim;
+    dim3 grid_dim;
+};
+
+/* The scheduler's entry points, handed to each kernel library by `cudaemu_bind`. */
+struct cudaemu_runtime {
+    void (*syncthreads)();
+    /* kind: 0 index, 1 xor, 2 down, 3 up */
+    unsigned long long (*shuffle)(unsigned int mask, unsigned long long value, int kind, int lane, int width);
+};
+
+static thread_local cudaemu_thread_state cudaemu_state;
+static const cudaemu_runtime* cudaemu_rt;
+
+extern "C" __attribute__((visibility("default"))) cudaemu_thread_state* cudaemu_state_pointer() { return &cudaemu_state; }
+extern "C" __attribute__((visibility("default"))) void cudaemu_bind(const cudaemu_runtime* runtime) { cudaemu_rt = runtime; }
+
+#define threadIdx (cudaemu_state.thread)
+#define blockIdx (cudaemu_state.block)
+#define blockDim (cudaemu_state.block_dim)
+#define gridDim (cudaemu_state.grid_dim)
+#define warpSize 32
+
+#define __global__
+#define __device__
+#define __host__
+#define __forceinline__ inline __attribute__((always_inline))
+#define __noinline__ __attribute__((noinline))
+#define __shared__ static thread_local
+#define __constant__ static
+#define __launch_bounds__(...)
+
+static inline void __syncthreads() { cudaemu_rt->syncthreads(); }
+static inline void __syncwarp(unsigned int mask = 0xffffffffu) { cudaemu_rt->shuffle(mask, 0, 1, 0, 32); }
+
+template <typename T> static inline T cudaemu_shuffle(unsigned int mask, T value, int kind, int lane, int width) {
+    static_assert(sizeof(T) <= 8 && std::is_trivially_copyable<T>::value, "shuffle of a type wider than 8 bytes");
+    unsigned long long raw = 0;
+    std::memcpy(&raw, &value, sizeof(T));
+    raw = cudaemu_rt->shuffle(mask, raw, kind, lane, width);
+    T result;
+    std::memcpy(&result, &raw, sizeof(T));
+    return result;
+}
+template <typename T> static inline T __shfl_sync(unsigned int mask, T value, int lane, int width = 32) {
+    return cudaemu_shuffle(mask, value, 0, lane, width);
+}
+template <typename T> static inline T __shfl_xor_sync(unsigned int mask, T value, int lane_mask, int width = 32) {
+    return cudaemu_shuffle(mask, value, 1, lane_mask, width);
+}
+template <typename T> static inline T __shfl_down_sync(unsigned int mask, T value, unsigned int delta, int width = 32) {
+    return cudaemu_shuffle(mask, value, 2, (int)delta, width);
+}
+template <typename T> static inline T __shfl_up_sync(unsigned int mask, T value, unsigned int delta, int width = 32) {
+    return cudaemu_shuffle(mask, value, 3, (int)delta, width);
+}
+
+/* Atomics: real ones, since blocks run on several OS threads at once. */
+template <typename T> static inline T atomicAdd(T* address, T value) {
+    if constexpr (std::is_integral<T>::value) {
+        return __atomic_fetch_add(address, value, __ATOMIC_SEQ_CST);
+    } else {
+        T old = __atomic_load_n(address, __ATOMIC_SEQ_CST);
+        while (!__atomic_compare_exchange_n(address, &old, old + value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {}
+        return old;
+    }
+}
+template <typename T> static inline T atomicMin(T* address, T value) {
+    T old = __atomic_load_n(address, __ATOMIC_SEQ_CST);
+    while (value < old && !__atomic_compare_exchange_n(address, &old, value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {}
+    return old;
+}
+template <typename T> static inline T atomicMax(T* address, T value) {
+    T old = __atomic_load_n(address, __ATOMIC_SEQ_CST);
+    while (value > old && !__atomic_compare_exchange_n(address, &old, value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST)) {}
+    return old;
+}
+template <typename T> static inline T atomicExch(T* address, T value) { return __atomic_exchange_n(address, value, __ATOMIC_SEQ_CST); }
+template <typename T> static inline T atomicCAS(T* address, T compare, T value) {
+    __atomic_compare_exchange_n(address, &compare, value, false, __ATOMIC_SEQ_CST, __ATOMIC_SEQ_CST);
+    return compare;
+}
+static inline void __threadfence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
+template <typename T> static inline T __ldg(const T* address) { return *address; }
+
+/* Bit casts. */
+template <typename To, typename From> static inline To cudaemu_bits(From value) {
+    static_assert(sizeof(To) == sizeof(From), "bit cast between sizes");
+    To result;
+    std::memcpy(&result, &value, sizeof(To));
+    return result;
+}
+static inline float __int_as_float(int v) { return cudaemu_bits<float>(v); }
+static inline float __uint_as_float(unsigned int v) { return cudaemu_bits<float>(v); }
+static inline int __float_as_int(float v) { return cudaemu_bits<int>(v); }
+static inline unsigned int __float_as_uint(float v) { return cudaemu_bits<unsigned int>(v); }
+static inline double __longlong_as_double(long long v) { return cudaemu_bits<double>(v); }
+static inline long long __double_as_longlong(double v) { return cudaemu_bits<long long>(v); }
+
+/* Rounded intrinsics (round to nearest even, no contraction: the file is compiled with -ffp-contract=off). */
+static inline float __fadd_rn(float a, float b) { return a + b; }
+static inline float __fsub_rn(float a, float b) { return a - b; }
+static inline float __fmul_rn(float a, float b) { return a * b; }
+static inline float __fdiv_rn(float a, float b) { return a / b; }
+static inline float __fsqrt_rn(float a) { return std::sqrt(a); }
+static inline float __frcp_rn(float a) { return 1.0f / a; }
+static inline float __fmaf_rn(float a, float b, float c) { return std::fma(a, b, c); }
+static inline double __dadd_rn(double a, double b) { return a + b; }
+static inline double __dmul_rn(double a, double b) { return a * b; }
+static inline double __fma_rn(double a, double b, double c) { return std::fma(a, b, c); }
+
+/* CUDA math names C++ lacks; the fast intrinsics as their accurate counterparts (glibc itself declares __expf
+   and __logf). */
+static inline float rsqrtf(float a) { return 1.0f / std::sqrt(a); }
+static inline double rsqrt(double a) { return 1.0 / std::sqrt(a); }
+static inline float __fdividef(float a, float b) { return a / b; }
+static inline float __saturatef(float a) { return a < 0.0f ? 0.0f : (a > 1.0f ? 1.0f : a); }
+static inline int min(int a, int b) { return a < b ? a : b; }
+static inline int max(int a, int b) { return a > b ? a : b; }
+static inline unsigned int min(unsigned int a, unsigned int b) { return a < b ? a : b; }
+static inline unsigned int max(unsigned int a, unsigned int b) { return a > b ? a : b; }
+static inline long long min(long long a, long long b) { return a < b ? a : b; }
+static inline long long max(long long a, long long b) { return a > b ? a : b; }
+static inline unsigned long long min(unsigned long long a, unsigned long long b) { return a < b ? a : b; }
+static inline unsigned long long max(unsigned long long a, unsigned long long b) { return a > b ? a : b; }
+static inline float min(float a, float b) { return std::fmin(a, b); }
+static inline float max(float a, float b) { return std::fmax(a, b); }
+static inline double min(double a, double b) { return std::fmin(a, b); }
+static inline double max(double a, double b) { return std::fmax(a, b); }
+
+/* The launch trampoline: `params` as cuLaunchKernel receives it (one pointer per argument). */
+template <typename... Arguments, std::size_t... Index>
+static inline void cudaemu_invoke(void (*kernel)(Arguments...), void** params, std::index_sequence<Index...>) {
+    kernel(*static_cast<std::remove_cv_t<std::remove_reference_t<Arguments>>*>(params[Index])...);
+}
+template <typename... Arguments> static inline void cudaemu_invoke(void (*kernel)(Arguments...), void** params) {
+    cudaemu_invoke(kernel, params, std::index_sequence_for<Arguments...>{});
+}
