@@ -17,6 +17,8 @@ import Training
 public enum CUDATrainingParity {
     /// Tolerances: losses, parameters and EMA (bf16 against fp32), gradient norms, the loss curve's gap.
     public static let lossTolerance = 2e-2, parameterTolerance = 1e-2, normTolerance = 5e-2, curveTolerance = 5e-2
+    /// The clipped gradients of a module, relative to its largest gradient.
+    public static let gradientTolerance = 5e-2
 
     /// One step of the curve: the CPU's and the device's total loss.
     public struct CurvePoint: Sendable, Encodable {
@@ -128,6 +130,20 @@ public enum CUDATrainingParity {
         rows.append(row("gradient norms (\(modules.map(\.rawValue).joined(separator: ", ")))",
                         modules.map { Float(report.gradientNorms[$0] ?? .nan) }, modules.map { Float(expected.gradientNorms[$0] ?? 0) },
                         normTolerance))
+        // The clipped gradients both sides applied (the CPU clips in place; adamw_step writes the clipped values back),
+        // per module, each row naming the parameter with the largest error relative to its own largest gradient.
+        let deviceGradients = try backend.downloadFloats(device.state.gradients), cpuGradients = cpu.download(trainer.student.gradients)
+        for module in tiny.layout.modules {
+            let range = tiny.layout.range(of: module)
+            let worst = device.table.entries.filter { range.contains($0.offset) }.map { entry -> (String, Double) in
+                let a = deviceGradients[entry.range], b = cpuGradients[entry.range]
+                let scale = b.map { abs(Double($0)) }.max() ?? 0
+                let error = zip(a, b).map { abs(Double($0) - Double($1)) }.max() ?? 0
+                return (entry.name, scale > 0 ? error / scale : error)
+            }.max { $0.1 < $1.1 }
+            rows.append(row("\(module) gradients (worst: \(worst?.0 ?? "-") \(String(format: "%.1e", worst?.1 ?? 0)))",
+                            Array(deviceGradients[range]), Array(cpuGradients[range]), gradientTolerance))
+        }
         let state = try device.trainState()
         let updated = cpu.download(trainer.student.parameters)
         for module in tiny.layout.modules {
