@@ -22,16 +22,19 @@ struct CUDAViTTraining: @unchecked Sendable {
     func forward(_ a: CUDAViTTrainingActivations, scratch s: CUDATrainingScratch) throws(CUDAError) {
         let p = parameters, d = config.embedDim, b = a.batch, length = a.length, rows = a.rows
         let heads = config.numHeads, hd = config.headDim, pairs = b * heads, eps = config.normEps
-        let k = 3 * config.patchSize * config.patchSize
         try backend.launch("im2col_f32", .rowLoop(b * a.patches), [
             .pointer(a.images.address), .pointer(a.columns.address), .int(b), .int(a.height), .int(a.width),
             .int(config.patchSize), .int(a.paddedPatchColumns),
         ])
-        // The patch projection reads the weight [D, 3p²] in place (lda 3p²) and the padded columns (ldb kpad).
-        var patchShape = MatmulShape.linear(rows: b * a.patches, inFeatures: k, outFeatures: d, bias: true)
-        patchShape.ldb = a.paddedPatchColumns
-        try backend.matmul(patchShape, a: p.bf16("patch_embed.proj.weight"), b: a.columns, d: a.patchTokens,
-                           bias: p.bf16("patch_embed.proj.bias"))
+        // The weight [D, 3, p, p] as bf16 rows padded to kpad (16-byte rows, as part 1's): im2col of the weight seen
+        // as D images of one patch each (the column order is the weight's (c, y, x); padding zeroed).
+        let patchWeight = s.patchWeight.view(shape: [d, a.paddedPatchColumns])
+        try backend.launch("im2col_f32", .rowLoop(d), [
+            .pointer(p.f32("patch_embed.proj.weight").address), .pointer(patchWeight.address), .int(d), .int(config.patchSize),
+            .int(config.patchSize), .int(config.patchSize), .int(a.paddedPatchColumns),
+        ])
+        try backend.matmul(.linear(rows: b * a.patches, inFeatures: a.paddedPatchColumns, outFeatures: d, bias: true),
+                           a: patchWeight, b: a.columns, d: a.patchTokens, bias: p.bf16("patch_embed.proj.bias"))
         let positions: Tensor
         if let resampling = a.resampling {
             let stored = config.gridSize * config.gridSize

@@ -150,6 +150,8 @@ final class CUDATrainingScratch: @unchecked Sendable {
     let activatedGradient: Tensor
     /// Column-sum partials, f32 `[2·parts(rows)·widest]`.
     let partials: Tensor
+    /// `patch_embed.proj.weight` as bf16 rows padded to kpad `[D, kpad]` (remade by every forward).
+    let patchWeight: Tensor
 
     init(config: ViTConfig, backend: CUDABackend, rows: Int, scoreElements: Int) throws(CUDAError) {
         let d = config.embedDim
@@ -166,5 +168,6 @@ final class CUDATrainingScratch: @unchecked Sendable {
         activatedGradient = try make(rows * config.mlpOutputInFeatures)
         let widest = max(3 * d, config.mlpHiddenFeatures, LaunchConfiguration.padded(3 * config.patchSize * config.patchSize))
         partials = try make(2 * LaunchConfiguration.parts(rows: rows) * widest, .f32)
+        patchWeight = try make(d * LaunchConfiguration.padded(3 * config.patchSize * config.patchSize))
     }
 }

@@ -19,7 +19,7 @@ import Testing
                         sum += av * bv
                     }
                     let index = p * s.strideD + j * s.ldd + i
-                    d[index] = alpha * sum + beta * d[index]
+                    d[index] = beta == 0 ? alpha * sum : alpha * sum + beta * d[index]   // C is not read when β = 0
                 }
             }
         }
@@ -59,7 +59,10 @@ import Testing
         }
         // Strided input rows (the CLS rows of [B, L, D] tokens: ld L·D).
         let stride = 3 * inFeatures
-        let strided = (0..<rows).flatMap { r in x[(r * inFeatures)..<((r + 1) * inFeatures)] + [Double](repeating: 9, count: 2 * inFeatures) }
+        var strided = [Double](repeating: 9, count: rows * stride)
+        for r in 0..<rows {
+            for i in 0..<inFeatures { strided[r * stride + i] = x[r * inFeatures + i] }
+        }
         var dwStrided = start
         Self.gemm(.linearWeightGradient(rows: rows, inFeatures: inFeatures, outFeatures: outFeatures, ldInput: stride),
                   a: strided, b: dy, d: &dwStrided, beta: 1)
