@@ -161,7 +161,35 @@ public enum CUDATrainingParity {
                             reference.pendingSum.map { Float($0) }, lossTolerance))
         }
         rows.append(row("AdamW second moment v", state.optimizer.v, trainer.optimizer.v, normTolerance))
+        rows.append(try nonFiniteRow(trainer: trainer, device: device, tiny: tiny, cpu: cpu, before: state))
         return rows
+    }
+
+    /// A NaN teacher CLS token (crop 1, image 0): both sides must throw the same `TrainingStepError` (the tensor, row,
+    /// prototype and sample: the device's from the `centered_softmax_rows` flag) and the device state must not move.
+    /// The row's three values are 0 when so: the error mismatch, the largest parameter change, the largest change of
+    /// the centres' pending sums.
+    static func nonFiniteRow(trainer: DistillationTrainer, device: CUDATrainingStep, tiny: Tiny, cpu: CPUBackend,
+                             before: TrainState) throws -> CUDAParity.Row {
+        var bad = batch(1, tiny: tiny, cpu: cpu)
+        let width = teacherDINO.inFeatures, row = tiny.settings.batch   // crop 1, image 0
+        bad.teacherCLS[row * width + 3] = .nan
+        func failure(_ body: () throws -> TrainingStepReport) -> String {
+            do {
+                _ = try body()
+                return "no error"
+            } catch {
+                return "\(error)"
+            }
+        }
+        let expected = failure { try trainer.step(bad) }, actual = failure { try device.step(bad) }
+        let after = try device.trainState()
+        let moved = zip(after.student, before.student).map { abs($0 - $1) }.max() ?? .nan
+        let centres = zip(after.dinoCentering!.pendingSum + after.ibotCentering!.pendingSum,
+                          before.dinoCentering!.pendingSum + before.ibotCentering!.pendingSum).map { Float(abs($0 - $1)) }.max() ?? .nan
+        return CUDAParity.Row(model: "train tiny", input: "NaN teacher CLS token", output: "same error as the CPU, nothing applied",
+                              reference: "cpu", cuda: [expected == actual && expected.contains("teacher DINO logits") ? 0 : 1, moved, centres],
+                              expected: [0, 0, 0], tolerance: 0)
     }
 
     /// `steps` steps of the tiny configuration on a cycle of four batches, CPU and device side by side.
