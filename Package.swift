@@ -101,7 +101,7 @@ let package = Package(
         .testTarget(name: "TileShardsTests", dependencies: ["TestSupport", "TileShards"]),
         .testTarget(name: "EvaluationTests", dependencies: ["TestSupport", "Evaluation"]),
         .testTarget(name: "ComputeTests", dependencies: ["Compute"]),
-        .testTarget(name: "CUDATests", dependencies: ["TestSupport", "CUDA", "Compute", "Models"]),
+        .testTarget(name: "CUDATests", dependencies: ["TestSupport", "CUDA", "Compute", "Models", "Training"]),
         .testTarget(name: "ModelsTests", dependencies: ["TestSupport", "Models", "Compute", "ImageOps"]),
         .testTarget(name: "EmbeddingTests", dependencies: ["TestSupport", "Embedding", "Models", "Compute", "ImageOps", "TileShards", "Evaluation"]),
         .testTarget(name: "TrainingTests", dependencies: ["TestSupport", "Training", "Models", "Compute", "ImageOps"]),

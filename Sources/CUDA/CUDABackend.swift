@@ -152,8 +152,29 @@ public final class CUDABackend: @unchecked Sendable {
         try driver.check(driver.cuMemsetD32Async(tensor.address, value, tensor.byteCount / 4, context.stream), "cuMemsetD32Async")
     }
 
+    /// Queues a device-to-device copy of `source`'s view into `destination`'s (same byte count).
+    /// - Throws: `CUDAError.driver` (`cuMemcpyDtoDAsync_v2`).
+    public func copy(from source: Tensor, to destination: Tensor) throws(CUDAError) {
+        precondition(source.byteCount == destination.byteCount && source.device == device && destination.device == device,
+                     "copy of \(source) into \(destination)")
+        let driver = context.driver
+        try context.makeCurrent()
+        try driver.check(driver.cuMemcpyDtoDAsync(destination.address, source.address, source.byteCount, context.stream),
+                         "cuMemcpyDtoDAsync_v2(\(source.byteCount) bytes)")
+    }
+
     /// Waits for every queued operation.
     public func synchronize() throws(CUDAError) { try context.synchronize() }
+
+    /// The device's free and total memory (`cuMemGetInfo_v2`), in bytes: what every process and context holds.
+    /// - Throws: `CUDAError.driver`.
+    public func deviceMemory() throws(CUDAError) -> (free: Int, total: Int) {
+        let driver = context.driver
+        try context.makeCurrent()
+        var free = 0, total = 0
+        try driver.check(driver.cuMemGetInfo(&free, &total), "cuMemGetInfo_v2")
+        return (free, total)
+    }
 
     /// Device memory handed out by the pool now and at most, and held in its cache, in bytes.
     public var memoryUsage: (used: Int, peak: Int, cached: Int) { pool.usage }
@@ -175,15 +196,18 @@ public final class CUDABackend: @unchecked Sendable {
         try driver.check(result, "cuLaunchKernel(\(name), grid \(configuration.gridX), block \(configuration.blockX))")
     }
 
-    /// Queues `D = α·op(A)·op(B) (+ bias)` (`shape`'s column-major terms) through cuBLASLt.
+    /// Queues `D = α·op(A)·op(B) + β·D (+ bias)` (`shape`'s column-major terms) through cuBLASLt: β = 0 overwrites D,
+    /// β = 1 accumulates into it (C = D, the weight gradients summed over crop sizes and logit chunks). The bias is
+    /// bf16 for a bf16 D and f32 for an f32 D (cuBLASLt's default bias type is D's).
     /// - Throws: `CUDAError.cublas` naming the call and status, `.noMatmulAlgorithm`.
-    func matmul(_ shape: MatmulShape, a: Tensor, b: Tensor, d: Tensor, bias: Tensor? = nil, alpha: Float = 1) throws(CUDAError) {
+    func matmul(_ shape: MatmulShape, a: Tensor, b: Tensor, d: Tensor, bias: Tensor? = nil, alpha: Float = 1,
+                beta: Float = 0) throws(CUDAError) {
         precondition(shape.isValid, "invalid matmul \(shape)")
         precondition(a.dtype == .bf16 && b.dtype == .bf16 && d.dtype == (shape.outputF32 ? .f32 : .bf16),
                      "matmul \(shape): operands \(a.dtype), \(b.dtype) → \(d.dtype)")
         precondition(a.count >= shape.spanA && b.count >= shape.spanB && d.count >= shape.spanD,
                      "matmul \(shape) on \(a.shape), \(b.shape) → \(d.shape)")
-        precondition((bias != nil) == shape.bias && (bias.map { $0.dtype == .bf16 && $0.count == shape.m } ?? true),
+        precondition((bias != nil) == shape.bias && (bias.map { $0.dtype == d.dtype && $0.count == shape.m } ?? true),
                      "matmul \(shape): bias \(String(describing: bias))")
         try context.makeCurrent()
         let key = MatmulPlan.Key(shape: shape,
@@ -196,7 +220,7 @@ public final class CUDABackend: @unchecked Sendable {
             try blas.check(blas.cublasLtMatmulDescSetAttribute(plan.operation, CUBLASLt.DescAttribute.biasPointer.rawValue,
                                                                &address, 8), "cublasLtMatmulDescSetAttribute(BIAS_POINTER)")
         }
-        var alpha = alpha, beta: Float = 0
+        var alpha = alpha, beta = beta
         let status = plan.algorithm.withUnsafeBytes { algorithm in
             blas.cublasLtMatmul(blasHandle, plan.operation, &alpha, a.address, plan.layoutA, b.address, plan.layoutB,
                                 &beta, d.address, plan.layoutD, d.address, plan.layoutD, algorithm.baseAddress,

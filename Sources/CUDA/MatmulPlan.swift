@@ -44,7 +44,7 @@ final class MatmulPlan: @unchecked Sendable {
         try set(.transA, shape.transA ? CUBLASLt.opT : CUBLASLt.opN)
         try set(.transB, shape.transB ? CUBLASLt.opT : CUBLASLt.opN)
         try set(.epilogue, shape.bias ? CUBLASLt.epilogueBias : CUBLASLt.epilogueDefault)
-        if shape.bias { try set(.biasDataType, CUBLASLt.DataType.bf16.rawValue) }
+        if shape.bias { try set(.biasDataType, (shape.outputF32 ? CUBLASLt.DataType.f32 : .bf16).rawValue) }
 
         func layout(_ type: CUBLASLt.DataType, _ size: (rows: Int, columns: Int), ld: Int, stride: Int) throws(CUDAError) -> OpaquePointer {
             var layout: OpaquePointer?

@@ -3,7 +3,10 @@
 /// fp32 accumulation; optionally `D += bias` per row of D (the bias epilogue: bf16, `m` values).
 ///
 /// Row-major helpers: `linear` (`nn.Linear`, `Y[rows, out] = X·Wᵀ`, W `[out, in]`) is `Yᵀ = W·Xᵀ`: A = W with
-/// `transA` (stored `in × out`, ld in), B = X (stored `in × rows`), m = out, n = rows, k = in.
+/// `transA` (stored `in × out`, ld in), B = X (stored `in × rows`), m = out, n = rows, k = in. The backward's
+/// shapes: `linearInputGradient` (`dX = dY·W`), `linearWeightGradient` (`dW += dYᵀ·X`, β = 1), and per (image,
+/// head) `attentionTransposedProduct` (`dV = Pᵀ·dO`, `dK = α·dSᵀ·Q`), `attentionProbabilityGradient`
+/// (`dP = dO·Vᵀ`), `attentionQueryGradient` (`dQ = α·dS·K`).
 public struct MatmulShape: Sendable, Hashable, CustomStringConvertible {
     public var transA: Bool
     public var transB: Bool
@@ -40,6 +43,44 @@ public struct MatmulShape: Sendable, Hashable, CustomStringConvertible {
         MatmulShape(transA: false, transB: false, m: headDim, n: tokens, k: tokens, lda: headDim, ldb: ldProbabilities,
                     ldd: headDim, outputF32: false, bias: false, batch: pairs, strideA: tokens * headDim,
                     strideB: tokens * ldProbabilities, strideD: tokens * headDim)
+    }
+
+    /// The input gradient of `nn.Linear` on row-major buffers: `dX[rows, in] = dY[rows, out]·W[out, in]`
+    /// (`W` the forward's weight as stored). Column-major: `dXᵀ = Wᵀ·dYᵀ`, both stored as needed (A = W, ld in;
+    /// B = dY, ld out; no transposes); m = in, n = rows, k = out. `outputF32` for an f32 gradient (a head's input).
+    public static func linearInputGradient(rows: Int, inFeatures: Int, outFeatures: Int, outputF32: Bool = false) -> MatmulShape {
+        MatmulShape(transA: false, transB: false, m: inFeatures, n: rows, k: outFeatures, lda: inFeatures, ldb: outFeatures,
+                    ldd: inFeatures, outputF32: outputF32, bias: false)
+    }
+
+    /// The weight gradient of `nn.Linear`: `dW[out, in] (+)= dY[rows, out]ᵀ·X[rows, in]`, f32 (the flat gradient
+    /// buffer; accumulate with β = 1). Column-major: `dWᵀ = Xᵀ·dY` — A = X (stored `in × rows`, ld `ldInput`, which
+    /// is `in` for contiguous rows), B = dY with `transB` (stored `out × rows`, ld out); m = in, n = out, k = rows.
+    public static func linearWeightGradient(rows: Int, inFeatures: Int, outFeatures: Int, ldInput: Int? = nil) -> MatmulShape {
+        MatmulShape(transA: false, transB: true, m: inFeatures, n: outFeatures, k: rows, lda: ldInput ?? inFeatures,
+                    ldb: outFeatures, ldd: inFeatures, outputF32: true, bias: false)
+    }
+
+    /// Attention backward per (image, head), `dV[j, e] = Σ_i P[i, j]·dO[i, e]` (`dV = Pᵀ·dO`), and with the same
+    /// shape `dK = dSᵀ·Q` (pass `dS` for `P`, `Q` for `dO`, α = 1/√hd): `P`/`dS` `[L, ldP]` bf16, `dO`/`Q` `[L, hd]`,
+    /// output `[L, hd]` bf16. Column-major: `dVᵀ = dOᵀ·P` — A = dO (stored `hd × L`), B = P with `transB` (stored
+    /// `ldP × L`: row i of P is column i); m = hd, n = L, k = L.
+    public static func attentionTransposedProduct(tokens: Int, headDim: Int, ldProbabilities: Int, pairs: Int) -> MatmulShape {
+        MatmulShape(transA: false, transB: true, m: headDim, n: tokens, k: tokens, lda: headDim, ldb: ldProbabilities,
+                    ldd: headDim, outputF32: false, bias: false, batch: pairs, strideA: tokens * headDim,
+                    strideB: tokens * ldProbabilities, strideD: tokens * headDim)
+    }
+
+    /// Attention backward per pair, `dP[i, j] = Σ_e dO[i, e]·V[j, e]` (`dP = dO·Vᵀ`) into f32 rows of `ldScores`:
+    /// the scores' shape (`attentionScores`) with A = V and B = dO.
+    public static func attentionProbabilityGradient(tokens: Int, headDim: Int, ldScores: Int, pairs: Int) -> MatmulShape {
+        attentionScores(tokens: tokens, headDim: headDim, ldScores: ldScores, pairs: pairs)
+    }
+
+    /// Attention backward per pair, `dQ[i, e] = α·Σ_j dS[i, j]·K[j, e]` (`dQ = α·dS·K`): the values' shape
+    /// (`attentionValues`) with A = K and B = dS, α = 1/√hd given to the matmul.
+    public static func attentionQueryGradient(tokens: Int, headDim: Int, ldScores: Int, pairs: Int) -> MatmulShape {
+        attentionValues(tokens: tokens, headDim: headDim, ldProbabilities: ldScores, pairs: pairs)
     }
 
     /// Rows × columns of A, B, D as stored (column-major).

@@ -93,12 +93,15 @@ struct CUDAParityCommand: ParsableCommand {
     @Option(help: "Images of the ViT-B/14 case.")
     var batch = 3
 
-    @Option(help: "What to compare: forward (the ViT forward, part 1), kernels (the training kernels against their CPU references, part 2) or all.")
+    @Option(help: "What to compare: forward (the ViT forward, part 1), kernels (the training kernels against their CPU references, part 2), train (one whole training step of the tiny configuration against the CPU trainer, then a loss curve) or all.")
     var part: Part = .all
 
     enum Part: String, ExpressibleByArgument, CaseIterable {
-        case forward, kernels, all
+        case forward, kernels, train, all
     }
+
+    @Option(help: "Steps of the training loss curve (part train), CPU and device side by side (about 30 s a step under the CPU emulator; a few hundred on a GPU).")
+    var steps = 20
 
     @Option(help: "CUDA device ordinal.")
     var ordinal = 0
@@ -109,21 +112,40 @@ struct CUDAParityCommand: ParsableCommand {
     @Flag(help: "Print the rows as JSON.")
     var json = false
 
+    func validate() throws {
+        guard steps >= 1 else { throw ValidationError("--steps must be at least 1") }
+    }
+
     func run() throws {
         let backend: CUDABackend
-        let rows: [CUDAParity.Row]
+        var rows: [CUDAParity.Row] = []
+        var curve: [CUDATrainingParity.CurvePoint] = []
         do {
             backend = try CUDABackend(ordinal: ordinal, nvrtcPath: nvrtc)
-            rows = (part == .kernels ? [] : try CUDAParity.run(backend: backend, paths: .init(root: root), batch: batch))
-                + (part == .forward ? [] : try CUDAKernelParity.run(backend: backend))
+            if part == .forward || part == .all { rows += try CUDAParity.run(backend: backend, paths: .init(root: root), batch: batch) }
+            if part == .kernels || part == .all { rows += try CUDAKernelParity.run(backend: backend) }
+            if part == .train || part == .all {
+                rows += try CUDATrainingParity.step(backend: backend, root: root)
+                let result = try CUDATrainingParity.curve(backend: backend, root: root, steps: steps)
+                curve = result.points
+                rows.append(result.row)
+            }
         } catch {
             Console.error("error: device cuda: \(error)")
             throw ExitCode(1)
         }
         if json {
+            struct Output: Encodable {
+                let rows: [CUDAParity.Row]
+                let curve: [CUDATrainingParity.CurvePoint]
+            }
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            Console.out(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            if curve.isEmpty {
+                Console.out(String(decoding: try encoder.encode(rows), as: UTF8.self))
+            } else {
+                Console.out(String(decoding: try encoder.encode(Output(rows: rows, curve: curve)), as: UTF8.self))
+            }
         } else {
             let device = backend.properties
             Console.out("parity: CUDA (\(device.name), \(device.arch)) vs reference; tolerance per row (\(CUDAParity.tolerance) for the forward)")
@@ -135,6 +157,14 @@ struct CUDAParityCommand: ParsableCommand {
                 Console.out("  " + row.model.padded(widths.model) + "  " + row.input.padded(widths.input) + "  "
                     + row.output.padded(widths.output) + "  " + row.reference.padded(5) + String(format: "  %14.3e  %9.0e", row.relativeError, row.tolerance)
                     + String(row.nanCount).leftPadded(5) + "  " + (row.passed ? "pass" : "FAIL"))
+            }
+            if !curve.isEmpty {
+                Console.out("training loss curve (total loss; tiny configuration, 4 batches in turn):")
+                Console.out("   step           cpu          cuda   relative gap")
+                let every = max(1, curve.count / 20)
+                for point in curve where point.step % every == 0 || point.step == curve.count - 1 {
+                    Console.out(String(format: "  %5d  %12.6f  %12.6f  %13.3e", point.step, point.cpu, point.cuda, point.relativeGap))
+                }
             }
         }
         let failed = rows.filter { !$0.passed }.count

@@ -24,6 +24,13 @@ public struct DistillationObjective: Sendable {
         public var dinoLocal: Double, dinoGlobal: Double, ibot: Double
         /// Their sum, the loss that is back-propagated.
         public var total: Double { dinoLocal + dinoGlobal + ibot }
+
+        /// The three terms (a device step's report, `CUDATrainingStep`).
+        public init(dinoLocal: Double, dinoGlobal: Double, ibot: Double) {
+            self.dinoLocal = dinoLocal
+            self.dinoGlobal = dinoGlobal
+            self.ibot = ibot
+        }
     }
 
     /// The DINO term's sizes and temperature.

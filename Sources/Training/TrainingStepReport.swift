@@ -13,6 +13,17 @@ public struct TrainingStepReport: Sendable, Equatable {
     /// A collapse seen in the student's DINO probabilities of the global crops (`softmax(S/τ_s)`), if any.
     public var collapse: CollapseDetector.Collapse?
 
+    /// A report with these fields (the CPU trainer's, or a device step's: `CUDATrainingStep`).
+    public init(iteration: Int, losses: DistillationObjective.Losses?, featureLosses: FeatureLosses?, schedule: TrainingSchedules.Values,
+                gradientNorms: [StudentModule: Double], collapse: CollapseDetector.Collapse?) {
+        self.iteration = iteration
+        self.losses = losses
+        self.featureLosses = featureLosses
+        self.schedule = schedule
+        self.gradientNorms = gradientNorms
+        self.collapse = collapse
+    }
+
     /// The loss that was back-propagated, whichever the objective.
     public var totalLoss: Double { losses?.total ?? featureLosses?.total ?? 0 }
 

@@ -6,10 +6,12 @@
 #                                          # pytorch_baseline.py into .device/cuda-pack.tar.xz (git-ignored, < 60 MiB);
 #                                          # DISTILL_SCRATCH=.build-rel reuses a release build (only relinks)
 #   bash tools/device/cuda-check.sh run    # THERE (the H200, no Swift): unpack, print the GPU and its CUDA libraries,
-#                                          # then `distill cuda compile`, `distill cuda parity` (the forward, then the
-#                                          # training kernels), the PyTorch anchor (pytorch_baseline.py: inference
-#                                          # and one training step) and `distill bench vit --device cuda`, each under a
-#                                          # timeout, well under 10 minutes in all; JSON and logs go to $OUT.
+#                                          # then `distill cuda compile`, `distill cuda parity` (the forward, the
+#                                          # training kernels, then the whole training step and a 200-step loss curve),
+#                                          # the PyTorch anchor (pytorch_baseline.py --batch 32: inference and the
+#                                          # training step), `distill bench vit --device cuda` and `distill bench train
+#                                          # --device cuda`, each under a timeout, about 9 minutes at most in all; JSON
+#                                          # and logs go to $OUT.
 #
 # The device call (from the repository root, with the pack carried):
 #   run(command: "bash tools/device/cuda-check.sh run", carry: [".device"], timeout_s: 600)
@@ -84,21 +86,40 @@ run() {
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv
     ldconfig -p | grep -E 'cuda|cublas|nvrtc'
     ls /usr/local/cuda/lib64 | grep -E 'nvrtc|cublasLt' || true
-    # Limits sum to 580 s (+ unpacking and the queries above): the whole run stays under the 600 s of one call.
-    step "distill cuda compile --arch sm_90" 40 "$distill" cuda compile --arch sm_90
-    step "distill cuda parity --part forward" 120 bash -c "set -o pipefail; '$distill' cuda parity --part forward 2>&1 | tee '$out/parity.txt'"
-    step "distill cuda parity --part kernels" 50 bash -c "set -o pipefail; '$distill' cuda parity --part kernels 2>&1 | tee '$out/parity-kernels.txt'"
-    step "pytorch_baseline.py" 190 bash -c "set -o pipefail; python3 '$pack/pytorch_baseline.py' --out '$out/baseline.json' 2>&1 | tee '$out/baseline.log'"
+    # Limits sum to 540 s (+ unpacking and the queries above): the whole run stays under the 600 s of one call.
+    step "distill cuda compile --arch sm_90" 30 "$distill" cuda compile --arch sm_90
+    step "distill cuda parity --part forward" 80 bash -c "set -o pipefail; '$distill' cuda parity --part forward 2>&1 | tee '$out/parity.txt'"
+    step "distill cuda parity --part kernels" 40 bash -c "set -o pipefail; '$distill' cuda parity --part kernels 2>&1 | tee '$out/parity-kernels.txt'"
+    step "distill cuda parity --part train" 80 bash -c "set -o pipefail; '$distill' cuda parity --part train --steps 200 2>&1 | tee '$out/parity-train.txt'"
+    step "pytorch_baseline.py --batch 32" 150 bash -c "set -o pipefail; python3 '$pack/pytorch_baseline.py' --batch 32 --out '$out/baseline.json' 2>&1 | tee '$out/baseline.log'"
     local anchor=()
     [[ -s "$out/baseline.json" ]] && anchor=(--anchor-json "$out/baseline.json")
-    step "distill bench vit --device cuda" 180 bash -c "'$distill' bench vit --device cuda ${anchor[*]} --json > '$out/bench.json'"
+    step "distill bench vit --device cuda" 70 bash -c "'$distill' bench vit --device cuda ${anchor[*]} --json > '$out/bench.json'"
+    step "distill bench train --device cuda" 90 bash -c "'$distill' bench train --device cuda ${anchor[*]} --json > '$out/bench-train.json'"
     echo
     echo "== summary =="
     printf '  %s\n' "${RESULTS[@]}"
     [[ -s "$out/parity.txt" ]] && grep -E 'passed|FAIL' "$out/parity.txt" | tail -20
     [[ -s "$out/parity-kernels.txt" ]] && grep -E 'passed|FAIL' "$out/parity-kernels.txt" | tail -20
-    # The PyTorch training step of the same job (the anchor of `distill bench train --device cuda`, not written yet).
+    [[ -s "$out/parity-train.txt" ]] && grep -E 'passed|FAIL|loss curve' "$out/parity-train.txt" | tail -20
     [[ -s "$out/baseline.json" ]] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('pytorch training step: %s img/s, batch %s, peak %s GiB (anchors 124.7 img/s, 56.3 GiB)' % (d.get('distill_imgs_s'), d.get('distill_batch_per_gpu'), d.get('peak_mem_GiB')))" "$out/baseline.json"
+    if [[ -s "$out/bench-train.json" ]]; then
+        python3 - "$out/bench-train.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+a = r.get("anchor") or {}
+mfu = lambda v: "-" if v is None else f"{100 * v:.1f} %"
+print(f"bench train: {r['teacher']} -> {r['student']}, B {r['batch']}, {r['crops']} px, K {r['prototypes']}, {r['tflop_per_step']:.1f} TFLOP/step")
+print(f"  {'side':8} {'img/s':>8} {'s/step':>8} {'peak GiB':>9} {'MFU':>7}")
+print(f"  {'swift':8} {r['images_per_s']:8.1f} {r['median_s']:8.3f} {r['pool_peak_GiB']:9.2f} {mfu(r.get('mfu')):>7}   (cuMemGetInfo {r['device_used_GiB']:.2f} GiB)")
+if a.get("distill_imgs_s"):
+    py = a["distill_imgs_s"]; b = a.get("distill_batch_per_gpu") or r["batch"]; peak = r.get("peak_tflops")
+    print(f"  {'pytorch':8} {py:8.1f} {b / py:8.3f} {a.get('peak_mem_GiB') or float('nan'):9.2f} "
+          f"{mfu(None if peak is None else r['tflop_per_step'] * py / b / peak):>7}   (batch {b})")
+    print(f"  ratio {r['images_per_s'] / py:.2f}x   targets >= {r['target_images_per_s']:.0f} img/s, <= {r['target_peak_GiB']:.0f} GiB")
+if r.get("anchor_unavailable"): print("  anchor unavailable:", r["anchor_unavailable"])
+PY
+    fi
     if [[ -s "$out/bench.json" ]]; then
         python3 - "$out/bench.json" <<'PY'
 import json, sys

@@ -1,0 +1,175 @@
+import CUDA
+import Compute
+import Foundation
+import Models
+import Training
+
+/// `distill bench train --device cuda`: the paper's distillation step on a GPU — the ViT-g/14 teacher
+/// (`h-optimus-0`) forward on the global crops with `CUDAViTForward`, its frozen heads, then the ViT-B/14 student
+/// (`h0-mini`) step of `CUDATrainingStep` (2 × 224 + 8 × 98 px crops, K = 131,072, B = 32), random weights and
+/// inputs resident on the device — beside `pytorch_baseline.py`'s training figures from the same GPU job
+/// (`--anchor-json`: `distill_imgs_s`, `peak_mem_GiB`, `distill_batch_per_gpu`). Issue #10 targets: ≥ 190 img/s,
+/// ≤ 28 GiB (anchors 124.7 img/s, 56.3 GiB).
+///
+/// `warmup` untimed steps, then `steps` timed ones, each ending with the step's own waits (the loss flags, the
+/// gradient norms); images/s = B ÷ the median step time. Memory: the pool's peak (everything this process asked
+/// for) and `cuMemGetInfo` at the end (total − free: every context, the pool's cache, cuBLASLt's workspace). Model
+/// FLOPs utilisation = `TrainingStepFLOPs.step` ÷ median step time ÷ the device's dense bf16 peak.
+public enum CUDATrainBenchmark {
+    public struct Options: Sendable {
+        public var student: ViTConfig
+        public var teacher: ViTConfig
+        public var batch = 32
+        public var localCrops = 8
+        public var globalSize = 224
+        public var localSize = 98
+        public var prototypes = 131_072
+        public var headHidden = 2048
+        public var warmup = 2
+        public var steps = 8
+        public var ordinal = 0
+        public var nvrtcPath: String?
+        /// Dense bf16 peak in TFLOP/s for the MFU; nil: from the device name (H100/H200: 989.4), else none.
+        public var peakTFLOPs: Double?
+        public var anchor: Anchor?
+        public var anchorUnavailable: String?
+        public init(student: ViTConfig, teacher: ViTConfig) {
+            self.student = student
+            self.teacher = teacher
+        }
+    }
+
+    /// The training figures of `pytorch_baseline.py --out FILE`.
+    public struct Anchor: Sendable, Codable {
+        public var device: String?
+        public var torch: String?
+        public var imagesPerSecond: Double?
+        public var peakMemoryGiB: Double?
+        public var batch: Int?
+        enum CodingKeys: String, CodingKey {
+            case device, torch, imagesPerSecond = "distill_imgs_s", peakMemoryGiB = "peak_mem_GiB", batch = "distill_batch_per_gpu"
+        }
+
+        /// - Throws: `BenchmarkError` naming the file when it cannot be read or decoded.
+        public static func load(path: String) throws -> Anchor {
+            guard let data = FileManager.default.contents(atPath: path) else { throw BenchmarkError(message: "cannot read anchor file \(path)") }
+            do { return try JSONDecoder().decode(Anchor.self, from: data) } catch {
+                throw BenchmarkError(message: "anchor file \(path) is not pytorch_baseline.py's JSON: \(error)")
+            }
+        }
+    }
+
+    public struct Report: Sendable, Codable {
+        public var benchmark = "train-cuda"
+        public var device: CUDAContext.Properties
+        public var student: String
+        public var teacher: String
+        public var batch: Int
+        public var crops: String
+        public var prototypes: Int
+        public var steps: Int
+        public var medianSeconds: Double
+        public var meanSeconds: Double
+        public var imagesPerSecond: Double
+        /// The pool's peak and `cuMemGetInfo`'s total − free at the end, GiB.
+        public var poolPeakGiB: Double
+        public var deviceUsedGiB: Double
+        public var teraFLOPsPerStep: Double
+        public var peakTFLOPs: Double?
+        public var modelFLOPsUtilization: Double?
+        /// The last timed step's total loss (finite: the step ran).
+        public var lastLoss: Double
+        public var anchor: Anchor?
+        public var anchorUnavailable: String?
+        public var ratioOverPyTorch: Double?
+        public var targetImagesPerSecond = 190.0
+        public var targetPeakGiB = 28.0
+        enum CodingKeys: String, CodingKey {
+            case benchmark, device, student, teacher, batch, crops, prototypes, steps, medianSeconds = "median_s", meanSeconds = "mean_s",
+                 imagesPerSecond = "images_per_s", poolPeakGiB = "pool_peak_GiB", deviceUsedGiB = "device_used_GiB",
+                 teraFLOPsPerStep = "tflop_per_step", peakTFLOPs = "peak_tflops", modelFLOPsUtilization = "mfu", lastLoss = "last_loss",
+                 anchor, anchorUnavailable = "anchor_unavailable", ratioOverPyTorch = "ratio_over_pytorch",
+                 targetImagesPerSecond = "target_images_per_s", targetPeakGiB = "target_peak_GiB"
+        }
+    }
+
+    /// Dense bf16 tensor-core peak by device name (NVIDIA's data sheets, without sparsity), TFLOP/s.
+    static func peakTFLOPs(deviceName: String) -> Double? {
+        if deviceName.contains("H200") || deviceName.contains("H100") { return 989.4 }
+        if deviceName.contains("A100") { return 312 }
+        return nil
+    }
+
+    /// Runs the benchmark.
+    /// - Throws: `CUDAError` (no driver: which library did not load; out of memory), `TrainingError`, `BenchmarkError`.
+    public static func run(_ options: Options) throws -> Report {
+        let backend = try CUDABackend(ordinal: options.ordinal, nvrtcPath: options.nvrtcPath)
+        let host = CPUBackend(threads: CPUBackend.availableCores)
+        let k = options.prototypes
+        let dino = HeadConfig(inFeatures: options.student.embedDim, hiddenFeatures: options.headHidden, bottleneckFeatures: 384, prototypes: k)
+        let ibot = HeadConfig(inFeatures: options.student.embedDim, hiddenFeatures: options.headHidden, bottleneckFeatures: 256, prototypes: k)
+        let layout = StudentLayout(backbone: options.student, heads: [.init(name: "dino_head", config: dino), .init(name: "ibot_head", config: ibot)])
+        let teacherWidth = options.teacher.embedDim
+        let teacherHeads = TeacherHeads.initialized(
+            dino: HeadConfig(inFeatures: teacherWidth, hiddenFeatures: options.headHidden, bottleneckFeatures: 384, prototypes: k),
+            ibot: HeadConfig(inFeatures: teacherWidth, hiddenFeatures: options.headHidden, bottleneckFeatures: 256, prototypes: k),
+            backend: host, seed: 3)
+        var schedules = TrainingSchedules.Settings(epochs: 1, batchSize: options.batch)
+        schedules.officialEpochLength = options.warmup + options.steps + 1
+        schedules.warmupEpochs = 0
+        schedules.warmupTeacherTemperatureEpochs = 1
+        var settings = DistillationTrainer.Settings(batch: options.batch, schedules: schedules)
+        settings.localCrops = options.localCrops
+        settings.globalSize = options.globalSize
+        settings.localSize = options.localSize
+        let step = try CUDATrainingStep(settings: settings, layout: layout, parameters: StudentInitialization.dinov2(layout, seed: 1),
+                                        teacherHeads: teacherHeads, backend: backend)
+        let teacher = try CUDAViTForward(config: options.teacher, parameters: ViTParameters.random(config: options.teacher, backend: host, seed: 2),
+                                         backend: backend)
+        let globals = settings.globalCrops * options.batch
+        let teacherActivations = try teacher.makeActivations(batch: globals, height: options.globalSize, width: options.globalSize)
+        // Inputs in [-2, 2) from a 32-bit LCG, resident on the device (as PyTorch's torch.randn on the GPU).
+        var state: UInt32 = 12345
+        func fill(_ tensor: Tensor) throws(CUDAError) {
+            let values = (0..<tensor.count).map { _ -> Float in
+                state = state &* 1_664_525 &+ 1_013_904_223
+                return Float(state >> 8) / Float(1 << 24) * 4 - 2
+            }
+            try values.withUnsafeBytes { bytes in Swift.Result { () throws(CUDAError) in try backend.upload(bytes, to: tensor) } }.get()
+        }
+        try fill(step.globalImages)
+        if let local = step.localImages { try fill(local) }
+        let samples = (0..<options.batch).map { SampleTag(sampleID: UInt64($0), slideID: "bench", x: 0, y: 0) }
+        func once() throws -> TrainingStepReport {
+            try backend.copy(from: step.globalImages, to: teacherActivations.images)
+            try teacher.forward(teacherActivations)
+            try step.takeTeacherTokens(teacherActivations.output, length: teacherActivations.length, prefixTokens: options.teacher.prefixTokens)
+            return try step.stepResident(samples: samples)
+        }
+        for _ in 0..<options.warmup { _ = try once() }
+        try backend.synchronize()
+        var seconds: [Double] = [], last = 0.0
+        for _ in 0..<max(options.steps, 1) {
+            let start = ContinuousClock.now
+            last = try once().totalLoss
+            try backend.synchronize()
+            seconds.append((ContinuousClock.now - start) / .seconds(1))
+        }
+        let sorted = seconds.sorted()
+        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        let imagesPerSecond = Double(options.batch) / median
+        let memory = try backend.deviceMemory()
+        let flops = TrainingStepFLOPs.step(teacher: options.teacher, teacherDINO: teacherHeads.dino.config, teacherIBOT: teacherHeads.ibot.config,
+                                           student: layout, settings: settings)
+        let peak = options.peakTFLOPs ?? peakTFLOPs(deviceName: backend.properties.name)
+        let gib = Double(1 << 30)
+        return Report(device: backend.properties, student: options.student.name, teacher: options.teacher.name, batch: options.batch,
+                      crops: "\(settings.globalCrops)×\(options.globalSize) + \(options.localCrops)×\(options.localSize)", prototypes: k,
+                      steps: seconds.count, medianSeconds: median, meanSeconds: seconds.reduce(0, +) / Double(seconds.count),
+                      imagesPerSecond: imagesPerSecond, poolPeakGiB: Double(backend.memoryUsage.peak) / gib,
+                      deviceUsedGiB: Double(memory.total - memory.free) / gib, teraFLOPsPerStep: flops / 1e12, peakTFLOPs: peak,
+                      modelFLOPsUtilization: peak.map { flops / median / ($0 * 1e12) }, lastLoss: last, anchor: options.anchor,
+                      anchorUnavailable: options.anchorUnavailable,
+                      ratioOverPyTorch: options.anchor?.imagesPerSecond.map { imagesPerSecond / $0 })
+    }
+}
