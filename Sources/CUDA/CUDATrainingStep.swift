@@ -306,6 +306,13 @@ public final class CUDATrainingStep: @unchecked Sendable {
         try backend.synchronize()
     }
 
+    /// The student backbone's parameters, `layout.backboneLayout` order (downloaded from the f32 master; waits for the
+    /// stream): what the `student-trainer` stage sends downstream after each step.
+    /// - Throws: `CUDAError` from the copy.
+    public func backboneParameters() throws(CUDAError) -> [Float] {
+        try backend.downloadFloats(state.master.view(offset: 0, shape: [layout.backboneLayout.count]))
+    }
+
     /// Device memory of the pool now and at most (bytes).
     public var memoryUsage: (used: Int, peak: Int, cached: Int) { backend.memoryUsage }
 

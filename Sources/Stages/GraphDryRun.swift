@@ -78,6 +78,9 @@ public enum GraphDryRun {
                 lines.append("  schedule: \(schedules.epochs) epochs × \(schedules.officialEpochLength) = \(count(schedules.totalIterations)) iterations, B \(schedules.batchSize), peak lr \(String(format: "%.6g", schedules.lr)) after \(schedules.warmupEpochs) warm-up epochs, wd \(schedules.weightDecay) → \(schedules.weightDecayEnd), τ_t \(schedules.warmupTeacherTemperature) → \(schedules.teacherTemperature), EMA momentum \(schedules.momentum) → \(schedules.finalMomentum)")
 
                 lines.append("checks:")
+                if trainerNode.device == "cuda" {
+                    check(layout.projector == nil, "student-trainer on device cuda: the device step is DINO + iBOT (feature distillation runs with device: cpu)")
+                }
                 if let teacher {
                     check(teacher.embedDim == teacherConfig.embedDim,
                           "teacher width: teacher-inference \(teacher.name) D \(teacher.embedDim), student-trainer teacher_model \(teacherConfig.name) D \(teacherConfig.embedDim)")
@@ -108,7 +111,7 @@ public enum GraphDryRun {
             }
         }
         for node in graph.stages where node.device != "cpu" {
-            lines.append("note: \(node.name) runs on device \(node.device): `distill run` needs the CUDA driver, NVRTC and cuBLASLt there (docs/cuda.md; teacher-inference runs on it, student-trainer not yet)")
+            lines.append("note: \(node.name) runs on device \(node.device): `distill run` needs the CUDA driver, NVRTC and cuBLASLt there (docs/cuda.md; teacher-inference and student-trainer run there; not yet measured on a GPU)")
         }
         return (lines, problems)
     }

@@ -1,3 +1,4 @@
+import CUDA
 import Compute
 import Dataflow
 import Foundation
@@ -6,7 +7,9 @@ import Training
 
 /// `student-trainer`: distils the teacher into the student, one ``DistillationTrainer`` step per `batch` teacher
 /// outputs (DINO + iBOT with the teacher's frozen heads, DINOv2's schedules, per-module clipping, AdamW;
-/// distillation-spec.md §4–5), emitting a ``TrainerUpdate`` per step for the `ema` stage.
+/// distillation-spec.md §4–5), emitting a ``TrainerUpdate`` per step for the `ema` stage. With `device: cuda` the
+/// step runs on the GPU (`CUDATrainingStep`, bf16 autocast precision; DINO + iBOT with centering only) and the
+/// student's backbone is downloaded after each step for the update.
 ///
 /// The student is a ViT config (`configs/models/*.yaml`) with DINO and iBOT heads of `prototypes` prototypes,
 /// initialised as DINOv2 does from the run seed. The teacher's heads come from `teacher_weights` (the teacher
@@ -178,10 +181,7 @@ public struct StudentTrainerStage: Stage {
     }
 
     public func run(_ context: StageContext) async throws {
-        guard context.device == "cpu" else {
-            throw DeviceUnavailableError(stage: context.stageName, device: context.device,
-                                         reason: "the CUDA backend runs inference only so far (teacher-inference, embed); training on it is part 2 of issue #9")
-        }
+        let device = try openDevice(context)
         let inbox = try context.inbox(Self.input)
         let out = try context.outbox(Self.output)
         let config = try ViTConfig.load(path: parameters.string("model"))
@@ -210,20 +210,25 @@ public struct StudentTrainerStage: Stage {
         // A resumed run rewrites the steps after its checkpoint — all of them when the killed run wrote none.
         if context.isResuming { try log?.truncate(after: resumed?.iteration ?? 0) }
 
-        func update(_ trainer: DistillationTrainer?, step: Int, report: TrainingStepReport?, state: TrainState?) -> TrainerUpdate {
+        func update(_ trainer: StudentStepper?, step: Int, report: TrainingStepReport?, state: TrainState?) throws -> TrainerUpdate {
             let backbone = Tensor(shape: [layout.backboneLayout.count])
-            backbone.floats.update(from: student.parameters.floats, count: layout.backboneLayout.count)
+            if let trainer {
+                try trainer.copyBackbone(into: backbone, student: student)
+            } else {
+                backbone.floats.update(from: student.parameters.floats, count: layout.backboneLayout.count)
+            }
             let snapshot = ModelSnapshot(role: "student", step: step, config: config,
                                          parameters: ViTParameters(layout: layout.backboneLayout, flat: backbone))
             return TrainerUpdate(step: step, report: report, student: snapshot, layout: layout, state: state, batch: batch)
         }
 
-        try await out.send(update(nil, step: resumed?.iteration ?? 0, report: nil, state: resumed))
-        func state(_ trainer: DistillationTrainer) -> TrainState {
-            trainer.state(samplesConsumed: trainer.iteration * batch, epoch: 0, seed: context.seed)
+        let initial = try update(nil, step: resumed?.iteration ?? 0, report: nil, state: resumed)
+        try await out.send(initial)
+        func state(_ trainer: StudentStepper) throws -> TrainState {
+            try trainer.state(samplesConsumed: trainer.iteration * batch, seed: context.seed)
         }
         var skip = resumed?.samplesConsumed ?? 0
-        var trainer: DistillationTrainer?
+        var trainer: StudentStepper?
         var pending: [TeacherOutput] = []
         var lastStateStep = -1
         var collapsed = false
@@ -248,21 +253,17 @@ public struct StudentTrainerStage: Stage {
                 guard output.dim == teacherConfig.embedDim else {
                     throw ParameterError(key: "teacher_model", "the teacher outputs have width \(output.dim), \(teacherConfig.name) has \(teacherConfig.embedDim)")
                 }
-                if let teacherHeads {
-                    trainer = try DistillationTrainer(settings: settings, student: student, teacherHeads: teacherHeads)
-                } else {
-                    trainer = try DistillationTrainer(settings: settings, student: student, featureLoss: try featureLoss(),
-                                                      teacherWidth: teacherConfig.embedDim)
-                }
+                trainer = try makeStepper(settings: settings, student: student, teacherHeads: teacherHeads,
+                                          teacherWidth: teacherConfig.embedDim, device: device)
                 if let resumed { try trainer!.restore(resumed) }
             }
             let report = try trainer!.step(TrainingBatch(pending))
             pending.removeAll(keepingCapacity: true)
-            publish(report, trainer: trainer!, context: context)
+            publish(report, context: context, batch: batch)
             if (report.collapse != nil) != collapsed {
                 collapsed.toggle()
                 if let collapse = report.collapse {
-                    context.logger.warning("student-trainer: from step \(report.iteration + 1) the student's outputs look collapsed (\(collapse), ln K = \(Foundation.log(Double(trainer!.objective?.dino.prototypes ?? 1)))); counted in collapsed_steps until they recover")
+                    context.logger.warning("student-trainer: from step \(report.iteration + 1) the student's outputs look collapsed (\(collapse), ln K = \(Foundation.log(Double(trainer!.prototypes ?? 1)))); counted in collapsed_steps until they recover")
                 } else {
                     context.logger.info("student-trainer: from step \(report.iteration + 1) the student's outputs no longer look collapsed")
                 }
@@ -271,7 +272,9 @@ public struct StudentTrainerStage: Stage {
             let step = trainer!.iteration
             let checkpoint = checkpointEvery > 0 && step % checkpointEvery == 0
             if checkpoint { lastStateStep = step }
-            try await out.send(update(trainer, step: step, report: report, state: checkpoint ? state(trainer!) : nil))
+            let checkpointState = checkpoint ? try state(trainer!) : nil
+            let message = try update(trainer, step: step, report: report, state: checkpointState)
+            try await out.send(message)
             if maxSteps > 0, step >= maxSteps {
                 context.logger.info("student-trainer: \(step) steps done (max_steps)")
                 break
@@ -285,8 +288,39 @@ public struct StudentTrainerStage: Stage {
             return
         }
         if lastStateStep != trainer.iteration {
-            try await out.send(update(trainer, step: trainer.iteration, report: nil, state: state(trainer)))
+            let last = try update(trainer, step: trainer.iteration, report: nil, state: try state(trainer))
+            try await out.send(last)
         }
+    }
+
+    /// The GPU of `device: cuda` (nil for `cpu`).
+    /// - Throws: `DeviceUnavailableError` when CUDA does not load; `ParameterError` for feature distillation, which
+    ///   runs on the CPU only.
+    func openDevice(_ context: StageContext) throws -> CUDABackend? {
+        guard context.device == "cuda" else { return nil }
+        guard !isFeatureDistillation else {
+            throw ParameterError(key: "objective", "feature distillation runs on the CPU (device: cpu); the device step is DINO + iBOT")
+        }
+        let backend: CUDABackend
+        do { backend = try CUDABackend(ordinal: 0) } catch {
+            throw DeviceUnavailableError(stage: context.stageName, device: context.device, reason: "\(error)")
+        }
+        context.logger.info("student-trainer: the step runs on \(backend.device) (\(backend.properties.name))")
+        return backend
+    }
+
+    /// The trainer for the first batch's crop geometry: the device step with `device`, else the CPU trainer (with the
+    /// teacher's heads, or feature distillation without them).
+    /// - Throws: `TrainingError` for an invalid configuration; `CUDAError` from the device.
+    func makeStepper(settings: DistillationTrainer.Settings, student: Student, teacherHeads: TeacherHeads?, teacherWidth: Int,
+                     device: CUDABackend?) throws -> StudentStepper {
+        if let device, let teacherHeads {
+            let parameters = Array(UnsafeBufferPointer(start: student.parameters.floats, count: student.layout.count))
+            return .cuda(try CUDATrainingStep(settings: settings, layout: student.layout, parameters: parameters,
+                                              teacherHeads: teacherHeads, backend: device))
+        }
+        if let teacherHeads { return .cpu(try DistillationTrainer(settings: settings, student: student, teacherHeads: teacherHeads)) }
+        return .cpu(try DistillationTrainer(settings: settings, student: student, featureLoss: try featureLoss(), teacherWidth: teacherWidth))
     }
 
     /// The train state to continue from when the run resumes (`distill run --resume`): `<run dir>/checkpoints/
@@ -308,7 +342,7 @@ public struct StudentTrainerStage: Stage {
         return state
     }
 
-    private func publish(_ report: TrainingStepReport, trainer: DistillationTrainer, context: StageContext) {
+    private func publish(_ report: TrainingStepReport, context: StageContext, batch: Int) {
         let m = context.metrics
         m.set("loss", report.totalLoss)
         if let losses = report.losses {
@@ -326,7 +360,7 @@ public struct StudentTrainerStage: Stage {
         m.set("momentum", report.schedule.momentum)
         m.set("grad_norm", report.gradientNorms[.backbone] ?? 0)
         m.add("steps")
-        m.add("images", Double(trainer.settings.batch))
+        m.add("images", Double(batch))
         if report.collapse != nil { m.add("collapsed_steps") }
     }
 }

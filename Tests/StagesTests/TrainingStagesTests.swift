@@ -161,6 +161,10 @@ private func run(_ text: String, directory: String) async throws -> RunResult {
         #expect(features.contains { $0.contains("projector rows") } && !features.contains { $0.contains("teacher heads (frozen") || $0.contains("dino_head:") })
         let heads = try report([:])
         #expect(heads.contains { $0.contains("teacher heads (frozen") } && !heads.contains { $0.contains("projector") })
+        // The device step is DINO + iBOT: feature distillation with the trainer on cuda is a failed check.
+        let refused = "FAIL student-trainer on device cuda: the device step is DINO + iBOT"
+        #expect(features.contains { $0.contains(refused) } && !heads.contains { $0.contains(refused) })
+        #expect(try !report(["OBJECTIVE": "features", "TRAINER_DEVICE": "cpu"]).contains { $0.contains(refused) })
     }
 
     @Test("a NaN teacher token stops the run naming the step, the slide and the tile's coordinates")
