@@ -41,18 +41,8 @@ public enum CUDAKernelParity {
             kernels = CUDATrainingKernels(backend: backend)
         }
 
-        /// `count` SplitMix64 values uniform in `[−scale, scale)`, one stream per `seed`.
-        func random(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] {
-            var state = seed &* 0x9E37_79B9_7F4A_7C15
-            return (0..<count).map { _ in
-                state = state &+ 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                z ^= z >> 31
-                return (Float(z >> 40) / Float(1 << 24) * 2 - 1) * scale
-            }
-        }
+        /// `count` values uniform in `[−scale, scale)`, one stream per `seed` (`ParityRandom`).
+        func random(_ count: Int, seed: UInt64, scale: Float = 1) -> [Float] { ParityRandom.uniform(count, seed: seed, scale: scale) }
 
         /// `values` rounded to bf16 (what a bf16 device buffer holds).
         func rounded(_ values: [Float]) -> [Float] {

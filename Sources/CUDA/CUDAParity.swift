@@ -182,17 +182,6 @@ public enum CUDAParity {
         return rows
     }
 
-    /// Deterministic pseudo-random bytes (SplitMix64).
-    static func randomPixels(count: Int, seed: UInt64) -> [UInt8] {
-        var state = seed &+ 0x9E37_79B9_7F4A_7C15
-        var bytes = [UInt8](repeating: 0, count: count)
-        for index in 0..<count {
-            state = state &+ 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            bytes[index] = UInt8(truncatingIfNeeded: z ^ (z >> 31))
-        }
-        return bytes
-    }
+    /// Deterministic pseudo-random RGB8 bytes (`ParityRandom`).
+    static func randomPixels(count: Int, seed: UInt64) -> [UInt8] { ParityRandom.bytes(count, seed: seed) }
 }
