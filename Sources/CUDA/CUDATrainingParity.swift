@@ -96,12 +96,13 @@ public enum CUDATrainingParity {
         }
     }
 
-    static func trainers(_ tiny: Tiny, cpu: CPUBackend, backend: CUDABackend) throws -> (DistillationTrainer, CUDATrainingStep) {
+    static func trainers(_ tiny: Tiny, cpu: CPUBackend, backend: CUDABackend,
+                         logitBudgetBytes: Int = 1 << 30) throws -> (DistillationTrainer, CUDATrainingStep) {
         let student = Student(layout: tiny.layout, parameters: Tensor(shape: [tiny.layout.count], values: tiny.parameters),
                               gradients: cpu.makeTensor(shape: [tiny.layout.count]), backend: cpu)
         let trainer = try DistillationTrainer(settings: tiny.settings, student: student, teacherHeads: tiny.teacher)
         let device = try CUDATrainingStep(settings: tiny.settings, layout: tiny.layout, parameters: tiny.parameters,
-                                          teacherHeads: tiny.teacher, backend: backend)
+                                          teacherHeads: tiny.teacher, backend: backend, logitBudgetBytes: logitBudgetBytes)
         return (trainer, device)
     }
 
@@ -110,11 +111,12 @@ public enum CUDATrainingParity {
     public static func step(backend: CUDABackend, root: String = ".") throws -> [CUDAParity.Row] {
         let cpu = CPUBackend(threads: CPUBackend.availableCores)
         let tiny = try tiny(root: root, steps: 2, cpu: cpu)
-        let (trainer, device) = try trainers(tiny, cpu: cpu, backend: backend)
+        // Logit chunks of 100 rows: the 1024 iBOT rows in 11 chunks, the last one partial (the curve keeps one chunk).
+        let (trainer, device) = try trainers(tiny, cpu: cpu, backend: backend, logitBudgetBytes: 100 * 1024 * LogitChunkPlan.bytesPerElement)
         let batch = batch(0, tiny: tiny, cpu: cpu)
         let expected = try trainer.step(batch)
         let report = try device.step(batch)
-        let input = "1 step, B 2, 2×224 + 2×98"
+        let input = "1 step, B 2, 2×224 + 2×98, chunks of \(device.chunks.rowsPerChunk)"
         func row(_ output: String, _ cuda: [Float], _ reference: [Float], _ tolerance: Double) -> CUDAParity.Row {
             CUDAParity.Row(model: "train tiny", input: input, output: output, reference: "cpu", cuda: cuda, expected: reference,
                            tolerance: tolerance)
