@@ -114,7 +114,7 @@ public enum CUDAParity {
     /// RGB8 pixels at `size`: `x_norm`, CLS and CLS ⊕ mean embeddings, CUDA vs CPU.
     static func compare(config: ViTConfig, parameters: ViTParameters, cpu: CPUBackend, backend: CUDABackend, batch: Int,
                         size: Int) throws -> [Row] {
-        let pixels = randomPixels(count: batch * size * size * 3, seed: UInt64(size))
+        let pixels = ParityRandom.bytes(batch * size * size * 3, seed: UInt64(size))
         let reference = ViT(config: config, parameters: parameters, backend: cpu)
         let activations = reference.makeActivations(batch: batch, height: size, width: size)
         pixels.withUnsafeBufferPointer { reference.normalize(pixels: $0, into: activations) }
@@ -181,7 +181,4 @@ public enum CUDAParity {
         }
         return rows
     }
-
-    /// Deterministic pseudo-random RGB8 bytes (`ParityRandom`).
-    static func randomPixels(count: Int, seed: UInt64) -> [UInt8] { ParityRandom.bytes(count, seed: seed) }
 }

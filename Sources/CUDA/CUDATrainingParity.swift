@@ -69,7 +69,7 @@ public enum CUDATrainingParity {
     static func batch(_ index: Int, tiny: Tiny, cpu: CPUBackend) -> TrainingBatch {
         let s = tiny.settings, b = s.batch, globals = s.globalCrops * b, locals = s.localCrops * b
         func images(_ count: Int, _ size: Int, seed: UInt64) -> [Float] {
-            let pixels = CUDAParity.randomPixels(count: count * size * size * 3, seed: seed)
+            let pixels = ParityRandom.bytes(count * size * size * 3, seed: seed)
             let output = cpu.makeTensor(shape: [count, 3, size, size])
             pixels.withUnsafeBufferPointer {
                 cpu.normalizeImages(pixels: $0, normalization: tiny.config.normalization, output: output, batch: count, height: size, width: size)
@@ -80,20 +80,8 @@ public enum CUDATrainingParity {
         let seed = UInt64(1000 * (index + 1))
         return TrainingBatch(samples: (0..<b).map { SampleTag(sampleID: UInt64(10 * index + $0), slideID: "parity", x: 0, y: 0) },
                              globalImages: images(globals, s.globalSize, seed: seed + 1), localImages: images(locals, s.localSize, seed: seed + 2),
-                             teacherCLS: tokens(globals * width, seed: seed + 3), teacherPatches: tokens(globals * patches * width, seed: seed + 4))
-    }
-
-    /// SplitMix64 values `2u − 1`, u of 24 bits.
-    static func tokens(_ count: Int, seed: UInt64) -> [Float] {
-        var state = seed &* 0x9E37_79B9_7F4A_7C15
-        return (0..<count).map { _ in
-            state = state &+ 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            z ^= z >> 31
-            return Float(z >> 40) / Float(1 << 24) * 2 - 1
-        }
+                             teacherCLS: ParityRandom.uniform(globals * width, seed: seed + 3),
+                             teacherPatches: ParityRandom.uniform(globals * patches * width, seed: seed + 4))
     }
 
     static func trainers(_ tiny: Tiny, cpu: CPUBackend, backend: CUDABackend,
