@@ -36,11 +36,17 @@ enum StudentStepper {
         }
     }
 
-    /// The run's state for a checkpoint (the device's is downloaded; waits for it).
+    /// The run's state for a checkpoint (the device's is downloaded; waits for it), without an EMA: the `ema` stage
+    /// adds its own, of the same step, and writes the file (the device step's spare EMA is left out, as the CPU
+    /// trainer has none).
     func state(samplesConsumed: Int, seed: UInt64) throws -> TrainState {
         switch self {
-        case .cpu(let trainer): trainer.state(samplesConsumed: samplesConsumed, epoch: 0, seed: seed)
-        case .cuda(let step): try step.trainState(samplesConsumed: samplesConsumed, epoch: 0, seed: seed)
+        case .cpu(let trainer):
+            return trainer.state(samplesConsumed: samplesConsumed, epoch: 0, seed: seed)
+        case .cuda(let step):
+            var state = try step.trainState(samplesConsumed: samplesConsumed, epoch: 0, seed: seed)
+            state.ema = nil
+            return state
         }
     }
 
