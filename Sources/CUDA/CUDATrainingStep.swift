@@ -213,7 +213,7 @@ public final class CUDATrainingStep: @unchecked Sendable {
     /// - Throws: `TrainingStepError` (nothing applied) for a batch of the wrong shape or a NaN/∞ logit or loss,
     ///   naming the tensor, row, prototype and sample; `CUDAError` from the device.
     public func step(_ batch: TrainingBatch) throws -> TrainingStepReport {
-        try check(batch)
+        try batch.checkShapes(settings, teacherWidth: teacherDINORows.config.inFeatures, patchTokens: patchTokens, iteration: iteration)
         try upload(batch.globalImages, to: global.images)
         if let local { try upload(batch.localImages, to: local.images) }
         try upload(batch.teacherCLS, to: loss.teacherCLS)
@@ -374,19 +374,5 @@ public final class CUDATrainingStep: @unchecked Sendable {
         try values.withUnsafeBytes { bytes in
             Swift.Result { () throws(CUDAError) in try backend.upload(bytes, to: tensor.view(shape: [values.count])) }
         }.get()
-    }
-
-    private func check(_ batch: TrainingBatch) throws(TrainingStepError) {
-        let b = settings.batch, globals = settings.globalCrops * b, locals = settings.localCrops * b
-        let dt = teacherDINORows.config.inFeatures, s = settings.globalSize, l = settings.localSize
-        let expected: [(String, Int, Int)] = [
-            ("samples", batch.samples.count, b), ("global crops", batch.globalImages.count, globals * 3 * s * s),
-            ("local crops", batch.localImages.count, locals * 3 * l * l), ("teacher CLS tokens", batch.teacherCLS.count, globals * dt),
-            ("teacher patch tokens", batch.teacherPatches.count, globals * patchTokens * dt),
-        ]
-        for (what, count, wanted) in expected where count != wanted {
-            throw TrainingStepError(iteration: iteration, cause: .shapeMismatch(what: "batch \(what)", expected: [wanted], actual: [count]),
-                                    samples: batch.samples)
-        }
     }
 }

@@ -209,7 +209,7 @@ public final class DistillationTrainer {
     ///   batch of the wrong shape or a NaN/∞ logit, feature or loss, naming the samples.
     public func step(_ batch: TrainingBatch) throws(TrainingStepError) -> TrainingStepReport {
         let values = schedules[iteration]
-        try check(batch)
+        try batch.checkShapes(settings, teacherWidth: teacherWidth, patchTokens: patchTokens, iteration: iteration)
         student.zeroGradients()
         batch.globalImages.withUnsafeBufferPointer { activations.global.images.floats.update(from: $0.baseAddress!, count: $0.count) }
         if let local = activations.local {
@@ -355,20 +355,6 @@ public final class DistillationTrainer {
                                          length: pass.length, first: part.first, count: part.count, dim: d)
         }
         return losses
-    }
-
-    private func check(_ batch: TrainingBatch) throws(TrainingStepError) {
-        let b = settings.batch, globals = settings.globalCrops * b, locals = settings.localCrops * b
-        let dt = teacherWidth, s = settings.globalSize, l = settings.localSize
-        let expected: [(String, Int, Int)] = [
-            ("samples", batch.samples.count, b), ("global crops", batch.globalImages.count, globals * 3 * s * s),
-            ("local crops", batch.localImages.count, locals * 3 * l * l), ("teacher CLS tokens", batch.teacherCLS.count, globals * dt),
-            ("teacher patch tokens", batch.teacherPatches.count, globals * patchTokens * dt),
-        ]
-        for (what, count, wanted) in expected where count != wanted {
-            throw TrainingStepError(iteration: iteration, cause: .shapeMismatch(what: "batch \(what)", expected: [wanted], actual: [count]),
-                                    samples: batch.samples)
-        }
     }
 
     /// The sample a non-finite row belongs to (rows are crop-major; iBOT and patch-feature rows are `Np` per crop).

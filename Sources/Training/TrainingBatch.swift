@@ -26,4 +26,22 @@ public struct TrainingBatch: Sendable {
 
     /// B.
     public var batch: Int { samples.count }
+
+    /// Checks every tensor's element count against the step's geometry: `settings.batch` samples, its global and
+    /// local crops, teacher tokens of width `teacherWidth` with `patchTokens` patches per global crop.
+    /// - Throws: `TrainingStepError` (`shapeMismatch` naming the tensor) at `iteration`, with the batch's samples.
+    public func checkShapes(_ settings: DistillationTrainer.Settings, teacherWidth: Int, patchTokens: Int,
+                            iteration: Int) throws(TrainingStepError) {
+        let b = settings.batch, globals = settings.globalCrops * b, locals = settings.localCrops * b
+        let s = settings.globalSize, l = settings.localSize
+        let expected: [(String, Int, Int)] = [
+            ("samples", samples.count, b), ("global crops", globalImages.count, globals * 3 * s * s),
+            ("local crops", localImages.count, locals * 3 * l * l), ("teacher CLS tokens", teacherCLS.count, globals * teacherWidth),
+            ("teacher patch tokens", teacherPatches.count, globals * patchTokens * teacherWidth),
+        ]
+        for (what, count, wanted) in expected where count != wanted {
+            throw TrainingStepError(iteration: iteration, cause: .shapeMismatch(what: "batch \(what)", expected: [wanted], actual: [count]),
+                                    samples: samples)
+        }
+    }
 }
