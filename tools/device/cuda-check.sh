@@ -3,14 +3,16 @@
 #
 #   bash tools/device/cuda-check.sh pack   # HERE (Swift toolchain, no GPU): static release build of `distill`,
 #                                          # stripped, packed with the non-glibc libraries `ldd` lists and
-#                                          # pytorch_baseline.py into .device/cuda-pack.tar.xz (git-ignored, < 60 MiB);
+#                                          # pytorch_baseline.py into .device/cuda-pack.tar.xz (git-ignored, < 60 MiB),
+#                                          # with .device/shards and .device/robustness for the h0-mini graph step;
 #                                          # DISTILL_SCRATCH=.build-rel reuses a release build (only relinks)
 #   bash tools/device/cuda-check.sh run    # THERE (the H200, no Swift): unpack, print the GPU and its CUDA libraries,
 #                                          # then `distill cuda compile`, `distill cuda parity` (the forward, the
 #                                          # training kernels, then the whole training step and a 200-step loss curve),
 #                                          # the PyTorch anchor (pytorch_baseline.py --batch 32: inference and the
 #                                          # training step), `distill bench vit --device cuda` and `distill bench train
-#                                          # --device cuda`, each under a timeout, about 9 minutes at most in all; JSON
+#                                          # --device cuda`, then graphs/h0-mini.yaml at batch 32, each under a
+#                                          # timeout, under 10 minutes in all; JSON
 #                                          # and logs go to $OUT.
 #
 # The device call (from the repository root, with the pack carried):
@@ -41,6 +43,11 @@ pack() {
         esac
     done
     cp ../shared/reference/pytorch_baseline.py "$stage/"
+    # Data for the h0-mini graph step (../shared does not travel): shards of one sample slide, robustness tiles.
+    rm -rf "$PACK_DIR/shards" "$PACK_DIR/robustness"
+    "$bin" tile ../shared/data/slides/aperio/CMU-1-Small-Region.svs --out "$PACK_DIR/shards" --min-tissue 0.2 \
+        --run-dir "$(dirname "$stage")/tile-run" | tail -2
+    cp -r ../shared/data/paired/wsidicom-data-codec-variants "$PACK_DIR/robustness"
     mkdir -p "$PACK_DIR"
     tar -C "$(dirname "$stage")" -cf - cuda-pack | xz -9 -T0 > "$PACK.tmp"
     mv "$PACK.tmp" "$PACK"
@@ -86,16 +93,34 @@ run() {
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv
     ldconfig -p | grep -E 'cuda|cublas|nvrtc'
     ls /usr/local/cuda/lib64 | grep -E 'nvrtc|cublasLt' || true
-    # Limits sum to 540 s (+ unpacking and the queries above): the whole run stays under the 600 s of one call.
+    # Where the toolkit folder lacks NVRTC or cuBLASLt, PyTorch's CUDA wheels (nvidia/cu13/lib) hold them.
+    local wheels
+    wheels=$(python3 -c 'import nvidia, os; print(os.path.dirname(list(nvidia.__path__)[0]))' 2>/dev/null)/nvidia
+    if ! ls /usr/local/cuda/lib64/libnvrtc.so.1[23] >/dev/null 2>&1; then
+        export DISTILL_NVRTC=$(ls "$wheels"/*/lib/libnvrtc.so.1[23] 2>/dev/null | head -1)
+        echo "NVRTC from the wheels: ${DISTILL_NVRTC:-none}"
+    fi
+    if ! ls /usr/local/cuda/lib64/libcublasLt.so.1[23] >/dev/null 2>&1; then
+        export DISTILL_CUBLASLT=$(ls "$wheels"/*/lib/libcublasLt.so.1[23] 2>/dev/null | head -1)
+        echo "cuBLASLt from the wheels: ${DISTILL_CUBLASLT:-none}"
+    fi
+    # Limits sum to 570 s (+ unpacking and the queries above): the whole run stays under the 600 s of one call.
     step "distill cuda compile --arch sm_90" 30 "$distill" cuda compile --arch sm_90
-    step "distill cuda parity --part forward" 80 bash -c "set -o pipefail; '$distill' cuda parity --part forward 2>&1 | tee '$out/parity.txt'"
+    step "distill cuda parity --part forward" 70 bash -c "set -o pipefail; '$distill' cuda parity --part forward 2>&1 | tee '$out/parity.txt'"
     step "distill cuda parity --part kernels" 40 bash -c "set -o pipefail; '$distill' cuda parity --part kernels 2>&1 | tee '$out/parity-kernels.txt'"
-    step "distill cuda parity --part train" 80 bash -c "set -o pipefail; '$distill' cuda parity --part train --steps 200 2>&1 | tee '$out/parity-train.txt'"
-    step "pytorch_baseline.py --batch 32" 150 bash -c "set -o pipefail; python3 '$pack/pytorch_baseline.py' --batch 32 --out '$out/baseline.json' 2>&1 | tee '$out/baseline.log'"
+    step "distill cuda parity --part train" 70 bash -c "set -o pipefail; '$distill' cuda parity --part train --steps 200 2>&1 | tee '$out/parity-train.txt'"
+    step "pytorch_baseline.py --batch 32" 120 bash -c "set -o pipefail; python3 '$pack/pytorch_baseline.py' --batch 32 --out '$out/baseline.json' 2>&1 | tee '$out/baseline.log'"
     local anchor=()
     [[ -s "$out/baseline.json" ]] && anchor=(--anchor-json "$out/baseline.json")
     step "distill bench vit --device cuda" 70 bash -c "'$distill' bench vit --device cuda ${anchor[*]} --json > '$out/bench.json'"
     step "distill bench train --device cuda" 90 bash -c "'$distill' bench train --device cuda ${anchor[*]} --json > '$out/bench-train.json'"
+    # graphs/h0-mini.yaml itself, both stages on the GPU at batch 32, random weights: the carried shards (`distill
+    # tile` of CMU-1-Small-Region.svs, 52 tiles: one step) and robustness tiles (the probe set stays behind).
+    if [[ -d .device/shards && -d .device/robustness ]]; then
+        step "distill run graphs/h0-mini.yaml (B 32, random weights)" 90 bash -c "set -o pipefail; DATASET=.device/shards BATCH=32 AUGMENT_REPLICAS=16 \
+            '$distill' run graphs/h0-mini.yaml --run-dir '$work/h0-mini' --set evaluator.probe_tiles= \
+            --set evaluator.robustness_tiles=.device/robustness 2>&1 | tail -40; rc=\$?; ls -l '$work/h0-mini'; exit \$rc"
+    fi
     echo
     echo "== summary =="
     printf '  %s\n' "${RESULTS[@]}"
