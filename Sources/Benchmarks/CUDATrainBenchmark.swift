@@ -27,6 +27,8 @@ public enum CUDATrainBenchmark {
         public var headHidden = 2048
         public var warmup = 2
         public var steps = 8
+        /// After the timed steps, one more step with a `CUDAProfiler` attached: device time per operation.
+        public var profile = false
         public var ordinal = 0
         public var nvrtcPath: String?
         /// Dense bf16 peak in TFLOP/s for the MFU; nil: from the device name (H100/H200: 989.4), else none.
@@ -84,12 +86,14 @@ public enum CUDATrainBenchmark {
         public var ratioOverPyTorch: Double?
         public var targetImagesPerSecond = 190.0
         public var targetPeakGiB = 28.0
+        /// With `Options.profile`: one step's device time per operation (teacher forward call by call), longest first.
+        public var profile: [CUDAProfiler.Row]?
         enum CodingKeys: String, CodingKey {
             case benchmark, device, student, teacher, batch, crops, prototypes, steps, medianSeconds = "median_s", meanSeconds = "mean_s",
                  imagesPerSecond = "images_per_s", poolPeakGiB = "pool_peak_GiB", deviceUsedGiB = "device_used_GiB",
                  teraFLOPsPerStep = "tflop_per_step", peakTFLOPs = "peak_tflops", modelFLOPsUtilization = "mfu", lastLoss = "last_loss",
                  anchor, anchorUnavailable = "anchor_unavailable", ratioOverPyTorch = "ratio_over_pytorch",
-                 targetImagesPerSecond = "target_images_per_s", targetPeakGiB = "target_peak_GiB"
+                 targetImagesPerSecond = "target_images_per_s", targetPeakGiB = "target_peak_GiB", profile
         }
     }
 
@@ -155,6 +159,7 @@ public enum CUDATrainBenchmark {
             try backend.synchronize()
             seconds.append((ContinuousClock.now - start) / .seconds(1))
         }
+        let profile = options.profile ? try backend.profile { _ = try once() } : nil
         let sorted = seconds.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         let imagesPerSecond = Double(options.batch) / median
@@ -170,6 +175,6 @@ public enum CUDATrainBenchmark {
                       deviceUsedGiB: Double(memory.total - memory.free) / gib, teraFLOPsPerStep: flops / 1e12, peakTFLOPs: peak,
                       modelFLOPsUtilization: peak.map { flops / median / ($0 * 1e12) }, lastLoss: last, anchor: options.anchor,
                       anchorUnavailable: options.anchorUnavailable,
-                      ratioOverPyTorch: options.anchor?.imagesPerSecond.map { imagesPerSecond / $0 })
+                      ratioOverPyTorch: options.anchor?.imagesPerSecond.map { imagesPerSecond / $0 }, profile: profile)
     }
 }

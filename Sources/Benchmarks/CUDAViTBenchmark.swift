@@ -27,6 +27,8 @@ public enum CUDAViTBenchmark {
         public var models: [Model]
         public var passes = 8
         public var warmup = 2
+        /// After the timed passes, one more pass with a `CUDAProfiler` attached: device time per operation.
+        public var profile = false
         public var ordinal = 0
         public var nvrtcPath: String?
         /// `pytorch_baseline.py`'s JSON, or nil.
@@ -76,11 +78,13 @@ public enum CUDAViTBenchmark {
         public var targetImagesPerSecond: Double?
         /// Device memory held by the pool at the end of the model's run (parameters, activations, workspace).
         public var peakDeviceBytes: Int
+        /// With `Options.profile`: one pass's device time per operation (call by call, no graph), longest first.
+        public var profile: [CUDAProfiler.Row]?
 
         enum CodingKeys: String, CodingKey {
             case name, parameters, batch, passes, medianSeconds = "median_s", meanSeconds = "mean_s", imagesPerSecond = "images_per_s",
                  anchorImagesPerSecond = "pytorch_images_per_s", ratioOverPyTorch = "ratio_over_pytorch",
-                 targetImagesPerSecond = "target_images_per_s", peakDeviceBytes = "peak_device_bytes"
+                 targetImagesPerSecond = "target_images_per_s", peakDeviceBytes = "peak_device_bytes", profile
         }
     }
 
@@ -143,6 +147,7 @@ public enum CUDAViTBenchmark {
             try backend.synchronize()
             seconds.append((ContinuousClock.now - start) / .seconds(1))
         }
+        let profile = options.profile ? try backend.profile { try forward.forward(activations) } : nil
         let sorted = seconds.sorted()
         let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         let imagesPerSecond = Double(model.batch) / median
@@ -152,6 +157,6 @@ public enum CUDAViTBenchmark {
                            medianSeconds: median, meanSeconds: seconds.reduce(0, +) / Double(seconds.count),
                            imagesPerSecond: imagesPerSecond, anchorImagesPerSecond: anchor,
                            ratioOverPyTorch: anchor.map { imagesPerSecond / $0 }, targetImagesPerSecond: role?.target,
-                           peakDeviceBytes: backend.memoryUsage.peak)
+                           peakDeviceBytes: backend.memoryUsage.peak, profile: profile)
     }
 }

@@ -28,6 +28,8 @@ public final class CUDABackend: @unchecked Sendable {
     private let blasHandle: OpaquePointer
     private let workspace: TensorStorage
     private let plans = Mutex<[MatmulPlan.Key: MatmulPlan]>([:])
+    /// Attached by `profile(_:)`: an event after every launch and matmul.
+    var profiler: CUDAProfiler?
 
     /// cuBLASLt workspace (32 MiB, as cuBLAS recommends for Hopper).
     static let workspaceBytes = 32 << 20
@@ -149,7 +151,9 @@ public final class CUDABackend: @unchecked Sendable {
         let driver = context.driver
         try context.makeCurrent()
         precondition(tensor.byteCount % 4 == 0, "fillWords of \(tensor)")
+        try profiler?.mark(CUDAProfiler.gaps)
         try driver.check(driver.cuMemsetD32Async(tensor.address, value, tensor.byteCount / 4, context.stream), "cuMemsetD32Async")
+        try profiler?.mark("memset")
     }
 
     /// Queues a device-to-device copy of `source`'s view into `destination`'s (same byte count).
@@ -159,8 +163,10 @@ public final class CUDABackend: @unchecked Sendable {
                      "copy of \(source) into \(destination)")
         let driver = context.driver
         try context.makeCurrent()
+        try profiler?.mark(CUDAProfiler.gaps)
         try driver.check(driver.cuMemcpyDtoDAsync(destination.address, source.address, source.byteCount, context.stream),
                          "cuMemcpyDtoDAsync_v2(\(source.byteCount) bytes)")
+        try profiler?.mark("copy (device to device)")
     }
 
     /// Waits for every queued operation.
@@ -189,11 +195,13 @@ public final class CUDABackend: @unchecked Sendable {
             throw .unsupported("launch of \(name) with grid \(configuration.gridX), block \(configuration.blockX)")
         }
         let driver = context.driver
+        try profiler?.mark(CUDAProfiler.gaps)
         let result = KernelArgument.withParameters(arguments) { parameters in
             driver.cuLaunchKernel(function, UInt32(configuration.gridX), 1, 1, UInt32(configuration.blockX), 1, 1,
                                   UInt32(configuration.sharedBytes), context.stream, parameters, nil)
         }
         try driver.check(result, "cuLaunchKernel(\(name), grid \(configuration.gridX), block \(configuration.blockX))")
+        try profiler?.mark(name)
     }
 
     /// Queues `D = α·op(A)·op(B) + β·D (+ bias)` (`shape`'s column-major terms) through cuBLASLt: β = 0 overwrites D,
@@ -221,12 +229,14 @@ public final class CUDABackend: @unchecked Sendable {
                                                                &address, 8), "cublasLtMatmulDescSetAttribute(BIAS_POINTER)")
         }
         var alpha = alpha, beta = beta
+        try profiler?.mark(CUDAProfiler.gaps)
         let status = plan.algorithm.withUnsafeBytes { algorithm in
             blas.cublasLtMatmul(blasHandle, plan.operation, &alpha, a.address, plan.layoutA, b.address, plan.layoutB,
                                 &beta, d.address, plan.layoutD, d.address, plan.layoutD, algorithm.baseAddress,
                                 workspace.deviceAddress, Self.workspaceBytes, context.stream)
         }
         try blas.check(status, "cublasLtMatmul(\(shape))")
+        try profiler?.mark(shape.profileName)
     }
 
     private func plan(_ key: MatmulPlan.Key) throws(CUDAError) -> MatmulPlan {

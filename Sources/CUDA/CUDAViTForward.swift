@@ -117,9 +117,10 @@ public final class CUDAViTForward: @unchecked Sendable {
     /// input form — the pos-embed resampling and the matmul plans are made then —, captured into a `CUDAGraph` the
     /// second time (the shape repeats), replayed from then on: one launch instead of ≈ 15 per block. A capture that
     /// fails leaves the passes call by call and records why in `graphFailure`; `DISTILL_CUDA_GRAPHS=0` turns
-    /// graphs off (docs/cuda.md, "CUDA graphs").
+    /// graphs off (docs/cuda.md, "CUDA graphs"). With a `CUDAProfiler` attached, the pass is queued call by call.
     private func run(_ a: CUDAViTActivations, _ input: CUDAViTActivations.Input,
                      _ pass: () throws(CUDAError) -> Void) throws(CUDAError) {
+        if backend.profiler != nil { return try pass() }
         if let graph = a.graphs[input] { return try graph.launch() }
         guard CUDAGraph.enabled, a.graphFailure == nil, a.eagerInputs.contains(input) else {
             a.eagerInputs.insert(input)

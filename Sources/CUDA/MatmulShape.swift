@@ -102,6 +102,12 @@ public struct MatmulShape: Sendable, Hashable, CustomStringConvertible {
             && (batch == 1 || (strideA >= 0 && strideB >= 0 && strideD >= ldd * (n - 1) + m))
     }
 
+    /// `gemm` with the transposes, m×n×k, the batch and the output: one row of a `CUDAProfiler` table.
+    var profileName: String {
+        "gemm \(transA ? "T" : "N")\(transB ? "T" : "N") \(m)×\(n)×\(k)\(batch > 1 ? " ×\(batch)" : "")"
+            + "\(outputF32 ? " →f32" : "")\(bias ? " +bias" : "")"
+    }
+
     public var description: String {
         "\(transA ? "T" : "N")\(transB ? "T" : "N") m=\(m) n=\(n) k=\(k) lda=\(lda) ldb=\(ldb) ldd=\(ldd) batch=\(batch)"
             + " bf16→\(outputF32 ? "f32" : "bf16")\(bias ? " +bias" : "")"

@@ -175,6 +175,9 @@ struct ViTBench: AsyncParsableCommand {
     @Option(help: "cuda: the NVRTC library (libnvrtc.so.13) or its folder.")
     var nvrtc: String?
 
+    @Flag(help: "cuda: after the timed passes, one pass more with CUDA events around every kernel and GEMM: device time per operation.")
+    var profile = false
+
     @Option(name: .customLong("config"), help: ArgumentHelp(
         "A model config; repeatable. Default: configs/models/vit-small-cpu.yaml and configs/models/h0-mini.yaml.",
         valueName: "yaml"))
@@ -267,6 +270,7 @@ extension ViTBench {
         var options = CUDAViTBenchmark.Options(models: models)
         options.passes = passes
         options.nvrtcPath = nvrtc
+        options.profile = profile
         if let anchorJSON {
             options.anchor = try CUDAViTBenchmark.Anchor.load(path: anchorJSON)
         } else {
@@ -295,6 +299,7 @@ extension ViTBench {
             }
             if let target = model.targetImagesPerSecond { line += String(format: "   target ≥ %.0f", target) }
             Console.out(line)
+            if let rows = model.profile { Console.out(ProfileTable.lines(rows, title: "\(model.name), one pass").joined(separator: "\n")) }
         }
         if let anchor = report.anchor {
             Console.out("  anchor: pytorch_baseline.py on \(anchor.device ?? "?"), torch \(anchor.torch ?? "?")")

@@ -34,6 +34,9 @@ struct TrainBench: AsyncParsableCommand {
     @Option(help: "cuda: the NVRTC library (libnvrtc.so.13) or its folder.")
     var nvrtc: String?
 
+    @Flag(help: "cuda: after the timed steps, one step more with CUDA events around every kernel and GEMM: device time per operation.")
+    var profile = false
+
     @Option(help: "Threads for BLAS and the kernels, and for torch.")
     var threads = 1
 
@@ -172,6 +175,7 @@ extension TrainBench {
         options.steps = steps
         options.nvrtcPath = nvrtc
         options.peakTFLOPs = peakTFLOPs
+        options.profile = profile
         if let anchorJSON {
             options.anchor = try CUDATrainBenchmark.Anchor.load(path: anchorJSON)
         } else {
@@ -210,5 +214,6 @@ extension TrainBench {
         }
         Console.out(String(format: "  targets: ≥ %.0f images/s, ≤ %.0f GiB (issue #10); last loss %.4f", report.targetImagesPerSecond,
                            report.targetPeakGiB, report.lastLoss))
+        if let rows = report.profile { Console.out(ProfileTable.lines(rows, title: "one step").joined(separator: "\n")) }
     }
 }

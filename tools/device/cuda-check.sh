@@ -6,6 +6,7 @@
 #                                          # pytorch_baseline.py into .device/cuda-pack.tar.xz (git-ignored, < 60 MiB),
 #                                          # with .device/shards and .device/robustness for the h0-mini graph step;
 #                                          # DISTILL_SCRATCH=.build-rel reuses a release build (only relinks)
+#   bash tools/device/cuda-check.sh profile  # THERE: only the two benchmarks, with --profile (per-kernel times)
 #   bash tools/device/cuda-check.sh run    # THERE (the H200, no Swift): unpack, print the GPU and its CUDA libraries,
 #                                          # then `distill cuda compile`, `distill cuda parity` (the forward, the
 #                                          # training kernels, then the whole training step and a 200-step loss curve),
@@ -161,8 +162,23 @@ PY
     fi
 }
 
+# THERE: the two benchmarks again with --profile (device time per kernel and GEMM; no parity, no PyTorch), text
+# tables on stdout and in $OUT/profile.txt — where the time goes, for the next change.
+profile() {
+    local out=${OUT:-/tmp/cuda-check-out} work=/tmp/distill-cuda
+    mkdir -p "$out" "$work"
+    RESULTS=()
+    tar -C "$work" -xJf "$PACK" || { echo "error: cannot unpack $PACK (run 'pack' here first and carry .device)"; exit 1; }
+    local pack="$work/cuda-pack"
+    export LD_LIBRARY_PATH="$pack/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+    step "distill bench vit --device cuda --profile" 120 bash -c "set -o pipefail; '$pack/distill' bench vit --device cuda --profile 2>&1 | tee '$out/profile.txt'"
+    step "distill bench train --device cuda --profile" 120 bash -c "set -o pipefail; '$pack/distill' bench train --device cuda --profile 2>&1 | tee -a '$out/profile.txt'"
+    printf '  %s\n' "${RESULTS[@]}"
+}
+
 case "${1:-}" in
     pack) pack ;;
     run) run ;;
-    *) echo "usage: $0 pack|run" >&2; exit 64 ;;
+    profile) profile ;;
+    *) echo "usage: $0 pack|run|profile" >&2; exit 64 ;;
 esac
