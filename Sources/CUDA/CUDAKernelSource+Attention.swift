@@ -8,9 +8,18 @@ extension CUDAKernelSource {
     /// - `softmax_rows`: `P[r, j] = exp(S[r, j] − max_r) / Σ_j exp(S[r, j] − max_r)` over the first `columns` of each
     ///   f32 row of `ld` (the padded key count), written as bf16; the padding columns get 0. One warp per row.
     /// - `merge_heads`: `O [B, H, L, hd]` → `[B, L, H·hd]` (timm's `transpose(1, 2).reshape(B, N, C)`).
+    ///
+    /// And the fused forward of the inference path, `attention_fused_hd32` / `attention_fused_hd64` (head dims 32 and
+    /// 64): `qkv [B, L, 3, H, hd]` in, `softmax(Q·Kᵀ/√hd)·V` merged as `[B, L, H·hd]` out, the scores never in
+    /// memory — the online softmax of FlashAttention-2 (Dao, 2023, Algorithm 1). One block of 4 warps per (image,
+    /// head, 64 query rows), grid `⌈L/64⌉·B·H`; each warp holds 16 query rows. Per 64-key tile: K `[key][dim]` and
+    /// Vᵀ `[dim][key]` in shared memory (rows padded by 8 bf16: conflict-free fragment reads), S = Q·Kᵀ and O += P·V on
+    /// the tensor cores (`mma.sync.m16n8k16` bf16 → f32, PTX ISA "Matrix fragments for mma.m16n8k16"), the running
+    /// maximum and sum in f32 (exp2 of log2e-scaled scores), P rounded to bf16 for P·V, O divided by the row sum at
+    /// the end. Keys ≥ L are masked with −∞, query rows ≥ L computed on zeros and not written.
     public static let attention = CUDAKernelSource(
         file: "attention.cu",
-        kernels: ["qkv_split", "softmax_rows", "merge_heads"],
+        kernels: ["qkv_split", "softmax_rows", "merge_heads", "attention_fused_hd32", "attention_fused_hd64"],
         code: #"""
 /* One block per token row (b, t) of qkv [B·L, 3·D]; 32-bit column arithmetic inside the row. */
 extern "C" __global__ void qkv_split(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ q, bf16_t* __restrict__ k,
@@ -43,6 +52,156 @@ extern "C" __global__ void softmax_rows(const float* __restrict__ scores, bf16_t
     const float inverse = 1.0f / sum;
     for (int j = lane; j < columns; j += 32) p[j] = f32_to_bf16(expf(scale * (s[j] - maximum)) * inverse);
     for (int j = columns + lane; j < ld; j += 32) p[j] = 0;
+}
+
+/* d += a·b on the tensor cores for one warp: mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32. Fragments
+   (g = lane / 4, t = lane % 4; each 32-bit register two bf16, the lower column first):
+   a[0] A[g][2t..], a[1] A[g+8][2t..], a[2] A[g][2t+8..], a[3] A[g+8][2t+8..];
+   b[0] B[2t..][g], b[1] B[2t+8..][g];  d[0..1] D[g][2t..], d[2..3] D[g+8][2t..].
+   The CPU emulator (tools/cuda-emulator) has no PTX: it defines CUDAEMU and computes the same fragments. */
+__device__ __forceinline__ void mma_bf16_16816(float* d, const unsigned* a, const unsigned* b) {
+#ifdef CUDAEMU
+    cudaemu_mma_m16n8k16_bf16(d, a, b);
+#else
+    asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+                 "{%0, %1, %2, %3};\n"
+                 : "+f"(d[0]), "+f"(d[1]), "+f"(d[2]), "+f"(d[3])
+                 : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b[0]), "r"(b[1]));
+#endif
+}
+
+__device__ __forceinline__ unsigned pack_bf16x2(float low, float high) {
+    return (unsigned)f32_to_bf16(low) | ((unsigned)f32_to_bf16(high) << 16);
+}
+
+#define ATTENTION_TILE 64
+
+/* The fused forward for head dim HD (a multiple of 16). blockDim.x = 128; grid = ⌈L/64⌉ · B·H, query tile fastest.
+   scale_log2 = log2(e)/√hd. out [B·L, H·HD] may be the qkv input's neighbour, never the same memory. */
+template <int HD>
+__device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ out,
+                                                int tokens, int heads, float scale_log2) {
+    const int words = HD / 2;                          /* bf16 pairs per row of one head */
+    __shared__ unsigned key_tile[ATTENTION_TILE][HD / 2 + 4];            /* [key][dim pair], 8 bf16 of padding */
+    __shared__ unsigned value_tile[HD][(ATTENTION_TILE + 8) / 2];        /* Vᵀ: [dim][key pair] */
+    const int tiles = (tokens + ATTENTION_TILE - 1) / ATTENTION_TILE;
+    const int pair = blockIdx.x / tiles, query_tile = blockIdx.x - pair * tiles;
+    const int b = pair / heads, h = pair - b * heads, dim = heads * HD;
+    const long long stride = 3LL * dim;                /* elements from one token's qkv row to the next */
+    const bf16_t* q_base = qkv + (long long)b * tokens * stride + h * HD;
+    const bf16_t* k_base = q_base + dim;
+    const bf16_t* v_base = q_base + 2 * dim;
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
+    const int row0 = query_tile * ATTENTION_TILE + warp * 16 + g, row1 = row0 + 8;
+
+    unsigned qa[HD / 16][4];
+    {
+        const unsigned* q0 = (const unsigned*)(q_base + (long long)min(row0, tokens - 1) * stride);
+        const unsigned* q1 = (const unsigned*)(q_base + (long long)min(row1, tokens - 1) * stride);
+        const bool valid0 = row0 < tokens, valid1 = row1 < tokens;
+        for (int ks = 0; ks < HD / 16; ++ks) {
+            qa[ks][0] = valid0 ? q0[ks * 8 + t] : 0u;
+            qa[ks][1] = valid1 ? q1[ks * 8 + t] : 0u;
+            qa[ks][2] = valid0 ? q0[ks * 8 + 4 + t] : 0u;
+            qa[ks][3] = valid1 ? q1[ks * 8 + 4 + t] : 0u;
+        }
+    }
+    float o[HD / 8][4];
+    for (int dn = 0; dn < HD / 8; ++dn) o[dn][0] = o[dn][1] = o[dn][2] = o[dn][3] = 0.0f;
+    const float negative_infinity = __int_as_float(0xff800000);
+    float max0 = negative_infinity, max1 = negative_infinity, sum0 = 0.0f, sum1 = 0.0f;
+
+    for (int kt = 0; kt < tiles; ++kt) {
+        __syncthreads();                               /* the previous tile's readers are done */
+        for (int i = threadIdx.x; i < ATTENTION_TILE * words; i += blockDim.x) {
+            const int key = i / words, w = i - key * words, token = kt * ATTENTION_TILE + key;
+            unsigned k_pair = 0u, v_pair = 0u;
+            if (token < tokens) {
+                k_pair = ((const unsigned*)(k_base + (long long)token * stride))[w];
+                v_pair = ((const unsigned*)(v_base + (long long)token * stride))[w];
+            }
+            key_tile[key][w] = k_pair;
+            ((bf16_t*)value_tile[2 * w])[key] = (bf16_t)(v_pair & 0xffffu);
+            ((bf16_t*)value_tile[2 * w + 1])[key] = (bf16_t)(v_pair >> 16);
+        }
+        __syncthreads();
+
+        float s[8][4];
+        for (int j = 0; j < 8; ++j) {
+            s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
+            for (int ks = 0; ks < HD / 16; ++ks) {
+                const unsigned kb[2] = {key_tile[j * 8 + g][ks * 8 + t], key_tile[j * 8 + g][ks * 8 + 4 + t]};
+                mma_bf16_16816(s[j], qa[ks], kb);
+            }
+        }
+        float tile_max0 = max0, tile_max1 = max1;
+        for (int j = 0; j < 8; ++j) {
+            for (int e = 0; e < 2; ++e) {
+                const bool valid = kt * ATTENTION_TILE + j * 8 + 2 * t + e < tokens;
+                s[j][e] = valid ? s[j][e] * scale_log2 : negative_infinity;
+                s[j][2 + e] = valid ? s[j][2 + e] * scale_log2 : negative_infinity;
+                tile_max0 = fmaxf(tile_max0, s[j][e]);
+                tile_max1 = fmaxf(tile_max1, s[j][2 + e]);
+            }
+        }
+        tile_max0 = fmaxf(tile_max0, __shfl_xor_sync(0xffffffffu, tile_max0, 1));
+        tile_max0 = fmaxf(tile_max0, __shfl_xor_sync(0xffffffffu, tile_max0, 2));
+        tile_max1 = fmaxf(tile_max1, __shfl_xor_sync(0xffffffffu, tile_max1, 1));
+        tile_max1 = fmaxf(tile_max1, __shfl_xor_sync(0xffffffffu, tile_max1, 2));
+        const float correction0 = exp2f(max0 - tile_max0), correction1 = exp2f(max1 - tile_max1);
+        max0 = tile_max0;
+        max1 = tile_max1;
+        float partial0 = 0.0f, partial1 = 0.0f;
+        for (int j = 0; j < 8; ++j) {
+            for (int e = 0; e < 2; ++e) {
+                s[j][e] = exp2f(s[j][e] - max0);
+                s[j][2 + e] = exp2f(s[j][2 + e] - max1);
+                partial0 += s[j][e];
+                partial1 += s[j][2 + e];
+            }
+        }
+        sum0 = sum0 * correction0 + partial0;          /* this lane's share of the row sums */
+        sum1 = sum1 * correction1 + partial1;
+        for (int dn = 0; dn < HD / 8; ++dn) {
+            o[dn][0] *= correction0;
+            o[dn][1] *= correction0;
+            o[dn][2] *= correction1;
+            o[dn][3] *= correction1;
+        }
+        for (int kk = 0; kk < ATTENTION_TILE / 16; ++kk) {
+            const unsigned pa[4] = {pack_bf16x2(s[2 * kk][0], s[2 * kk][1]), pack_bf16x2(s[2 * kk][2], s[2 * kk][3]),
+                                    pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                                    pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+            for (int dn = 0; dn < HD / 8; ++dn) {
+                const unsigned vb[2] = {value_tile[dn * 8 + g][kk * 8 + t], value_tile[dn * 8 + g][kk * 8 + 4 + t]};
+                mma_bf16_16816(o[dn], pa, vb);
+            }
+        }
+    }
+    sum0 += __shfl_xor_sync(0xffffffffu, sum0, 1);
+    sum0 += __shfl_xor_sync(0xffffffffu, sum0, 2);
+    sum1 += __shfl_xor_sync(0xffffffffu, sum1, 1);
+    sum1 += __shfl_xor_sync(0xffffffffu, sum1, 2);
+    const float inverse0 = 1.0f / sum0, inverse1 = 1.0f / sum1;
+    for (int dn = 0; dn < HD / 8; ++dn) {
+        const int column = h * HD + dn * 8 + 2 * t;
+        if (row0 < tokens) {
+            *(unsigned*)(out + ((long long)b * tokens + row0) * dim + column) = pack_bf16x2(o[dn][0] * inverse0, o[dn][1] * inverse0);
+        }
+        if (row1 < tokens) {
+            *(unsigned*)(out + ((long long)b * tokens + row1) * dim + column) = pack_bf16x2(o[dn][2] * inverse1, o[dn][3] * inverse1);
+        }
+    }
+}
+
+extern "C" __global__ void attention_fused_hd32(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ out,
+                                                 int tokens, int heads, float scale_log2) {
+    attention_fused<32>(qkv, out, tokens, heads, scale_log2);
+}
+
+extern "C" __global__ void attention_fused_hd64(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ out,
+                                                 int tokens, int heads, float scale_log2) {
+    attention_fused<64>(qkv, out, tokens, heads, scale_log2);
 }
 
 /* One block per output token row (b, t) of [B·L, H·hd]. */

@@ -34,14 +34,8 @@ public final class CUDAViTActivations: @unchecked Sendable {
     let normed: Tensor
     /// `attn.qkv` output `[rows, 3D]`.
     let qkv: Tensor
-    /// q, k, v `[B, H, L, hd]` each (one buffer of three).
-    let heads: Tensor
-    /// Scores `[B·H, L, Lpad]` f32.
-    let scores: Tensor
-    /// Probabilities `[B·H, L, Lpad]`.
-    let probabilities: Tensor
-    /// Attention output per head `[B, H, L, hd]`.
-    let attended: Tensor
+    /// The unfused attention's buffers; nil when `FusedAttention` serves the head dim (it needs none).
+    let unfused: UnfusedAttention?
     /// Branch output (`attn.proj`, `mlp.fc2`) `[rows, D]`.
     let branch: Tensor
     /// `mlp.fc1` output `[rows, hidden]`.
@@ -50,6 +44,18 @@ public final class CUDAViTActivations: @unchecked Sendable {
     let gated: Tensor?
     /// `x_norm` `[B, L, D]` f32.
     public let output: Tensor
+
+    /// The buffers of the unfused attention (`qkv_split`, two strided batched GEMMs, `softmax_rows`, `merge_heads`).
+    struct UnfusedAttention {
+        /// q, k, v `[B, H, L, hd]` each (one buffer of three).
+        let heads: Tensor
+        /// Scores `[B·H, L, Lpad]` f32.
+        let scores: Tensor
+        /// Probabilities `[B·H, L, Lpad]`.
+        let probabilities: Tensor
+        /// Attention output per head `[B, H, L, hd]`.
+        let attended: Tensor
+    }
 
     /// The two input forms of a pass: RGB8 pixels normalised on the device, planar f32 images.
     enum Input: Hashable, Sendable { case rgb8, f32 }
@@ -81,10 +87,11 @@ public final class CUDAViTActivations: @unchecked Sendable {
         residual = try backend.makeTensor(shape: [rows, d], dtype: .f32)
         normed = try backend.makeTensor(shape: [rows, d], dtype: .bf16)
         qkv = try backend.makeTensor(shape: [rows, 3 * d], dtype: .bf16)
-        heads = try backend.makeTensor(shape: [3, batch, config.numHeads, length, config.headDim], dtype: .bf16)
-        scores = try backend.makeTensor(shape: [pairs, length, paddedLength], dtype: .f32)
-        probabilities = try backend.makeTensor(shape: [pairs, length, paddedLength], dtype: .bf16)
-        attended = try backend.makeTensor(shape: [batch, config.numHeads, length, config.headDim], dtype: .bf16)
+        unfused = FusedAttention.kernel(headDim: config.headDim) != nil ? nil : UnfusedAttention(
+            heads: try backend.makeTensor(shape: [3, batch, config.numHeads, length, config.headDim], dtype: .bf16),
+            scores: try backend.makeTensor(shape: [pairs, length, paddedLength], dtype: .f32),
+            probabilities: try backend.makeTensor(shape: [pairs, length, paddedLength], dtype: .bf16),
+            attended: try backend.makeTensor(shape: [batch, config.numHeads, length, config.headDim], dtype: .bf16))
         branch = try backend.makeTensor(shape: [rows, d], dtype: .bf16)
         hidden = try backend.makeTensor(shape: [rows, config.mlpHiddenFeatures], dtype: .bf16)
         gated = config.mlpLayer == .swigluPacked
@@ -94,7 +101,7 @@ public final class CUDAViTActivations: @unchecked Sendable {
 
     /// Every buffer a pass writes, for poisoning.
     var written: [Tensor] {
-        [columns, patchTokens, residual, normed, qkv, heads, scores, probabilities, attended, branch, hidden, output]
-            + (gated.map { [$0] } ?? [])
+        [columns, patchTokens, residual, normed, qkv, branch, hidden, output] + (gated.map { [$0] } ?? [])
+            + (unfused.map { [$0.heads, $0.scores, $0.probabilities, $0.attended] } ?? [])
     }
 }

@@ -10,10 +10,10 @@ import Models
 /// ```
 /// normed  = LN1(x)                                  layer_norm_f32_bf16 / residual_layer_norm_bf16 (fused below)
 /// qkv     = normed·Wqkvᵀ + b                        cuBLASLt, bias epilogue
-/// q, k, v = split(qkv)                              qkv_split → [B, H, L, hd]
-/// S       = q·kᵀ/√hd                                cuBLASLt strided batched, f32, rows padded to 8
-/// P       = softmax(S)                              softmax_rows (f32 → bf16)
-/// O       = P·v → merge heads                       cuBLASLt strided batched, merge_heads
+/// O       = softmax(q·kᵀ/√hd)·v, heads merged        attention_fused_hd32/64 (FusedAttention: online softmax,
+///                                                   tensor cores, no scores in memory); other head dims:
+///                                                   qkv_split, cuBLASLt strided batched S (f32), softmax_rows,
+///                                                   P·v, merge_heads
 /// branch  = O·Wprojᵀ + b                            cuBLASLt, bias epilogue
 /// x += ls1 ⊙ branch; normed = LN2(x)                residual_layer_norm_bf16
 /// h = act(normed·Wfc1ᵀ + b)                         cuBLASLt + bias_swiglu / bias_gelu
@@ -208,30 +208,20 @@ public final class CUDAViTForward: @unchecked Sendable {
             .pointer(a.residual.address), .pointer(f32("blocks.0.norm1.weight").address),
             .pointer(f32("blocks.0.norm1.bias").address), .pointer(a.normed.address), .int(rows), .int(d), .float(eps),
         ])
-        let headSize = b * heads * length * hd
-        let q = a.heads.view(offset: 0, shape: [headSize]), k = a.heads.view(offset: headSize, shape: [headSize])
-        let v = a.heads.view(offset: 2 * headSize, shape: [headSize])
         for block in 0..<config.depth {
             let prefix = "blocks.\(block)."
             // Attention branch.
             try backend.matmul(.linear(rows: rows, inFeatures: d, outFeatures: 3 * d, bias: config.qkvBias),
                                a: bf16(prefix + "attn.qkv.weight"), b: a.normed, d: a.qkv,
                                bias: config.qkvBias ? bf16(prefix + "attn.qkv.bias") : nil)
-            try backend.launch("qkv_split", .rowLoop(rows), [
-                .pointer(a.qkv.address), .pointer(q.address), .pointer(k.address), .pointer(v.address),
-                .int(b), .int(length), .int(heads), .int(hd),
-            ])
-            try backend.matmul(.attentionScores(tokens: length, headDim: hd, ldScores: a.paddedLength, pairs: pairs),
-                               a: k, b: q, d: a.scores, alpha: 1 / Float(hd).squareRoot())
-            try backend.launch("softmax_rows", .softmax(rows: pairs * length), [
-                .pointer(a.scores.address), .pointer(a.probabilities.address), .long(pairs * length), .int(length),
-                .int(a.paddedLength), .float(1),
-            ])
-            try backend.matmul(.attentionValues(tokens: length, headDim: hd, ldProbabilities: a.paddedLength, pairs: pairs),
-                               a: v, b: a.probabilities, d: a.attended)
-            try backend.launch("merge_heads", .rowLoop(rows), [
-                .pointer(a.attended.address), .pointer(a.normed.address), .int(b), .int(length), .int(heads), .int(hd),
-            ])
+            if let unfused = a.unfused {
+                try unfusedAttention(a, unfused)
+            } else {
+                try backend.launch(FusedAttention.kernel(headDim: hd)!, FusedAttention.launch(tokens: length, pairs: pairs), [
+                    .pointer(a.qkv.address), .pointer(a.normed.address), .int(length), .int(heads),
+                    .float(FusedAttention.scaleLog2(headDim: hd)),
+                ])
+            }
             try backend.matmul(.linear(rows: rows, inFeatures: d, outFeatures: d, bias: true),
                                a: bf16(prefix + "attn.proj.weight"), b: a.normed, d: a.branch, bias: bf16(prefix + "attn.proj.bias"))
             try residualLayerNorm(a, gamma: optionalF32(prefix + "ls1.gamma"), norm: prefix + "norm2", output: a.normed)
@@ -259,6 +249,30 @@ public final class CUDAViTForward: @unchecked Sendable {
             try residualLayerNorm(a, gamma: optionalF32(prefix + "ls2.gamma"),
                                   norm: last ? "norm" : "blocks.\(block + 1).norm1", output: last ? a.output : a.normed)
         }
+    }
+
+    /// `qkv` → merged heads in `normed` through q, k, v `[B, H, L, hd]`, the scores and probabilities in memory.
+    private func unfusedAttention(_ a: CUDAViTActivations, _ u: CUDAViTActivations.UnfusedAttention) throws(CUDAError) {
+        let b = a.batch, length = a.length, rows = b * length
+        let heads = config.numHeads, hd = config.headDim, pairs = b * heads
+        let headSize = b * heads * length * hd
+        let q = u.heads.view(offset: 0, shape: [headSize]), k = u.heads.view(offset: headSize, shape: [headSize])
+        let v = u.heads.view(offset: 2 * headSize, shape: [headSize])
+        try backend.launch("qkv_split", .rowLoop(rows), [
+            .pointer(a.qkv.address), .pointer(q.address), .pointer(k.address), .pointer(v.address),
+            .int(b), .int(length), .int(heads), .int(hd),
+        ])
+        try backend.matmul(.attentionScores(tokens: length, headDim: hd, ldScores: a.paddedLength, pairs: pairs),
+                           a: k, b: q, d: u.scores, alpha: 1 / Float(hd).squareRoot())
+        try backend.launch("softmax_rows", .softmax(rows: pairs * length), [
+            .pointer(u.scores.address), .pointer(u.probabilities.address), .long(pairs * length), .int(length),
+            .int(a.paddedLength), .float(1),
+        ])
+        try backend.matmul(.attentionValues(tokens: length, headDim: hd, ldProbabilities: a.paddedLength, pairs: pairs),
+                           a: v, b: u.probabilities, d: u.attended)
+        try backend.launch("merge_heads", .rowLoop(rows), [
+            .pointer(u.attended.address), .pointer(a.normed.address), .int(b), .int(length), .int(heads), .int(hd),
+        ])
     }
 
     /// `residual += gamma ⊙ branch; output = LayerNorm_norm(residual)` (bf16 `normed`, or f32 `x_norm`).

@@ -8,8 +8,9 @@
  *
  * Covered: the built-in indices, __syncthreads, __shfl{,_xor,_down,_up}_sync (width 32), the atomics the kernels
  * use, the bit casts and rounded intrinsics (`__fmul_rn` …: compiled with -ffp-contract=off, so they round as
- * written), and the CUDA math names that C++ lacks. Not covered: dynamic (`extern`) shared memory, textures,
- * inline PTX, tensor-core intrinsics, cooperative groups.
+ * written), the CUDA math names that C++ lacks, and the bf16 tensor-core mma (m16n8k16) as a function that kernels
+ * call under `#ifdef CUDAEMU` where the device runs inline PTX. Not covered: dynamic (`extern`) shared memory,
+ * textures, other inline PTX, cooperative groups.
  */
 #pragma once
 #include <cmath>
@@ -125,6 +126,38 @@ static inline int __float_as_int(float v) { return cudaemu_bits<int>(v); }
 static inline unsigned int __float_as_uint(float v) { return cudaemu_bits<unsigned int>(v); }
 static inline double __longlong_as_double(long long v) { return cudaemu_bits<double>(v); }
 static inline long long __double_as_longlong(double v) { return cudaemu_bits<long long>(v); }
+
+/* Kernel sources test this to take the emulator's path where the device's is inline PTX (the tensor-core mma). */
+#define CUDAEMU 1
+
+/* mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 for one warp (PTX ISA, "Matrix fragments for
+   mma.m16n8k16"): g = lane / 4, t = lane % 4; a[0] A[g][2t..], a[1] A[g+8][2t..], a[2] A[g][2t+8..], a[3]
+   A[g+8][2t+8..]; b[0] B[2t..][g], b[1] B[2t+8..][g]; d[0..1] D[g][2t..], d[2..3] D[g+8][2t..]; two bf16 per
+   register, the lower index in the low half. Every lane's fragments go to a per-block scratch, the warp meets (as
+   at __syncwarp), each lane sums its four outputs in f32 in k order (the device's order and rounding differ), and
+   the warp meets again before the scratch is reused. One-dimensional blocks of whole warps. */
+static inline float cudaemu_bf16_half(unsigned int word, int high) { return cudaemu_bits<float>((high ? word >> 16 : word & 0xffffu) << 16); }
+static inline void cudaemu_mma_m16n8k16_bf16(float* d, const unsigned int* a, const unsigned int* b) {
+    static thread_local unsigned int scratch[32][32][6];
+    const unsigned int warp = cudaemu_state.thread.x / 32, lane = cudaemu_state.thread.x % 32;
+    for (int i = 0; i < 4; i++) scratch[warp][lane][i] = a[i];
+    scratch[warp][lane][4] = b[0];
+    scratch[warp][lane][5] = b[1];
+    cudaemu_rt->shuffle(0xffffffffu, 0, 1, 0, 32);
+    const unsigned int g = lane / 4, t = lane % 4;
+    for (int out = 0; out < 4; out++) {
+        const unsigned int row = g + (out >= 2 ? 8 : 0), column = 2 * t + (out & 1);
+        float sum = d[out];
+        for (unsigned int k = 0; k < 16; k++) {
+            const unsigned int source = (k % 8) / 2, high = k % 2, upper = k >= 8 ? 1 : 0;
+            const float x = cudaemu_bf16_half(scratch[warp][(row % 8) * 4 + source][(row >= 8 ? 1 : 0) + 2 * upper], high);
+            const float y = cudaemu_bf16_half(scratch[warp][column * 4 + source][4 + upper], high);
+            sum += x * y;
+        }
+        d[out] = sum;
+    }
+    cudaemu_rt->shuffle(0xffffffffu, 0, 1, 0, 32);
+}
 
 /* Rounded intrinsics (round to nearest even, no contraction: the file is compiled with -ffp-contract=off). */
 static inline float __fadd_rn(float a, float b) { return a + b; }
