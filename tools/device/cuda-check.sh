@@ -113,8 +113,8 @@ run() {
     step "pytorch_baseline.py --batch 32" 120 bash -c "set -o pipefail; python3 '$pack/pytorch_baseline.py' --batch 32 --out '$out/baseline.json' 2>&1 | tee '$out/baseline.log'"
     local anchor=()
     [[ -s "$out/baseline.json" ]] && anchor=(--anchor-json "$out/baseline.json")
-    step "distill bench vit --device cuda" 70 bash -c "'$distill' bench vit --device cuda ${anchor[*]} --json > '$out/bench.json'"
-    step "distill bench train --device cuda" 90 bash -c "'$distill' bench train --device cuda ${anchor[*]} --json > '$out/bench-train.json'"
+    step "distill bench vit --device cuda" 70 bash -c "'$distill' bench vit --device cuda ${anchor[*]} --profile --json > '$out/bench.json'"
+    step "distill bench train --device cuda" 90 bash -c "'$distill' bench train --device cuda ${anchor[*]} --profile --json > '$out/bench-train.json'"
     # graphs/h0-mini.yaml itself, both stages on the GPU at batch 32, random weights: the carried shards (`distill
     # tile` of CMU-1-Small-Region.svs, 52 tiles: one step) and robustness tiles (the probe set stays behind).
     if [[ -d .device/shards && -d .device/robustness ]]; then
@@ -144,6 +144,9 @@ if a.get("distill_imgs_s"):
           f"{mfu(None if peak is None else r['tflop_per_step'] * py / b / peak):>7}   (batch {b})")
     print(f"  ratio {r['images_per_s'] / py:.2f}x   targets >= {r['target_images_per_s']:.0f} img/s, <= {r['target_peak_GiB']:.0f} GiB")
 if r.get("anchor_unavailable"): print("  anchor unavailable:", r["anchor_unavailable"])
+rows = r.get("profile") or []
+total = sum(x["milliseconds"] for x in rows)
+for x in rows[:14]: print(f"    {x['milliseconds']:8.2f} ms {100 * x['milliseconds'] / total:5.1f} % {x['calls']:5d}  {x['name']}")
 PY
     fi
     if [[ -s "$out/bench.json" ]]; then
@@ -158,6 +161,11 @@ for m in r["models"]:
     print(f"  {m['name']:14} {m['batch']:5d} {m['images_per_s']:12.1f} {'-' if py is None else f'{py:.1f}':>14} "
           f"{'-' if ratio is None else f'{ratio:.2f}':>6} {'-' if t is None else f'{t:.0f}':>7}")
 if r.get("anchor_unavailable"): print("  anchor unavailable:", r["anchor_unavailable"])
+for m in r["models"]:
+    rows = m.get("profile") or []
+    total = sum(x["milliseconds"] for x in rows)
+    print(f"  profile {m['name']}: {total:.1f} ms call by call")
+    for x in rows[:8]: print(f"    {x['milliseconds']:8.2f} ms {100 * x['milliseconds'] / total:5.1f} % {x['calls']:5d}  {x['name']}")
 PY
     fi
 }
