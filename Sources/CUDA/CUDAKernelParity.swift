@@ -114,9 +114,9 @@ public enum CUDAKernelParity {
 
     // MARK: LayerNorm, LayerScale, column sums
 
-    static func normalization(_ h: Harness) throws -> [CUDAParity.Row] {
-        let rows = 200, dim = 768, eps: Float = 1e-6
-        let input = "\(rows)×\(dim)"
+    /// `layer_norm_backward_*` (`_warps_` up to 768 columns) against `CPUBackend.layerNormBackward`, f32 and bf16 `dy`.
+    static func layerNormBackward(_ h: Harness, rows: Int, dim: Int) throws -> [CUDAParity.Row] {
+        let eps: Float = 1e-6, input = "\(rows)×\(dim)"
         let x = h.random(rows * dim, seed: 11, scale: 2), weight = h.random(dim, seed: 12)
         let start = h.random(rows * dim, seed: 14, scale: 0.1), startW = h.random(dim, seed: 15), startB = h.random(dim, seed: 16)
         var result: [CUDAParity.Row] = []
@@ -129,11 +129,20 @@ public enum CUDAKernelParity {
             let partials = try h.output(2 * LaunchConfiguration.parts(rows: rows) * dim)
             try h.kernels.layerNormBackward(x: try h.device(x), weight: try h.device(weight), dy: bf16 ? try h.deviceBF16(dy) : try h.device(dy),
                                             dx: dx, dWeight: dw, dBias: db, partials: partials, rows: rows, dim: dim, eps: eps)
-            let name = bf16 ? "layer_norm_backward_bf16" : "layer_norm_backward_f32"
+            let name = "layer_norm_backward_" + (dim <= LaunchConfiguration.layerNormBackwardWarpColumns ? "warps_" : "") + (bf16 ? "bf16" : "f32")
             result.append(h.row(name, input, "dx (+=)", cuda: try h.floats(dx), expected: h.cpu.download(cx), tolerance: f32Tolerance))
             result.append(h.row(name, input, "dweight (+=)", cuda: try h.floats(dw), expected: h.cpu.download(cw), tolerance: f32Tolerance))
             result.append(h.row(name, input, "dbias (+=)", cuda: try h.floats(db), expected: h.cpu.download(cb), tolerance: f32Tolerance))
         }
+        return result
+    }
+
+    static func normalization(_ h: Harness) throws -> [CUDAParity.Row] {
+        let rows = 200, dim = 768
+        let input = "\(rows)×\(dim)"
+        let startW = h.random(dim, seed: 15)
+        // LayerNorm backward at the student's width (the warp-per-row kernel) and wider (the block-per-part kernel).
+        var result = try layerNormBackward(h, rows: rows, dim: dim) + layerNormBackward(h, rows: 130, dim: 1024)
         // LayerScale backward: dres f32, branch bf16.
         let dres = h.random(rows * dim, seed: 18), branch = h.rounded(h.random(rows * dim, seed: 19)), gamma = h.random(dim, seed: 20)
         let cBranch = h.host([Float](repeating: 0, count: rows * dim)), cGamma = h.host(startW)

@@ -13,7 +13,8 @@ extension CUDAKernelSource {
     /// 64): `qkv [B, L, 3, H, hd]` in, `softmax(Q·Kᵀ/√hd)·V` merged as `[B, L, H·hd]` out, the scores never in
     /// memory — the online softmax of FlashAttention-2 (Dao, 2023, Algorithm 1). One block of 4 warps per (image,
     /// head, 64 query rows), grid `⌈L/64⌉·B·H`; each warp holds 16 query rows. Per 64-key tile: K `[key][dim]` and
-    /// Vᵀ `[dim][key]` in shared memory (rows padded by 8 bf16: conflict-free fragment reads), S = Q·Kᵀ and O += P·V on
+    /// Vᵀ `[dim][key]` in shared memory (rows padded by 8 bf16: conflict-free fragment reads), loaded with 16-byte
+    /// loads issued together, the next tile's while this one is computed; S = Q·Kᵀ and O += P·V on
     /// the tensor cores (`mma.sync.m16n8k16` bf16 → f32, PTX ISA "Matrix fragments for mma.m16n8k16"), the running
     /// maximum and sum in f32 (exp2 of log2e-scaled scores), P rounded to bf16 for P·V, O divided by the row sum at
     /// the end. Keys ≥ L are masked with −∞, query rows ≥ L computed on zeros and not written.
@@ -70,20 +71,77 @@ __device__ __forceinline__ void mma_bf16_16816(float* d, const unsigned* a, cons
 #endif
 }
 
+/* Two f32 → bf16 (round to nearest even) in one register, low first: cvt.rn.bf16x2.f32 puts its first source in
+   the upper half. */
 __device__ __forceinline__ unsigned pack_bf16x2(float low, float high) {
+#ifdef CUDAEMU
     return (unsigned)f32_to_bf16(low) | ((unsigned)f32_to_bf16(high) << 16);
+#else
+    unsigned packed;
+    asm("cvt.rn.bf16x2.f32 %0, %1, %2;" : "=r"(packed) : "f"(high), "f"(low));
+    return packed;
+#endif
 }
 
 #define ATTENTION_TILE 64
+#define ATTENTION_THREADS 128
+
+/* 16 bytes: eight bf16 of one row. */
+struct alignas(16) Words4 { unsigned x, y, z, w; };
+
+__device__ __forceinline__ unsigned word_of(const Words4& v, int i) { return i == 0 ? v.x : (i == 1 ? v.y : (i == 2 ? v.z : v.w)); }
+
+/* One 64-key tile of K and V in registers, on its way from global to shared memory: every thread's 16-byte loads
+   are issued together (and for the next tile while this one is computed), so a tile costs one memory latency.
+   K: 64 keys × HD/8 chunks, consecutive threads along a key's row. V: 32 key pairs × HD/8 chunks, consecutive
+   threads along the pairs, so the transposed stores (two keys per 32-bit word) hit 32 consecutive banks. */
+template <int HD> struct AttentionTile {
+    static const int chunks = HD / 8;
+    static const int key_loads = ATTENTION_TILE * chunks / ATTENTION_THREADS;
+    static const int value_loads = (ATTENTION_TILE / 2) * chunks / ATTENTION_THREADS;
+    Words4 k[key_loads];
+    Words4 v[value_loads][2];
+
+    __device__ __forceinline__ void load(const bf16_t* k_base, const bf16_t* v_base, long long stride, int first, int tokens) {
+        const Words4 zero = {0u, 0u, 0u, 0u};
+        for (int i = 0; i < key_loads; ++i) {
+            const int c = threadIdx.x + i * ATTENTION_THREADS, key = c / chunks, chunk = c % chunks;
+            const int token = first + key;
+            k[i] = token < tokens ? *(const Words4*)(k_base + (long long)token * stride + chunk * 8) : zero;
+        }
+        for (int i = 0; i < value_loads; ++i) {
+            const int c = threadIdx.x + i * ATTENTION_THREADS, pair = c % (ATTENTION_TILE / 2), chunk = c / (ATTENTION_TILE / 2);
+            const int token = first + 2 * pair;
+            v[i][0] = token < tokens ? *(const Words4*)(v_base + (long long)token * stride + chunk * 8) : zero;
+            v[i][1] = token + 1 < tokens ? *(const Words4*)(v_base + (long long)(token + 1) * stride + chunk * 8) : zero;
+        }
+    }
+
+    /* key_tile [64][HD/2 + 4] words, value_tile [HD][36] words (Vᵀ, key pairs). */
+    __device__ __forceinline__ void store(unsigned (*key_tile)[HD / 2 + 4], unsigned (*value_tile)[ATTENTION_TILE / 2 + 4]) const {
+        for (int i = 0; i < key_loads; ++i) {
+            const int c = threadIdx.x + i * ATTENTION_THREADS, key = c / chunks, chunk = c % chunks;
+            *(Words4*)&key_tile[key][chunk * 4] = k[i];
+        }
+        for (int i = 0; i < value_loads; ++i) {
+            const int c = threadIdx.x + i * ATTENTION_THREADS, pair = c % (ATTENTION_TILE / 2), chunk = c / (ATTENTION_TILE / 2);
+            for (int e = 0; e < 8; ++e) {
+                const unsigned first = word_of(v[i][0], e / 2), second = word_of(v[i][1], e / 2);
+                const unsigned low = (e & 1) ? first >> 16 : first & 0xffffu, high = (e & 1) ? second >> 16 : second & 0xffffu;
+                value_tile[chunk * 8 + e][pair] = low | (high << 16);
+            }
+        }
+    }
+};
 
 /* The fused forward for head dim HD (a multiple of 16). blockDim.x = 128; grid = ⌈L/64⌉ · B·H, query tile fastest.
-   scale_log2 = log2(e)/√hd. out [B·L, H·HD] may be the qkv input's neighbour, never the same memory. */
+   scale_log2 = log2(e)/√hd. out [B·L, H·HD] is never the qkv input's memory. Key columns of the last tile past L
+   are masked and their 8-key (16-key) MMA groups skipped; warps whose 16 query rows all lie past L only load. */
 template <int HD>
 __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ out,
                                                 int tokens, int heads, float scale_log2) {
-    const int words = HD / 2;                          /* bf16 pairs per row of one head */
-    __shared__ unsigned key_tile[ATTENTION_TILE][HD / 2 + 4];            /* [key][dim pair], 8 bf16 of padding */
-    __shared__ unsigned value_tile[HD][(ATTENTION_TILE + 8) / 2];        /* Vᵀ: [dim][key pair] */
+    __shared__ unsigned key_tile[ATTENTION_TILE][HD / 2 + 4];                 /* [key][dim pair], 8 bf16 of padding */
+    __shared__ unsigned value_tile[HD][ATTENTION_TILE / 2 + 4];               /* Vᵀ: [dim][key pair] */
     const int tiles = (tokens + ATTENTION_TILE - 1) / ATTENTION_TILE;
     const int pair = blockIdx.x / tiles, query_tile = blockIdx.x - pair * tiles;
     const int b = pair / heads, h = pair - b * heads, dim = heads * HD;
@@ -93,7 +151,10 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
     const bf16_t* v_base = q_base + 2 * dim;
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int row0 = query_tile * ATTENTION_TILE + warp * 16 + g, row1 = row0 + 8;
+    const bool active = query_tile * ATTENTION_TILE + warp * 16 < tokens;   /* uniform over the warp */
 
+    AttentionTile<HD> tile;
+    tile.load(k_base, v_base, stride, 0, tokens);
     unsigned qa[HD / 16][4];
     {
         const unsigned* q0 = (const unsigned*)(q_base + (long long)min(row0, tokens - 1) * stride);
@@ -113,22 +174,16 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
 
     for (int kt = 0; kt < tiles; ++kt) {
         __syncthreads();                               /* the previous tile's readers are done */
-        for (int i = threadIdx.x; i < ATTENTION_TILE * words; i += blockDim.x) {
-            const int key = i / words, w = i - key * words, token = kt * ATTENTION_TILE + key;
-            unsigned k_pair = 0u, v_pair = 0u;
-            if (token < tokens) {
-                k_pair = ((const unsigned*)(k_base + (long long)token * stride))[w];
-                v_pair = ((const unsigned*)(v_base + (long long)token * stride))[w];
-            }
-            key_tile[key][w] = k_pair;
-            ((bf16_t*)value_tile[2 * w])[key] = (bf16_t)(v_pair & 0xffffu);
-            ((bf16_t*)value_tile[2 * w + 1])[key] = (bf16_t)(v_pair >> 16);
-        }
+        tile.store(key_tile, value_tile);
         __syncthreads();
+        if (kt + 1 < tiles) tile.load(k_base, v_base, stride, (kt + 1) * ATTENTION_TILE, tokens);
+        if (!active) continue;
+        const int remaining = tokens - kt * ATTENTION_TILE;   /* valid keys of this tile (≥ 1) */
 
         float s[8][4];
         for (int j = 0; j < 8; ++j) {
             s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
+            if (j * 8 >= remaining) continue;
             for (int ks = 0; ks < HD / 16; ++ks) {
                 const unsigned kb[2] = {key_tile[j * 8 + g][ks * 8 + t], key_tile[j * 8 + g][ks * 8 + 4 + t]};
                 mma_bf16_16816(s[j], qa[ks], kb);
@@ -137,7 +192,7 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
         float tile_max0 = max0, tile_max1 = max1;
         for (int j = 0; j < 8; ++j) {
             for (int e = 0; e < 2; ++e) {
-                const bool valid = kt * ATTENTION_TILE + j * 8 + 2 * t + e < tokens;
+                const bool valid = j * 8 + 2 * t + e < remaining;
                 s[j][e] = valid ? s[j][e] * scale_log2 : negative_infinity;
                 s[j][2 + e] = valid ? s[j][2 + e] * scale_log2 : negative_infinity;
                 tile_max0 = fmaxf(tile_max0, s[j][e]);
@@ -169,6 +224,7 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
             o[dn][3] *= correction1;
         }
         for (int kk = 0; kk < ATTENTION_TILE / 16; ++kk) {
+            if (kk * 16 >= remaining) continue;
             const unsigned pa[4] = {pack_bf16x2(s[2 * kk][0], s[2 * kk][1]), pack_bf16x2(s[2 * kk][2], s[2 * kk][3]),
                                     pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]),
                                     pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
@@ -178,6 +234,7 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
             }
         }
     }
+    if (!active) return;
     sum0 += __shfl_xor_sync(0xffffffffu, sum0, 1);
     sum0 += __shfl_xor_sync(0xffffffffu, sum0, 2);
     sum1 += __shfl_xor_sync(0xffffffffu, sum1, 1);

@@ -10,13 +10,18 @@ extension CUDAKernelSource {
     ///   `dweight_partials[part] = Σ_rows dy ⊙ x̂`, `dbias_partials[part] = Σ_rows dy`. One block per part of
     ///   `rowsPerPart` rows (`LaunchConfiguration.layerNormBackward`); each thread keeps its columns' partial
     ///   sums in registers (at most 8 columns per thread: dim ≤ 8·blockDim).
+    /// - `layer_norm_backward_warps_bf16` / `_f32`: the same results for `dim ≤ 768` (the student's width), one
+    ///   warp per row instead of one block: 8 warps share a part's 64 rows, each lane keeps its ≤ 24 columns of the
+    ///   row and of its dγ/dβ sums in registers (warp reductions, no block barrier per row), and the 8 warps' sums
+    ///   meet in shared memory at the end (`LaunchConfiguration.layerNormBackwardWarps`).
     /// - `layer_scale_backward`: from the residual gradient `dres` f32 `[rows, dim]`, `dbranch` bf16 =
     ///   `gamma ⊙ dres` (a copy without gamma) — the input of the branch's last GEMM's backward — and
     ///   `dgamma_partials[part] = Σ_rows dres ⊙ branch` (`branch`: the forward's bf16 branch output). One block
     ///   per part of rows, threads striding over columns.
     public static let layerNormBackward = CUDAKernelSource(
         file: "layer_norm_backward.cu",
-        kernels: ["layer_norm_backward_bf16", "layer_norm_backward_f32", "layer_scale_backward"],
+        kernels: ["layer_norm_backward_bf16", "layer_norm_backward_f32", "layer_norm_backward_warps_bf16",
+                  "layer_norm_backward_warps_f32", "layer_scale_backward"],
         code: #"""
 #define LN_BACKWARD_COLUMNS 8
 
@@ -84,6 +89,96 @@ extern "C" __global__ void layer_norm_backward_f32(const float* __restrict__ x, 
                                                    float* __restrict__ dweight_partials, float* __restrict__ dbias_partials,
                                                    int rows, int dim, float eps, int rows_per_part) {
     layer_norm_backward(x, weight, dy, dx, dweight_partials, dbias_partials, rows, dim, eps, rows_per_part);
+}
+
+#define LN_WARP_COLUMNS 24
+#define LN_WARPS 8
+#define LN_EXCHANGE 256
+
+/* dim ≤ 32·LN_WARP_COLUMNS; blockDim.x = 32·LN_WARPS. Lane l owns columns l + 32·j. */
+template <typename Grad>
+static __device__ __forceinline__ void layer_norm_backward_warps(const float* __restrict__ x, const float* __restrict__ weight,
+                                                                 const Grad* __restrict__ dy, float* __restrict__ dx,
+                                                                 float* __restrict__ dweight_partials,
+                                                                 float* __restrict__ dbias_partials,
+                                                                 int rows, int dim, float eps, int rows_per_part) {
+    __shared__ float exchange[LN_WARPS][LN_EXCHANGE];
+    const int part = blockIdx.x;
+    const int first = part * rows_per_part;
+    if (first >= rows) return;
+    const int last = min(rows, first + rows_per_part);
+    const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    float dweight[LN_WARP_COLUMNS], dbias[LN_WARP_COLUMNS];
+    for (int j = 0; j < LN_WARP_COLUMNS; ++j) { dweight[j] = 0.0f; dbias[j] = 0.0f; }
+    for (int row = first + warp; row < last; row += LN_WARPS) {
+        const long long base = (long long)row * dim;
+        float xv[LN_WARP_COLUMNS], gv[LN_WARP_COLUMNS];
+        float sum = 0.0f;
+        for (int j = 0; j < LN_WARP_COLUMNS; ++j) {
+            const int i = lane + 32 * j;
+            xv[j] = i < dim ? x[base + i] : 0.0f;
+            gv[j] = i < dim ? load_gradient(dy, base + i) : 0.0f;
+            sum += xv[j];
+        }
+        const float mean = warp_sum(sum) / (float)dim;
+        float squares = 0.0f;
+        for (int j = 0; j < LN_WARP_COLUMNS; ++j) {
+            const float d = lane + 32 * j < dim ? xv[j] - mean : 0.0f;
+            squares += d * d;
+        }
+        const float inverse = 1.0f / sqrtf(warp_sum(squares) / (float)dim + eps);
+        float g_sum = 0.0f, gx_sum = 0.0f;
+        for (int j = 0; j < LN_WARP_COLUMNS; ++j) {
+            const int i = lane + 32 * j;
+            if (i < dim) {
+                const float xhat = (xv[j] - mean) * inverse;
+                const float ghat = gv[j] * weight[i];
+                g_sum += ghat;
+                gx_sum += ghat * xhat;
+                dweight[j] += gv[j] * xhat;
+                dbias[j] += gv[j];
+            }
+        }
+        const float g_mean = warp_sum(g_sum) / (float)dim;
+        const float gx_mean = warp_sum(gx_sum) / (float)dim;
+        for (int j = 0; j < LN_WARP_COLUMNS; ++j) {
+            const int i = lane + 32 * j;
+            if (i < dim) {
+                const float xhat = (xv[j] - mean) * inverse;
+                dx[base + i] += (gv[j] * weight[i] - g_mean - xhat * gx_mean) * inverse;
+            }
+        }
+    }
+    /* The 8 warps' column sums, LN_EXCHANGE columns at a time, weight then bias. */
+    for (int start = 0; start < dim; start += LN_EXCHANGE) {
+        for (int which = 0; which < 2; ++which) {
+            __syncthreads();
+            for (int j = 0; j < LN_WARP_COLUMNS; ++j) {
+                const int i = lane + 32 * j;
+                if (i >= start && i < start + LN_EXCHANGE) exchange[warp][i - start] = which ? dbias[j] : dweight[j];
+            }
+            __syncthreads();
+            for (int c = threadIdx.x; c < LN_EXCHANGE && start + c < dim; c += blockDim.x) {
+                float total = 0.0f;
+                for (int w = 0; w < LN_WARPS; ++w) total += exchange[w][c];
+                (which ? dbias_partials : dweight_partials)[(long long)part * dim + start + c] = total;
+            }
+        }
+    }
+}
+
+extern "C" __global__ void layer_norm_backward_warps_bf16(const float* __restrict__ x, const float* __restrict__ weight,
+                                                          const bf16_t* __restrict__ dy, float* __restrict__ dx,
+                                                          float* __restrict__ dweight_partials, float* __restrict__ dbias_partials,
+                                                          int rows, int dim, float eps, int rows_per_part) {
+    layer_norm_backward_warps(x, weight, dy, dx, dweight_partials, dbias_partials, rows, dim, eps, rows_per_part);
+}
+
+extern "C" __global__ void layer_norm_backward_warps_f32(const float* __restrict__ x, const float* __restrict__ weight,
+                                                         const float* __restrict__ dy, float* __restrict__ dx,
+                                                         float* __restrict__ dweight_partials, float* __restrict__ dbias_partials,
+                                                         int rows, int dim, float eps, int rows_per_part) {
+    layer_norm_backward_warps(x, weight, dy, dx, dweight_partials, dbias_partials, rows, dim, eps, rows_per_part);
 }
 
 /* gamma null: no LayerScale (dbranch = dres, no partials written). */

@@ -21,9 +21,18 @@ extension LaunchConfiguration {
         LaunchConfiguration(gridX: parts(rows: rows, rowsPerPart: rowsPerPart), blockX: rowLoopThreads)
     }
 
-    /// `layer_norm_backward_*`: one block per part of rows, `rowThreads(dim:)` threads (the forward's row block);
-    /// nil when one thread would own more than `layerNormBackwardColumnsPerThread` columns (dim > 8,192).
+    /// Widest row of `layer_norm_backward_warps_*` (24 columns per lane).
+    public static let layerNormBackwardWarpColumns = 768
+    /// Threads of `layer_norm_backward_warps_*`: 8 warps, one row each at a time.
+    public static let layerNormBackwardWarpThreads = 256
+
+    /// `layer_norm_backward_*`: one block per part of rows — for `dim ≤ 768` the warp-per-row kernel
+    /// (`layerNormBackwardWarpThreads`), else `rowThreads(dim:)` threads (the forward's row block); nil when one thread
+    /// would own more than `layerNormBackwardColumnsPerThread` columns (dim > 8,192).
     public static func layerNormBackward(rows: Int, dim: Int, rowsPerPart: Int = rowsPerPart) -> LaunchConfiguration? {
+        if dim <= layerNormBackwardWarpColumns {
+            return LaunchConfiguration(gridX: parts(rows: rows, rowsPerPart: rowsPerPart), blockX: layerNormBackwardWarpThreads)
+        }
         let threads = rowThreads(dim: dim)
         guard dim <= threads * layerNormBackwardColumnsPerThread else { return nil }
         return LaunchConfiguration(gridX: parts(rows: rows, rowsPerPart: rowsPerPart), blockX: threads)

@@ -30,6 +30,11 @@ struct CUDACompile: ParsableCommand {
     @Flag(help: "Print the report as JSON.")
     var json = false
 
+    @Option(name: .customLong("save"), help: ArgumentHelp(
+        "Also write each file's full source (prelude included) and its CUBIN (FILE.cubin) or PTX (FILE.ptx) into this folder, for cuobjdump -res-usage / nvdisasm.",
+        valueName: "dir"))
+    var saveDirectory: String?
+
     func validate() throws {
         guard arch.hasPrefix("sm_") || arch.hasPrefix("compute_"), arch.drop(while: { $0 != "_" }).dropFirst().allSatisfy(\.isNumber),
               arch.last?.isNumber == true else {
@@ -71,6 +76,20 @@ struct CUDACompile: ParsableCommand {
             Console.error("error: \(failed.error ?? failed.file)")
             throw ExitCode(1)
         }
+        if let saveDirectory { try save(into: saveDirectory, library: library) }
+    }
+
+    /// Writes every source and its compiled image into `directory` (created if missing).
+    private func save(into directory: String, library: NVRTC) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        let compiler = KernelCompiler(nvrtc: library)
+        for source in CUDAKernelSource.all {
+            let compiled = try compiler.compiled(source, arch: arch)
+            let base = URL(fileURLWithPath: directory).appendingPathComponent(source.file)
+            try Data(source.fullText.utf8).write(to: base, options: .atomic)
+            try Data(compiled.image).write(to: base.appendingPathExtension(compiled.isPTX ? "ptx" : "cubin"), options: .atomic)
+        }
+        Console.out("sources and images written to \(directory)")
     }
 }
 

@@ -14,10 +14,13 @@ import Testing
     }
 
     @Test func layerNormBackwardKeepsAtMostEightColumnsPerThread() throws {
+        // Up to the student's width (768, 24 columns per lane): the warp-per-row kernel, 8 warps per part.
         let base = try #require(LaunchConfiguration.layerNormBackward(rows: 2 * 32 * 261, dim: 768))
-        #expect(base == LaunchConfiguration(gridX: 261, blockX: 192) && base.isValid())
+        #expect(base == LaunchConfiguration(gridX: 261, blockX: 256) && base.isValid())
+        #expect(LaunchConfiguration.layerNormBackward(rows: 1, dim: 64) == LaunchConfiguration(gridX: 1, blockX: 256))
+        // Wider rows: one block per part, at most 8 columns per thread.
+        #expect(LaunchConfiguration.layerNormBackward(rows: 100, dim: 769)?.blockX == 224)
         #expect(LaunchConfiguration.layerNormBackward(rows: 100, dim: 1536)?.blockX == 384)
-        #expect(LaunchConfiguration.layerNormBackward(rows: 1, dim: 64) == LaunchConfiguration(gridX: 1, blockX: 32))
         #expect(LaunchConfiguration.layerNormBackward(rows: 1, dim: 8192)?.blockX == 1024)
         #expect(LaunchConfiguration.layerNormBackward(rows: 1, dim: 8193) == nil)
     }
