@@ -21,18 +21,31 @@ extern "C" __global__ void bias_gelu(bf16_t* __restrict__ x, const float* __rest
     }
 }
 
-/* One block per row: x [rows, 2·hidden] → y [rows, hidden]. */
+struct alignas(8) BF16x4 { bf16_t v[4]; };
+
+static __device__ __forceinline__ bf16_t swiglu(bf16_t gate, bf16_t value, float gate_bias, float value_bias) {
+    const float a = bf16_to_f32(gate) + gate_bias;
+    const float v = bf16_to_f32(value) + value_bias;
+    return f32_to_bf16(a / (1.0f + expf(-a)) * v);
+}
+
+/* One block per row: x [rows, 2·hidden] → y [rows, hidden]; 8-byte accesses (4 columns) when hidden % 4 == 0. */
 extern "C" __global__ void bias_swiglu(const bf16_t* __restrict__ x, const float* __restrict__ bias,
                                        bf16_t* __restrict__ y, int rows, int hidden) {
     const int row = blockIdx.x;
     if (row >= rows) return;
     const bf16_t* xr = x + (long long)row * 2 * hidden;
     bf16_t* yr = y + (long long)row * hidden;
-    for (int j = threadIdx.x; j < hidden; j += blockDim.x) {
-        const float a = bf16_to_f32(xr[j]) + bias[j];
-        const float v = bf16_to_f32(xr[hidden + j]) + bias[hidden + j];
-        yr[j] = f32_to_bf16(a / (1.0f + expf(-a)) * v);
+    if ((hidden & 3) == 0) {
+        for (int q = threadIdx.x; q < hidden / 4; q += blockDim.x) {
+            const BF16x4 gate = ((const BF16x4*)xr)[q], value = ((const BF16x4*)(xr + hidden))[q];
+            BF16x4 out;
+            for (int e = 0; e < 4; ++e) out.v[e] = swiglu(gate.v[e], value.v[e], bias[4 * q + e], bias[hidden + 4 * q + e]);
+            ((BF16x4*)yr)[q] = out;
+        }
+        return;
     }
+    for (int j = threadIdx.x; j < hidden; j += blockDim.x) yr[j] = swiglu(xr[j], xr[hidden + j], bias[j], bias[hidden + j]);
 }
 """#)
 }

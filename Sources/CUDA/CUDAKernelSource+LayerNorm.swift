@@ -2,7 +2,8 @@ extension CUDAKernelSource {
     /// LayerNorm over the last dimension with f32 statistics (two passes: mean, then the biased variance of
     /// `x − mean`; `F.layer_norm`), one block per row; and the fused block tail
     /// `residual += gamma ⊙ branch; y = LayerNorm(residual)` (timm `x + ls(…)` followed by the next `norm1`/`norm2`
-    /// or the final `norm`), which reads the residual once and the bf16 branch once.
+    /// or the final `norm`), which reads the residual once and the bf16 branch once — for `dim % 4 == 0` (every ViT)
+    /// with 16-byte accesses, each thread's columns kept in registers between the passes.
     ///
     /// Launch: grid `rows`, block `LaunchConfiguration.rowThreads(dim:)` (a multiple of 32), no dynamic shared memory.
     public static let layerNorm = CUDAKernelSource(
@@ -41,6 +42,67 @@ extern "C" __global__ void layer_norm_f32_bf16(const float* __restrict__ x, cons
     normalize_row(xr, weight, bias, y + row * dim, dim, eps, sum, scratch);
 }
 
+/* Four consecutive f32 (16 bytes) and four bf16 (8 bytes). */
+struct alignas(16) F32x4 { float v[4]; };
+struct alignas(8) BF16x4 { bf16_t v[4]; };
+
+static __device__ __forceinline__ void store4(float* y, int q, const float* v) {
+    F32x4 out;
+    for (int e = 0; e < 4; ++e) out.v[e] = v[e];
+    ((F32x4*)y)[q] = out;
+}
+static __device__ __forceinline__ void store4(bf16_t* y, int q, const float* v) {
+    BF16x4 out;
+    for (int e = 0; e < 4; ++e) out.v[e] = f32_to_bf16(v[e]);
+    ((BF16x4*)y)[q] = out;
+}
+
+/* The fused tail for dim % 4 == 0 and dim ≤ 8·blockDim.x: each thread's ≤ 2 groups of 4 columns stay in registers
+   (one read and one write of the residual, 16-byte accesses); the same arithmetic as the loop form. */
+template <typename Out>
+static __device__ __forceinline__ void residual_layer_norm_vectors(float* __restrict__ xr, const bf16_t* __restrict__ br,
+                                                                   const float* __restrict__ gamma,
+                                                                   const float* __restrict__ weight,
+                                                                   const float* __restrict__ bias, Out* __restrict__ yr,
+                                                                   int dim, float eps, float* scratch) {
+    const int groups = dim >> 2;
+    float v[2][4];
+    float sum = 0.0f;
+    for (int c = 0; c < 2; ++c) {
+        const int q = threadIdx.x + c * blockDim.x;
+        if (q < groups) {
+            F32x4 r = ((const F32x4*)xr)[q];
+            const BF16x4 b = ((const BF16x4*)br)[q];
+            for (int e = 0; e < 4; ++e) {
+                const float scale = gamma ? gamma[4 * q + e] : 1.0f;
+                v[c][e] = r.v[e] + scale * bf16_to_f32(b.v[e]);
+                r.v[e] = v[c][e];
+                sum += v[c][e];
+            }
+            ((F32x4*)xr)[q] = r;
+        }
+    }
+    const float mean = block_sum(sum, scratch) / (float)dim;
+    float squares = 0.0f;
+    for (int c = 0; c < 2; ++c) {
+        if (threadIdx.x + c * blockDim.x < groups) {
+            for (int e = 0; e < 4; ++e) {
+                const float d = v[c][e] - mean;
+                squares += d * d;
+            }
+        }
+    }
+    const float inverse = 1.0f / sqrtf(block_sum(squares, scratch) / (float)dim + eps);
+    for (int c = 0; c < 2; ++c) {
+        const int q = threadIdx.x + c * blockDim.x;
+        if (q < groups) {
+            float out[4];
+            for (int e = 0; e < 4; ++e) out[e] = (v[c][e] - mean) * inverse * weight[4 * q + e] + bias[4 * q + e];
+            store4(yr, q, out);
+        }
+    }
+}
+
 /* residual[row] += gamma ⊙ branch[row] (gamma null: plain add), then y[row] = LayerNorm(residual[row]). */
 template <typename Out>
 static __device__ __forceinline__ void residual_layer_norm(float* __restrict__ residual, const bf16_t* __restrict__ branch,
@@ -52,6 +114,10 @@ static __device__ __forceinline__ void residual_layer_norm(float* __restrict__ r
     if (row >= rows) return;
     float* xr = residual + row * dim;
     const bf16_t* br = branch + row * dim;
+    if ((dim & 3) == 0 && dim <= 8 * (int)blockDim.x) {
+        residual_layer_norm_vectors(xr, br, gamma, weight, bias, y + row * dim, dim, eps, scratch);
+        return;
+    }
     float sum = 0.0f;
     for (int i = threadIdx.x; i < dim; i += blockDim.x) {
         const float scale = gamma ? gamma[i] : 1.0f;

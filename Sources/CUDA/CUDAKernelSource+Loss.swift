@@ -10,13 +10,13 @@ extension CUDAKernelSource {
     /// - `center_update`: at the start of a step with queued rows, `c ← c·m + float(pending/rows)·(1 − m)` in f32
     ///   (rounded intrinsics, no FMA), `pending ← 0` (DINOv2's lagged `apply_center_update`);
     /// - `centered_softmax_rows`: `P = softmax((T − c)/τ_t)` per row, `z` formed as `(t − c)/τ` in f32, then
-    ///   `exp(z − max)·(1/Σ)` (`CPUBackend.softmax`); one block per row (`LaunchConfiguration.rows(_:dim:)` with `dim` = K: 1,024 threads at K = 131,072); `P` may
+    ///   `exp(z − max)·(1/Σ)` (`CPUBackend.softmax`; max and Σ in one pass, the online softmax); one block per row (`LaunchConfiguration.rows(_:dim:)` with `dim` = K: 1,024 threads at K = 131,072); `P` may
     ///   be `T` (in place, after `center_accumulate` read it);
     /// - `cross_entropy_rows`: per student row, `z = S/τ_s`, teacher rows `P_t` from `teachers` (device pointers,
     ///   each a `[rows, K]` chunk paired row by row): `row_loss[r] = lse·ΣP − ΣP·z` (f64; `lse = max(z) −
     ///   log(1/Σ)` as the CPU takes it from the softmax at the maximum) and the bf16 gradient
     ///   `(w/τ_s)·(softmax(z)·Σ_t ΣP_t − Σ_t P_t)`, i.e. `(softmax(S/τs) − P)/(τs·rows)` for one teacher and
-    ///   `w = 1/rows`; one block per row, three passes over `K`;
+    ///   `w = 1/rows`; one block per row, two passes over `K` (max, Σ, ΣP and ΣP·z in the first: the online softmax);
     /// - Sinkhorn-Knopp in the CPU's log form (f64): `sinkhorn_column_scaling` `a_k = −log Σ_b exp(z_bk + c_b)`
     ///   (one thread per prototype), `sinkhorn_row_scaling` `c_b = −log Σ_k exp(z_bk + a_k)` (one block per row),
     ///   `sinkhorn_probabilities` `P = exp(z + a_k + c_b)`; it needs the step's teacher rows together;
@@ -28,6 +28,25 @@ extension CUDAKernelSource {
         code: #"""
 #define CENTER_ROW_BLOCK 64
 #define NEGATIVE_INFINITY_F64 __longlong_as_double(0xfff0000000000000ULL)
+
+/* One value into a thread's running softmax statistics: the maximum m and Σ exp(z − m), rescaled when m grows
+   (Milakov & Gimelshein, "Online normalizer calculation for softmax", 2018): one pass instead of two. */
+static __device__ __forceinline__ void online_softmax_add(float z, float& maximum, float& sum) {
+    if (z > maximum) {
+        sum = sum * expf(maximum - z) + 1.0f;
+        maximum = z;
+    } else {
+        sum += expf(z - maximum);
+    }
+}
+
+/* The block's Σ exp(z − max) from every thread's running pair; `maximum` becomes the block's maximum. */
+static __device__ __forceinline__ float block_softmax_sum(float& maximum, float sum, float* scratch) {
+    const float block_maximum = block_max(maximum, scratch);
+    const float rescaled = sum == 0.0f ? 0.0f : sum * expf(maximum - block_maximum);
+    maximum = block_maximum;
+    return block_sum(rescaled, scratch);
+}
 
 static __device__ __forceinline__ void flag_nonfinite(float value, unsigned long long index, unsigned long long* first) {
     if (!isfinite(value)) atomicMin(first, index);
@@ -66,15 +85,12 @@ extern "C" __global__ void centered_softmax_rows(const float* t, const float* __
     if (row >= rows) return;
     const float* tr = t + row * k;
     float* pr = p + row * k;
-    float maximum = __int_as_float(0xff800000);
+    float maximum = __int_as_float(0xff800000), sum = 0.0f;
     for (int j = threadIdx.x; j < k; j += blockDim.x) {
         flag_nonfinite(tr[j], (unsigned long long)((row_offset + row) * k + j), first_nonfinite);
-        maximum = fmaxf(maximum, __fdiv_rn(__fsub_rn(tr[j], center[j]), tau));
+        online_softmax_add(__fdiv_rn(__fsub_rn(tr[j], center[j]), tau), maximum, sum);
     }
-    maximum = block_max(maximum, scratch);
-    float sum = 0.0f;
-    for (int j = threadIdx.x; j < k; j += blockDim.x) sum += expf(__fdiv_rn(__fsub_rn(tr[j], center[j]), tau) - maximum);
-    const float inverse = 1.0f / block_sum(sum, scratch);
+    const float inverse = 1.0f / block_softmax_sum(maximum, sum, scratch);
     for (int j = threadIdx.x; j < k; j += blockDim.x)
         pr[j] = __fmul_rn(expf(__fdiv_rn(__fsub_rn(tr[j], center[j]), tau) - maximum), inverse);
 }
@@ -93,24 +109,21 @@ extern "C" __global__ void cross_entropy_rows(const float* __restrict__ student,
     const float* tr[MAX_TEACHERS];
     const int count = min(teacher_count, MAX_TEACHERS);
     for (int i = 0; i < count; ++i) tr[i] = (const float*)teachers[i] + row * k;
-    float maximum = __int_as_float(0xff800000);
+    float maximum = __int_as_float(0xff800000), sum = 0.0f;
     double mass = 0.0, cross = 0.0;
     for (int j = threadIdx.x; j < k; j += blockDim.x) {
         flag_nonfinite(sr[j], (unsigned long long)((row_offset + row) * k + j), first_nonfinite);
         const float z = __fdiv_rn(sr[j], tau);
-        maximum = fmaxf(maximum, z);
+        online_softmax_add(z, maximum, sum);
         for (int i = 0; i < count; ++i) {
             const float q = tr[i][j];
             mass += (double)q;
             cross += (double)q * (double)z;
         }
     }
-    maximum = block_max(maximum, scratch);
+    const float inverse = 1.0f / block_softmax_sum(maximum, sum, scratch);
     mass = block_sum_f64(mass, scratch64);
     cross = block_sum_f64(cross, scratch64);
-    float sum = 0.0f;
-    for (int j = threadIdx.x; j < k; j += blockDim.x) sum += expf(__fdiv_rn(sr[j], tau) - maximum);
-    const float inverse = 1.0f / block_sum(sum, scratch);
     const float factor = __fdiv_rn(weight, tau);
     const float scale = __fmul_rn(factor, (float)mass);
     bf16_t* gr = gradient + row * k;
