@@ -13,9 +13,9 @@ extension CUDAKernelSource {
     /// 64): `qkv [B, L, 3, H, hd]` in, `softmax(Q·Kᵀ/√hd)·V` merged as `[B, L, H·hd]` out, the scores never in
     /// memory — the online softmax of FlashAttention-2 (Dao, 2023, Algorithm 1). One block of 4 warps per (image,
     /// head, 64 query rows), grid `⌈L/64⌉·B·H`; each warp holds 16 query rows. Per 64-key tile: K `[key][dim]` and
-    /// Vᵀ `[dim][key]` in shared memory (rows padded by 8 bf16: conflict-free fragment reads), loaded with 16-byte
-    /// loads issued together, the next tile's while this one is computed; S = Q·Kᵀ and O += P·V on
-    /// the tensor cores (`mma.sync.m16n8k16` bf16 → f32, PTX ISA "Matrix fragments for mma.m16n8k16"), the running
+    /// Vᵀ `[dim][key]` in shared memory (rows padded by 8 bf16, words in fragment order: one conflict-free 8-byte read
+    /// per B fragment), loaded with 16-byte loads issued together, the next tile's while this one is computed;
+    /// S = Q·Kᵀ and O += P·V on the tensor cores (`mma.sync.m16n8k16` bf16 → f32, PTX ISA "Matrix fragments for mma.m16n8k16"), the running
     /// maximum and sum in f32 (exp2 of log2e-scaled scores), P rounded to bf16 for P·V, O divided by the row sum at
     /// the end. Keys ≥ L are masked with −∞, query rows ≥ L computed on zeros and not written.
     public static let attention = CUDAKernelSource(
@@ -86,8 +86,13 @@ __device__ __forceinline__ unsigned pack_bf16x2(float low, float high) {
 #define ATTENTION_TILE 64
 #define ATTENTION_THREADS 128
 
-/* 16 bytes: eight bf16 of one row. */
+/* 16 bytes: eight bf16 of one row; 8 bytes: a B fragment. */
 struct alignas(16) Words4 { unsigned x, y, z, w; };
+struct alignas(8) Words2 { unsigned x, y; };
+
+/* Where word w of a shared-memory row goes: within each group of 8 words (16 bf16), words t and t + 4 — the two
+   registers of a thread's B fragment — become neighbours 2t and 2t + 1, so one 8-byte load fetches both. */
+__device__ __forceinline__ int fragment_order(int w) { return (w & ~7) | ((w & 3) << 1) | ((w >> 2) & 1); }
 
 __device__ __forceinline__ unsigned word_of(const Words4& v, int i) { return i == 0 ? v.x : (i == 1 ? v.y : (i == 2 ? v.z : v.w)); }
 
@@ -117,18 +122,18 @@ template <int HD> struct AttentionTile {
         }
     }
 
-    /* key_tile [64][HD/2 + 4] words, value_tile [HD][36] words (Vᵀ, key pairs). */
+    /* key_tile [64][HD/2 + 4] words, value_tile [HD][36] words (Vᵀ, key pairs), both in fragment order. */
     __device__ __forceinline__ void store(unsigned (*key_tile)[HD / 2 + 4], unsigned (*value_tile)[ATTENTION_TILE / 2 + 4]) const {
         for (int i = 0; i < key_loads; ++i) {
             const int c = threadIdx.x + i * ATTENTION_THREADS, key = c / chunks, chunk = c % chunks;
-            *(Words4*)&key_tile[key][chunk * 4] = k[i];
+            for (int w = 0; w < 4; ++w) key_tile[key][fragment_order(chunk * 4 + w)] = word_of(k[i], w);
         }
         for (int i = 0; i < value_loads; ++i) {
             const int c = threadIdx.x + i * ATTENTION_THREADS, pair = c % (ATTENTION_TILE / 2), chunk = c / (ATTENTION_TILE / 2);
             for (int e = 0; e < 8; ++e) {
                 const unsigned first = word_of(v[i][0], e / 2), second = word_of(v[i][1], e / 2);
                 const unsigned low = (e & 1) ? first >> 16 : first & 0xffffu, high = (e & 1) ? second >> 16 : second & 0xffffu;
-                value_tile[chunk * 8 + e][pair] = low | (high << 16);
+                value_tile[chunk * 8 + e][fragment_order(pair)] = low | (high << 16);
             }
         }
     }
@@ -185,7 +190,8 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
             s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
             if (j * 8 >= remaining) continue;
             for (int ks = 0; ks < HD / 16; ++ks) {
-                const unsigned kb[2] = {key_tile[j * 8 + g][ks * 8 + t], key_tile[j * 8 + g][ks * 8 + 4 + t]};
+                const Words2 fragment = *(const Words2*)&key_tile[j * 8 + g][ks * 8 + 2 * t];
+                const unsigned kb[2] = {fragment.x, fragment.y};
                 mma_bf16_16816(s[j], qa[ks], kb);
             }
         }
@@ -229,7 +235,8 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
                                     pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]),
                                     pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
             for (int dn = 0; dn < HD / 8; ++dn) {
-                const unsigned vb[2] = {value_tile[dn * 8 + g][kk * 8 + t], value_tile[dn * 8 + g][kk * 8 + 4 + t]};
+                const Words2 fragment = *(const Words2*)&value_tile[dn * 8 + g][kk * 8 + 2 * t];
+                const unsigned vb[2] = {fragment.x, fragment.y};
                 mma_bf16_16816(o[dn], pa, vb);
             }
         }
@@ -251,12 +258,12 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
     }
 }
 
-extern "C" __global__ void attention_fused_hd32(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ out,
+extern "C" __global__ __launch_bounds__(ATTENTION_THREADS, 3) void attention_fused_hd32(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ out,
                                                  int tokens, int heads, float scale_log2) {
     attention_fused<32>(qkv, out, tokens, heads, scale_log2);
 }
 
-extern "C" __global__ void attention_fused_hd64(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ out,
+extern "C" __global__ __launch_bounds__(ATTENTION_THREADS, 3) void attention_fused_hd64(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ out,
                                                  int tokens, int heads, float scale_log2) {
     attention_fused<64>(qkv, out, tokens, heads, scale_log2);
 }

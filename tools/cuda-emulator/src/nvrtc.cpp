@@ -124,10 +124,11 @@ int nvrtcDestroyProgram(void** program) {
 int nvrtcCompileProgram(void* handle, int, const char* const*) {
     auto* program = (Program*)handle;
     if (!program) return kNVRTCInvalidProgram;
-    // Each `extern "C" __global__ void name(` gets a trampoline taking cuLaunchKernel's kernelParams, and a function
+    // Each `extern "C" __global__ [__launch_bounds__(…)] void name(` gets a trampoline taking cuLaunchKernel's kernelParams, and a function
     // giving its parameters' sizes (for launches captured into a graph).
     std::string text = program->source + "\n";
-    static const std::regex kernel(R"(extern\s+"C"\s+__global__\s+void\s+([A-Za-z_][A-Za-z0-9_]*)\s*\()");
+    static const std::regex kernel(
+        R"(extern\s+"C"\s+__global__\s+(?:__launch_bounds__\s*\([^)]*\)\s+)?void\s+([A-Za-z_][A-Za-z0-9_]*)\s*\()");
     for (auto match = std::sregex_iterator(program->source.begin(), program->source.end(), kernel);
          match != std::sregex_iterator(); ++match) {
         const std::string name = (*match)[1];
