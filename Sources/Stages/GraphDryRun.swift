@@ -111,7 +111,7 @@ public enum GraphDryRun {
             }
         }
         for node in graph.stages where node.device != "cpu" {
-            lines.append("note: \(node.name) runs on device \(node.device): `distill run` needs the CUDA driver, NVRTC and cuBLASLt there (docs/cuda.md; teacher-inference and student-trainer run there; not yet measured on a GPU)")
+            lines.append("note: \(node.name) runs on device \(node.device): `distill run` needs the CUDA driver, NVRTC and cuBLASLt there (docs/cuda.md; teacher-inference and student-trainer run there)")
         }
         return (lines, problems)
     }
