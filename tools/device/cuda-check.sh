@@ -79,18 +79,23 @@ step() {
     RESULTS+=("$name: exit $rc")
 }
 
-run() {
-    local out=${OUT:-/tmp/cuda-check-out} work=/tmp/distill-cuda
+# THERE: unpacks the pack into $work and writes $work/distill.sh, which runs the pack's `distill` with the pack's
+# libraries (built on Debian) on LD_LIBRARY_PATH — for `distill` alone: python3 and torch keep the machine's own.
+unpack() {
     mkdir -p "$out" "$work"
     RESULTS=()
     tar -C "$work" -xJf "$PACK" || { echo "error: cannot unpack $PACK (run 'pack' here first and carry .device)"; exit 1; }
-    local pack="$work/cuda-pack"
-    export PYTHONUNBUFFERED=1
-    # The pack's libraries (built on Debian) only for `distill`: python3 and torch keep the machine's own.
-    local distill="$work/distill.sh"
+    pack="$work/cuda-pack"
+    distill="$work/distill.sh"
     printf '#!/bin/sh\nLD_LIBRARY_PATH="%s/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "%s/distill" "$@"\n' \
         "$pack" "$pack" > "$distill"
     chmod +x "$distill"
+}
+
+run() {
+    local out=${OUT:-/tmp/cuda-check-out} work=/tmp/distill-cuda pack distill
+    unpack
+    export PYTHONUNBUFFERED=1
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv
     ldconfig -p | grep -E 'cuda|cublas|nvrtc'
     ls /usr/local/cuda/lib64 | grep -E 'nvrtc|cublasLt' || true
@@ -173,14 +178,10 @@ PY
 # THERE: the two benchmarks again with --profile (device time per kernel and GEMM; no parity, no PyTorch), text
 # tables on stdout and in $OUT/profile.txt — where the time goes, for the next change.
 profile() {
-    local out=${OUT:-/tmp/cuda-check-out} work=/tmp/distill-cuda
-    mkdir -p "$out" "$work"
-    RESULTS=()
-    tar -C "$work" -xJf "$PACK" || { echo "error: cannot unpack $PACK (run 'pack' here first and carry .device)"; exit 1; }
-    local pack="$work/cuda-pack"
-    export LD_LIBRARY_PATH="$pack/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
-    step "distill bench vit --device cuda --profile" 120 bash -c "set -o pipefail; '$pack/distill' bench vit --device cuda --profile 2>&1 | tee '$out/profile.txt'"
-    step "distill bench train --device cuda --profile" 120 bash -c "set -o pipefail; '$pack/distill' bench train --device cuda --profile 2>&1 | tee -a '$out/profile.txt'"
+    local out=${OUT:-/tmp/cuda-check-out} work=/tmp/distill-cuda pack distill
+    unpack
+    step "distill bench vit --device cuda --profile" 120 bash -c "set -o pipefail; '$distill' bench vit --device cuda --profile 2>&1 | tee '$out/profile.txt'"
+    step "distill bench train --device cuda --profile" 120 bash -c "set -o pipefail; '$distill' bench train --device cuda --profile 2>&1 | tee -a '$out/profile.txt'"
     printf '  %s\n' "${RESULTS[@]}"
 }
 
