@@ -55,8 +55,9 @@ public struct CUDATrainingKernels: Sendable {
         precondition(partials.count >= 2 * parts * dim, "layer_norm_backward partials")
         let weightPartials = partials.view(offset: 0, shape: [parts, dim])
         let biasPartials = partials.view(offset: parts * dim, shape: [parts, dim])
-        let warps = dim <= LaunchConfiguration.layerNormBackwardWarpColumns ? "warps_" : ""
-        try launch("layer_norm_backward_" + warps + (dy.dtype == .bf16 ? "bf16" : "f32"), configuration,
+        let warps = dim <= LaunchConfiguration.layerNormBackwardWarpColumns, bf16 = dy.dtype == .bf16
+        try launch(warps ? (bf16 ? "layer_norm_backward_warps_bf16" : "layer_norm_backward_warps_f32")
+                         : (bf16 ? "layer_norm_backward_bf16" : "layer_norm_backward_f32"), configuration,
                    [Self.pointer(x), Self.pointer(weight), Self.pointer(dy), Self.pointer(dx), Self.pointer(weightPartials),
                     Self.pointer(biasPartials), .int(rows), .int(dim), .float(eps), .int(LaunchConfiguration.rowsPerPart)])
         try addPartials(weightPartials, parts: parts, cols: dim, into: dWeight)

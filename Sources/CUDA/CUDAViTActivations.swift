@@ -87,7 +87,7 @@ public final class CUDAViTActivations: @unchecked Sendable {
         residual = try backend.makeTensor(shape: [rows, d], dtype: .f32)
         normed = try backend.makeTensor(shape: [rows, d], dtype: .bf16)
         qkv = try backend.makeTensor(shape: [rows, 3 * d], dtype: .bf16)
-        unfused = FusedAttention.kernel(headDim: config.headDim) != nil ? nil : UnfusedAttention(
+        unfused = FusedAttention.supports(headDim: config.headDim) ? nil : UnfusedAttention(
             heads: try backend.makeTensor(shape: [3, batch, config.numHeads, length, config.headDim], dtype: .bf16),
             scores: try backend.makeTensor(shape: [pairs, length, paddedLength], dtype: .f32),
             probabilities: try backend.makeTensor(shape: [pairs, length, paddedLength], dtype: .bf16),

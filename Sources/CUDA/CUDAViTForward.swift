@@ -217,7 +217,8 @@ public final class CUDAViTForward: @unchecked Sendable {
             if let unfused = a.unfused {
                 try unfusedAttention(a, unfused)
             } else {
-                try backend.launch(FusedAttention.kernel(headDim: hd)!, FusedAttention.launch(tokens: length, pairs: pairs), [
+                try backend.launch(hd == 32 ? "attention_fused_hd32" : "attention_fused_hd64",
+                                   FusedAttention.launch(tokens: length, pairs: pairs), [
                     .pointer(a.qkv.address), .pointer(a.normed.address), .int(length), .int(heads),
                     .float(FusedAttention.scaleLog2(headDim: hd)),
                 ])

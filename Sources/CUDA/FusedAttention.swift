@@ -12,14 +12,10 @@ enum FusedAttention {
     /// Whether `DISTILL_CUDA_ATTENTION=unfused` asks for the unfused path (for comparisons), read once.
     static let disabled = DynamicLibrary.environment("DISTILL_CUDA_ATTENTION") == "unfused"
 
-    /// The kernel for `headDim` (32 or 64), or nil: then the unfused path.
-    static func kernel(headDim: Int) -> String? {
-        guard !disabled else { return nil }
-        switch headDim {
-        case 32: return "attention_fused_hd32"
-        case 64: return "attention_fused_hd64"
-        default: return nil
-        }
+    /// Whether a fused kernel serves `headDim` (32: `attention_fused_hd32`, 64: `attention_fused_hd64`); else the
+    /// unfused path.
+    static func supports(headDim: Int) -> Bool {
+        !disabled && (headDim == 32 || headDim == 64)
     }
 
     /// Grid `⌈tokens / 64⌉ · pairs` (query tile fastest), block 128.

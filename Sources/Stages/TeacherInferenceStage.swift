@@ -61,6 +61,14 @@ public struct TeacherInferenceStage: Stage {
         let out = try context.outbox(Self.output)
         let config = try ViTConfig.load(path: modelPath)
         let backend = CPUBackend(threads: threads == 0 ? CPUBackend.availableCores : threads)
+        // The device first: without a driver the stage fails at once, not after seconds of making or reading weights
+        // (while a sibling stage's failure waited for it).
+        var device: CUDABackend?
+        if context.device != "cpu" {
+            do { device = try CUDABackend(ordinal: 0) } catch {
+                throw DeviceUnavailableError(stage: context.stageName, device: context.device, reason: "\(error)")
+            }
+        }
         let parameters: ViTParameters
         if weightsPath.isEmpty {
             context.logger.warning("teacher \(config.name): no weights given, using random weights (seed \(context.seed))")
@@ -74,16 +82,11 @@ public struct TeacherInferenceStage: Stage {
                                                 otherModules: ["dino_head", "ibot_head"])
         }
         let encoder: ViTEncoder
-        switch context.device {
-        case "cpu":
-            encoder = ViTEncoder(cpu: ViT(config: config, parameters: parameters, backend: backend))
-        default:
-            let device: CUDABackend
-            do { device = try CUDABackend(ordinal: 0) } catch {
-                throw DeviceUnavailableError(stage: context.stageName, device: context.device, reason: "\(error)")
-            }
+        if let device {
             encoder = ViTEncoder(cuda: try CUDAViTForward(config: config, parameters: parameters, backend: device))
             context.logger.info("teacher \(config.name) on \(encoder.deviceDescription)")
+        } else {
+            encoder = ViTEncoder(cpu: ViT(config: config, parameters: parameters, backend: backend))
         }
 
         var pending: [CropSet] = []

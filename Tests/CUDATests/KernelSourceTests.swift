@@ -7,7 +7,7 @@ import TestSupport
 /// source defines is declared, names are unique, and every kernel the forward launches exists in a source.
 @Suite struct KernelSourceTests {
     static func definedKernels(_ code: String) -> [String] {
-        let pattern = try! NSRegularExpression(pattern: #"extern "C" __global__ void ([A-Za-z0-9_]+)\("#)
+        let pattern = try! NSRegularExpression(pattern: #"extern "C" __global__ (?:__launch_bounds__\([^)]*\) )?void ([A-Za-z0-9_]+)\("#)
         return pattern.matches(in: code, range: NSRange(code.startIndex..., in: code)).map {
             String(code[Range($0.range(at: 1), in: code)!])
         }
