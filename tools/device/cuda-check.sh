@@ -17,7 +17,7 @@
 #                                          # and logs go to $OUT.
 #
 # The device call (from the repository root, with the pack carried):
-#   run(command: "bash tools/device/cuda-check.sh run", carry: [".device"], timeout_s: 600)
+#   run(command: "set -o pipefail; bash tools/device/cuda-check.sh run 2>&1 | tee $OUT/run.log", carry: [".device"], timeout_s: 600)
 set -uo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
