@@ -43,6 +43,22 @@ extern "C" __global__ void block_sum(const float* x, float* out, int n) {
         out[blockIdx.x] = total;
     }
 }
+// One warp: D [16][8] f32 = A [16][16] · B [16][8] (bf16 bits, row-major) through the emulated tensor-core mma,
+// each lane packing its fragments as the PTX ISA lays them out (g = lane / 4, t = lane % 4).
+extern "C" __global__ __launch_bounds__(32) void mma_tile(const unsigned short* a, const unsigned short* b, float* d) {
+    const int lane = threadIdx.x, g = lane >> 2, t = lane & 3;
+    auto pair = [](const unsigned short* p, int low, int high) { return (unsigned)p[low] | ((unsigned)p[high] << 16); };
+    const unsigned fa[4] = {pair(a, g * 16 + 2 * t, g * 16 + 2 * t + 1), pair(a, (g + 8) * 16 + 2 * t, (g + 8) * 16 + 2 * t + 1),
+                            pair(a, g * 16 + 2 * t + 8, g * 16 + 2 * t + 9), pair(a, (g + 8) * 16 + 2 * t + 8, (g + 8) * 16 + 2 * t + 9)};
+    const unsigned fb[2] = {pair(b, (2 * t) * 8 + g, (2 * t + 1) * 8 + g), pair(b, (2 * t + 8) * 8 + g, (2 * t + 9) * 8 + g)};
+    float fd[4] = {0.0f, 0.0f, 0.0f, 0.0f};
+    cudaemu_mma_m16n8k16_bf16(fd, fa, fb);
+    d[g * 8 + 2 * t] = fd[0];
+    d[g * 8 + 2 * t + 1] = fd[1];
+    d[(g + 8) * 8 + 2 * t] = fd[2];
+    d[(g + 8) * 8 + 2 * t + 1] = fd[3];
+}
+
 extern "C" __global__ void deadlock(float* out) {
     if (threadIdx.x < 32) __syncthreads();
     out[threadIdx.x] = 1.0f;
@@ -117,6 +133,38 @@ int main(int argc, char** argv) {
     expect(right, "block_sum: warp shuffles + __syncthreads give every block's sum");
     expect(cuLaunchKernel(function, 1, 1, 1, 2048, 1, 1, 0, nullptr, params, nullptr) == 1,
            "a 2,048-thread block is CUDA_ERROR_INVALID_VALUE");
+
+    // The tensor-core mma: small integers, exact in bf16 and in the f32 sums, so D must equal A·B exactly.
+    {
+        std::vector<unsigned short> a(16 * 16), b(16 * 8);
+        std::vector<float> fa(a.size()), fb(b.size());
+        for (size_t i = 0; i < a.size(); i++) fa[i] = (float)((int)(i * 7 % 11) - 5);
+        for (size_t i = 0; i < b.size(); i++) fb[i] = (float)((int)(i * 5 % 9) - 4);
+        auto bits = [](float v) { unsigned u; memcpy(&u, &v, 4); return (unsigned short)(u >> 16); };
+        for (size_t i = 0; i < a.size(); i++) a[i] = bits(fa[i]);
+        for (size_t i = 0; i < b.size(); i++) b[i] = bits(fb[i]);
+        uint64_t da = 0, db = 0, dd = 0;
+        cuMemAlloc_v2(&da, a.size() * 2);
+        cuMemAlloc_v2(&db, b.size() * 2);
+        cuMemAlloc_v2(&dd, 16 * 8 * 4);
+        cuMemcpyHtoDAsync_v2(da, a.data(), a.size() * 2, nullptr);
+        cuMemcpyHtoDAsync_v2(db, b.data(), b.size() * 2, nullptr);
+        void* mma = nullptr;
+        expect(cuModuleGetFunction(&mma, module, "mma_tile") == 0, "a kernel declared with __launch_bounds__ is found");
+        void* mma_params[] = {&da, &db, &dd};
+        expect(cuLaunchKernel(mma, 1, 1, 1, 32, 1, 1, 0, nullptr, mma_params, nullptr) == 0, "mma_tile launches");
+        float out[16 * 8];
+        cuMemcpyDtoHAsync_v2(out, dd, sizeof out, nullptr);
+        bool exact = true;
+        for (int r = 0; r < 16; r++) {
+            for (int c = 0; c < 8; c++) {
+                float sum = 0.0f;
+                for (int k = 0; k < 16; k++) sum += fa[r * 16 + k] * fb[k * 8 + c];
+                exact = exact && out[r * 8 + c] == sum;
+            }
+        }
+        expect(exact, "mma.m16n8k16 bf16: every lane's fragments give D = A·B");
+    }
 
     // A graph: a memset and the launch captured (argument values copied at capture), replayed twice.
     const float poison = __builtin_nanf("");
