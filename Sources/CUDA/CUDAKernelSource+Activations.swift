@@ -21,8 +21,6 @@ extern "C" __global__ void bias_gelu(bf16_t* __restrict__ x, const float* __rest
     }
 }
 
-struct alignas(8) BF16x4 { bf16_t v[4]; };
-
 static __device__ __forceinline__ bf16_t swiglu(bf16_t gate, bf16_t value, float gate_bias, float value_bias) {
     const float a = bf16_to_f32(gate) + gate_bias;
     const float v = bf16_to_f32(value) + value_bias;

@@ -42,10 +42,6 @@ extern "C" __global__ void layer_norm_f32_bf16(const float* __restrict__ x, cons
     normalize_row(xr, weight, bias, y + row * dim, dim, eps, sum, scratch);
 }
 
-/* Four consecutive f32 (16 bytes) and four bf16 (8 bytes). */
-struct alignas(16) F32x4 { float v[4]; };
-struct alignas(8) BF16x4 { bf16_t v[4]; };
-
 static __device__ __forceinline__ void store4(float* y, int q, const float* v) {
     F32x4 out;
     for (int e = 0; e < 4; ++e) out.v[e] = v[e];

@@ -39,7 +39,8 @@ public struct CUDAKernelSource: Sendable, Hashable {
     }
 
     /// Shared by every source: bf16 conversions (bf16 → f32 = bits << 16; f32 → bf16 rounds to nearest even and
-    /// keeps NaN, quieted — as `DTypeConversion.bfloat16Bits` and PyTorch), warp/block sums and maxima.
+    /// keeps NaN, quieted — as `DTypeConversion.bfloat16Bits` and PyTorch), 16- and 8-byte vectors of four f32 / bf16
+    /// (`F32x4`, `BF16x4`: one access for four columns), warp/block sums and maxima.
     /// Block reductions assume `blockDim.x` is a multiple of 32, at most 1024, and a `__shared__ float[32]` scratch.
     public static let prelude = #"""
 typedef unsigned short bf16_t;
@@ -47,6 +48,10 @@ typedef unsigned short bf16_t;
 __device__ __forceinline__ float bf16_to_f32(bf16_t v) {
     return __uint_as_float(((unsigned int)v) << 16);
 }
+
+/* Four consecutive f32 (16 bytes) and four bf16 (8 bytes), for vector loads and stores. */
+struct alignas(16) F32x4 { float v[4]; };
+struct alignas(8) BF16x4 { bf16_t v[4]; };
 
 __device__ __forceinline__ bf16_t f32_to_bf16(float f) {
     unsigned int bits = __float_as_uint(f);
