@@ -449,15 +449,41 @@ public enum CUDAKernelParity {
         // `pointers` holds the teachers' raw addresses: their storage must outlive every launch that reads them
         // (released earlier, the pool hands it to the next allocation).
         withExtendedLifetime(dTeachers) {}
-        // Sinkhorn-Knopp.
+        // Sinkhorn-Knopp: the logits whole (made once), then in chunks made again for every pass (a copy stands in for
+        // the logits GEMM), then a NaN logit reported by its flat index over the chunks.
         let logits = h.random(rows * k, seed: 90, scale: 3)
         let cSinkhorn = h.host([Float](repeating: 0, count: rows * k))
         try SinkhornKnopp().probabilities(teacherLogits: h.host(logits), rows: rows, prototypes: k, temperature: temperature, output: cSinkhorn)
-        let sinkhorn = try h.output(rows * k)
-        try h.kernels.sinkhorn(logits: try h.device(logits), output: sinkhorn, a: try h.words(k), c: try h.words(rows), rows: rows,
-                               prototypes: k, temperature: temperature)
-        result.append(h.row("sinkhorn_*", "\(rows)×\(k), 3 iterations", "probabilities", cuda: try h.floats(sinkhorn),
-                            expected: h.cpu.download(cSinkhorn), tolerance: f32Tolerance))
+        let sinkhorn = try CUDASinkhorn(kernels: h.kernels, rows: rows, prototypes: k)
+        for chunkRows in [rows, chunk] {
+            let source = try h.device(logits), buffer = try h.output(chunkRows * k), output = try h.output(rows * k), flag = try h.flag()
+            let chunks = stride(from: 0, to: rows, by: chunkRows).map { $0..<min($0 + chunkRows, rows) }
+            var made = 0
+            try sinkhorn.run(chunks: chunks, temperature: temperature, firstNonFinite: flag, logits: { range throws(CUDAError) in
+                made += 1
+                let view = buffer.view(shape: [range.count, k])
+                try h.backend.copy(from: source.view(offset: range.lowerBound * k, shape: [range.count * k]), to: view.view(shape: [range.count * k]))
+                return view
+            }, use: { range, probabilities throws(CUDAError) in
+                try h.backend.copy(from: probabilities.view(shape: [range.count * k]), to: output.view(offset: range.lowerBound * k, shape: [range.count * k]))
+            })
+            let input = "\(rows)×\(k), 3 iterations, \(chunks.count) chunk\(chunks.count == 1 ? "" : "s") (logits made \(made)×)"
+            result.append(h.row("sinkhorn_*", input, "probabilities", cuda: try h.floats(output), expected: h.cpu.download(cSinkhorn),
+                                tolerance: f32Tolerance))
+            result.append(h.row("sinkhorn_*", input, "logits made (iterations + 1 per chunk, once for one chunk)", cuda: [Float(made)],
+                                expected: [Float(chunks.count == 1 ? 1 : 4 * chunks.count)], tolerance: 0))
+        }
+        var poisonedTeacher = logits
+        poisonedTeacher[21 * k + 5] = .infinity
+        let source = try h.device(poisonedTeacher), buffer = try h.output(chunk * k), sinkhornFlag = try h.flag()
+        try sinkhorn.run(chunks: stride(from: 0, to: rows, by: chunk).map { $0..<min($0 + chunk, rows) }, temperature: temperature,
+                         firstNonFinite: sinkhornFlag, logits: { range throws(CUDAError) in
+            let view = buffer.view(shape: [range.count, k])
+            try h.backend.copy(from: source.view(offset: range.lowerBound * k, shape: [range.count * k]), to: view.view(shape: [range.count * k]))
+            return view
+        }, use: { _, _ throws(CUDAError) in })
+        result.append(h.row("sinkhorn_column_partial", "∞ at row 21, prototype 5, chunks of \(chunk)", "first non-finite index",
+                            cuda: [Float(try h.flagValue(sinkhornFlag))], expected: [Float(21 * k + 5)], tolerance: 0))
         return result
     }
 }

@@ -17,14 +17,16 @@ extension CUDAKernelSource {
     ///   log(1/Σ)` as the CPU takes it from the softmax at the maximum) and the bf16 gradient
     ///   `(w/τ_s)·(softmax(z)·Σ_t ΣP_t − Σ_t P_t)`, i.e. `(softmax(S/τs) − P)/(τs·rows)` for one teacher and
     ///   `w = 1/rows`; one block per row, two passes over `K` (max, Σ, ΣP and ΣP·z in the first: the online softmax);
-    /// - Sinkhorn-Knopp in the CPU's log form (f64): `sinkhorn_column_scaling` `a_k = −log Σ_b exp(z_bk + c_b)`
-    ///   (one thread per prototype), `sinkhorn_row_scaling` `c_b = −log Σ_k exp(z_bk + a_k)` (one block per row),
-    ///   `sinkhorn_probabilities` `P = exp(z + a_k + c_b)`; it needs the step's teacher rows together;
-    /// - `find_nonfinite`: the first NaN/∞ of a buffer (the check before Sinkhorn-Knopp).
+    /// - Sinkhorn-Knopp in the CPU's log form (f64), over row chunks: `sinkhorn_column_partial` merges a chunk's
+    ///   `max_b` and `Σ_b exp(z_bk + c_b − max)` into a running pair per prototype and, after the last chunk, sets
+    ///   `a_k = −log Σ_b exp(z_bk + c_b)` (one thread per prototype; it also flags NaN/∞ logits),
+    ///   `sinkhorn_row_scaling` `c_b = −log Σ_k exp(z_bk + a_k)` (one block per row), `sinkhorn_probabilities`
+    ///   `P = exp(z + a_k + c_b)`; the column sums run over all the step's teacher rows, so a chunked caller
+    ///   passes over its chunks once per column pass (`CUDASinkhorn`).
     public static let loss = CUDAKernelSource(
         file: "loss.cu",
         kernels: ["center_accumulate", "center_update", "centered_softmax_rows", "cross_entropy_rows",
-                  "sinkhorn_column_scaling", "sinkhorn_row_scaling", "sinkhorn_probabilities", "find_nonfinite"],
+                  "sinkhorn_column_partial", "sinkhorn_row_scaling", "sinkhorn_probabilities"],
         code: #"""
 #define CENTER_ROW_BLOCK 64
 #define NEGATIVE_INFINITY_F64 __longlong_as_double(0xfff0000000000000ULL)
@@ -138,15 +140,36 @@ extern "C" __global__ void cross_entropy_rows(const float* __restrict__ student,
     }
 }
 
-extern "C" __global__ void sinkhorn_column_scaling(const float* __restrict__ t, const double* __restrict__ c,
-                                                   double* __restrict__ a, int rows, int k, float tau) {
+/* One row chunk of Sinkhorn-Knopp's column pass: per prototype, the chunk's max_b and Σ_b exp(z_bk + c_b − max)
+   (f64) merged into the running `maximum`/`sum` (`first`: the pass's first chunk, which starts them); after the
+   pass's `last` chunk, a_k = −(max + log Σ). `c` is the chunk's own rows. NaN/∞ logits are flagged at
+   (row_offset + b)·K + k. */
+extern "C" __global__ void sinkhorn_column_partial(const float* __restrict__ t, const double* __restrict__ c,
+                                                   double* __restrict__ running_maximum, double* __restrict__ running_sum,
+                                                   double* __restrict__ a, unsigned long long* __restrict__ first_nonfinite,
+                                                   int rows, int k, float tau, long long row_offset, int first, int last) {
     for (long long column = blockIdx.x * (long long)blockDim.x + threadIdx.x; column < k;
          column += (long long)gridDim.x * blockDim.x) {
         double maximum = NEGATIVE_INFINITY_F64;
-        for (int b = 0; b < rows; ++b) maximum = fmax(maximum, (double)__fdiv_rn(t[(long long)b * k + column], tau) + c[b]);
+        for (int b = 0; b < rows; ++b) {
+            const float value = t[(long long)b * k + column];
+            flag_nonfinite(value, (unsigned long long)((row_offset + b) * k + column), first_nonfinite);
+            maximum = fmax(maximum, (double)__fdiv_rn(value, tau) + c[b]);
+        }
         double sum = 0.0;
         for (int b = 0; b < rows; ++b) sum += exp((double)__fdiv_rn(t[(long long)b * k + column], tau) + c[b] - maximum);
-        a[column] = -(maximum + log(sum));
+        if (!first) {
+            const double previous = running_maximum[column];
+            const double merged = fmax(previous, maximum);
+            sum = running_sum[column] * exp(previous - merged) + sum * exp(maximum - merged);
+            maximum = merged;
+        }
+        if (last) {
+            a[column] = -(maximum + log(sum));
+        } else {
+            running_maximum[column] = maximum;
+            running_sum[column] = sum;
+        }
     }
 }
 
@@ -180,11 +203,6 @@ extern "C" __global__ void sinkhorn_probabilities(const float* t, const double* 
         const long long b = i / k, column = i - b * k;
         p[i] = (float)exp((double)__fdiv_rn(t[i], tau) + a[column] + c[b]);
     }
-}
-
-extern "C" __global__ void find_nonfinite(const float* __restrict__ x, long long n, unsigned long long* __restrict__ first) {
-    for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < n; i += (long long)gridDim.x * blockDim.x)
-        flag_nonfinite(x[i], (unsigned long long)i, first);
 }
 """#)
 }

@@ -286,16 +286,27 @@ public struct CUDATrainingKernels: Sendable {
                     Self.pointer(firstNonFinite), .int(rows), .int(prototypes), .float(temperature), .float(weight), .long(rowOffset)])
     }
 
-    /// `SinkhornKnopp.probabilities`: `a` f64 `[K]`, `c` f64 `[rows]` scratch (`c` zeroed here); `output` may be `logits`.
-    public func sinkhorn(logits: Tensor, output: Tensor, a: Tensor, c: Tensor, rows: Int, prototypes: Int, temperature: Float,
-                         iterations: Int = 3) throws(CUDAError) {
-        try backend.fillWords(c, 0)
-        for _ in 0..<iterations {
-            try launch("sinkhorn_column_scaling", .elementwise(count: prototypes),
-                       [Self.pointer(logits), Self.pointer(c), Self.pointer(a), .int(rows), .int(prototypes), .float(temperature)])
-            try launch("sinkhorn_row_scaling", .rows(rows, dim: prototypes),
-                       [Self.pointer(logits), Self.pointer(a), Self.pointer(c), .int(rows), .int(prototypes), .float(temperature)])
-        }
+    /// One row chunk of a Sinkhorn-Knopp column pass (`sinkhorn_column_partial`): `logits` `[rows, K]` f32, `c` the
+    /// chunk's row scalings (f64 `[rows]`), `maximum`/`sum` the running pair (f64 `[K]`; `first` starts them), and
+    /// after the `last` chunk `a` (f64 `[K]`) `= −log Σ_b exp(z_bk + c_b)`. NaN/∞ logits go to `firstNonFinite` at
+    /// `(rowOffset + row)·K + k`.
+    public func sinkhornColumnPartial(logits: Tensor, c: Tensor, maximum: Tensor, sum: Tensor, a: Tensor, firstNonFinite: Tensor,
+                                      rows: Int, prototypes: Int, temperature: Float, rowOffset: Int, first: Bool,
+                                      last: Bool) throws(CUDAError) {
+        try launch("sinkhorn_column_partial", .elementwise(count: prototypes),
+                   [Self.pointer(logits), Self.pointer(c), Self.pointer(maximum), Self.pointer(sum), Self.pointer(a), Self.pointer(firstNonFinite),
+                    .int(rows), .int(prototypes), .float(temperature), .long(rowOffset), .int(first ? 1 : 0), .int(last ? 1 : 0)])
+    }
+
+    /// `c` (f64 `[rows]`) `= −log Σ_k exp(z_bk + a_k)` for the chunk `logits` `[rows, K]` (`sinkhorn_row_scaling`).
+    public func sinkhornRowScaling(logits: Tensor, a: Tensor, c: Tensor, rows: Int, prototypes: Int, temperature: Float) throws(CUDAError) {
+        try launch("sinkhorn_row_scaling", .rows(rows, dim: prototypes),
+                   [Self.pointer(logits), Self.pointer(a), Self.pointer(c), .int(rows), .int(prototypes), .float(temperature)])
+    }
+
+    /// `output` `[rows, K]` f32 `= exp(z + a_k + c_b)` (`sinkhorn_probabilities`); `output` may be `logits`.
+    public func sinkhornProbabilities(logits: Tensor, a: Tensor, c: Tensor, output: Tensor, rows: Int, prototypes: Int,
+                                      temperature: Float) throws(CUDAError) {
         try launch("sinkhorn_probabilities", .elementwise(count: rows * prototypes),
                    [Self.pointer(logits), Self.pointer(a), Self.pointer(c), Self.pointer(output), .int(rows), .int(prototypes),
                     .float(temperature)])
@@ -304,10 +315,5 @@ public struct CUDATrainingKernels: Sendable {
     /// Sets a non-finite flag (one u64) to all ones, before the kernels that report into it.
     public func resetNonFinite(_ flag: Tensor) throws(CUDAError) {
         try backend.fillWords(flag, 0xFFFF_FFFF)
-    }
-
-    /// `find_nonfinite` over `count` f32 elements into `firstNonFinite` (u64, set to all ones by `resetNonFinite`).
-    public func findNonFinite(_ x: Tensor, count: Int, firstNonFinite: Tensor) throws(CUDAError) {
-        try launch("find_nonfinite", .elementwise(count: count), [Self.pointer(x), .long(count), Self.pointer(firstNonFinite)])
     }
 }

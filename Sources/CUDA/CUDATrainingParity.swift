@@ -6,7 +6,7 @@ import Training
 /// The whole device step against the CPU trainer (issue #10 "Parity"; docs/cuda.md): `CUDATrainingStep` and
 /// `DistillationTrainer` from the same weights on the same batch.
 ///
-/// * **One step** of the tiny configuration the CPU step-parity test uses (`vit-tiny-train-test` with its DINO and
+/// * **One step** (with centering, then with Sinkhorn-Knopp) of the tiny configuration the CPU step-parity test uses (`vit-tiny-train-test` with its DINO and
 ///   iBOT heads, K 1024, from `Tests/Fixtures/training`; the frozen teacher heads of `Tests/Fixtures/train-step`;
 ///   B = 2, 2 × 224 + 2 × 98 px crops of SplitMix64 pixels, teacher tokens from SplitMix64): the three losses
 ///   (relative error ≤ 2e-2), the updated parameters per module (`max|Δ| ≤ 1e-2·max|θ|`), the EMA, the gradient
@@ -43,7 +43,8 @@ public enum CUDATrainingParity {
         let settings: DistillationTrainer.Settings
     }
 
-    static func tiny(root: String, steps: Int, cpu: CPUBackend) throws -> Tiny {
+    static func tiny(root: String, steps: Int, cpu: CPUBackend,
+                     normalization: DistillationObjective.TeacherNormalization = .centering(momentum: 0.9)) throws -> Tiny {
         let config = try ViTConfig.load(path: "\(root)/configs/models/vit-tiny-train-test.yaml")
         let layout = StudentLayout(backbone: config, heads: [.init(name: "dino_head", config: dinoConfig),
                                                              .init(name: "ibot_head", config: ibotConfig)])
@@ -62,6 +63,7 @@ public enum CUDATrainingParity {
         schedules.warmupTeacherTemperatureEpochs = 1
         var settings = DistillationTrainer.Settings(batch: 2, schedules: schedules)
         settings.localCrops = 2
+        settings.normalization = normalization
         return Tiny(config: config, layout: layout, parameters: parameters, teacher: teacher, settings: settings)
     }
 
@@ -94,11 +96,21 @@ public enum CUDATrainingParity {
         return (trainer, device)
     }
 
-    /// One step, CPU against device: the rows of the parity table.
+    /// One step, CPU against device, with centering and then with Sinkhorn-Knopp: the rows of the parity table.
     /// - Throws: `CUDAError` from the device; errors reading the fixtures (named by file); `TrainingStepError`.
     public static func step(backend: CUDABackend, root: String = ".") throws -> [CUDAParity.Row] {
+        try step(backend: backend, root: root, normalization: .centering(momentum: 0.9))
+            + step(backend: backend, root: root, normalization: .sinkhornKnopp(iterations: 3))
+    }
+
+    static func step(backend: CUDABackend, root: String, normalization: DistillationObjective.TeacherNormalization) throws -> [CUDAParity.Row] {
         let cpu = CPUBackend(threads: CPUBackend.availableCores)
-        let tiny = try tiny(root: root, steps: 2, cpu: cpu)
+        let tiny = try tiny(root: root, steps: 2, cpu: cpu, normalization: normalization)
+        let model: String
+        switch normalization {
+        case .centering: model = "train tiny"
+        case .sinkhornKnopp(let iterations): model = "train tiny, Sinkhorn-Knopp ×\(iterations)"
+        }
         // Logit chunks of 100 rows: the 1024 iBOT rows in 11 chunks, the last one partial (the curve keeps one chunk).
         let (trainer, device) = try trainers(tiny, cpu: cpu, backend: backend, logitBudgetBytes: 100 * 1024 * LogitChunkPlan.bytesPerElement)
         let batch = batch(0, tiny: tiny, cpu: cpu)
@@ -106,7 +118,7 @@ public enum CUDATrainingParity {
         let report = try device.step(batch)
         let input = "1 step, B 2, 2×224 + 2×98, chunks of \(device.chunks.rowsPerChunk)"
         func row(_ output: String, _ cuda: [Float], _ reference: [Float], _ tolerance: Double) -> CUDAParity.Row {
-            CUDAParity.Row(model: "train tiny", input: input, output: output, reference: "cpu", cuda: cuda, expected: reference,
+            CUDAParity.Row(model: model, input: input, output: output, reference: "cpu", cuda: cuda, expected: reference,
                            tolerance: tolerance)
         }
         var rows: [CUDAParity.Row] = []
@@ -151,16 +163,16 @@ public enum CUDATrainingParity {
                             reference.pendingSum.map { Float($0) }, lossTolerance))
         }
         rows.append(row("AdamW second moment v", state.optimizer.v, trainer.optimizer.v, normTolerance))
-        rows.append(try nonFiniteRow(trainer: trainer, device: device, tiny: tiny, cpu: cpu, before: state))
+        rows.append(try nonFiniteRow(trainer: trainer, device: device, tiny: tiny, cpu: cpu, before: state, model: model))
         return rows
     }
 
     /// A NaN teacher CLS token (crop 1, image 0): both sides must throw the same `TrainingStepError` (the tensor, row,
-    /// prototype and sample: the device's from the `centered_softmax_rows` flag) and the device state must not move.
+    /// prototype and sample: the device's from the `centered_softmax_rows` or `sinkhorn_column_partial` flag) and the device state must not move.
     /// The row's three values are 0 when so: the error mismatch, the largest parameter change, the largest change of
     /// the centres' pending sums.
     static func nonFiniteRow(trainer: DistillationTrainer, device: CUDATrainingStep, tiny: Tiny, cpu: CPUBackend,
-                             before: TrainState) throws -> CUDAParity.Row {
+                             before: TrainState, model: String) throws -> CUDAParity.Row {
         var bad = batch(1, tiny: tiny, cpu: cpu)
         let width = teacherDINO.inFeatures, row = tiny.settings.batch   // crop 1, image 0
         bad.teacherCLS[row * width + 3] = .nan
@@ -177,7 +189,7 @@ public enum CUDATrainingParity {
         let moved = zip(after.student, before.student).map { abs($0 - $1) }.max() ?? .nan
         let centres = zip(after.dinoCentering!.pendingSum + after.ibotCentering!.pendingSum,
                           before.dinoCentering!.pendingSum + before.ibotCentering!.pendingSum).map { Float(abs($0 - $1)) }.max() ?? .nan
-        return CUDAParity.Row(model: "train tiny", input: "NaN teacher CLS token", output: "same error as the CPU, nothing applied",
+        return CUDAParity.Row(model: model, input: "NaN teacher CLS token", output: "same error as the CPU, nothing applied",
                               reference: "cpu", cuda: [expected == actual && expected.contains("teacher DINO logits") ? 0 : 1, moved, centres],
                               expected: [0, 0, 0], tolerance: 0)
     }

@@ -2,10 +2,11 @@ import Compute
 import Training
 
 extension CUDATrainingStep {
-    /// The objective on the device, after the forward (`DistillationObjective.lossAndGradients` with centering, and
+    /// The objective on the device, after the forward (`DistillationObjective.lossAndGradients`, and
     /// the heads' logits backward of `DistillationTrainer`): the DINO teacher probabilities whole (`[Ng·B, K]`), the
     /// student DINO rows crop by crop and the iBOT rows in `LogitChunkPlan` chunks (teacher logits → centred softmax,
-    /// student logits → cross-entropy → dW and dnormalized per chunk). Then one wait for the non-finite flags and
+    /// student logits → cross-entropy → dW and dnormalized per chunk; Sinkhorn-Knopp through `CUDASinkhorn`, the
+    /// iBOT teacher chunks made once per pass). Then one wait for the non-finite flags and
     /// the row losses, summed on the host in f64 as the CPU does.
     /// - Throws: `TrainingStepError` naming the tensor, row, prototype and sample of the first NaN/∞ logit (or a
     ///   non-finite loss); `CUDAError` from the device.
@@ -18,11 +19,17 @@ extension CUDATrainingStep {
         let pointer = { (index: Int, count: Int) in self.loss.pointers.view(offset: 16 * index, shape: [2 * count]) }
         let rowLoss = { (tensor: Tensor, rows: Range<Int>) in tensor.view(offset: 2 * rows.lowerBound, shape: [2 * rows.count]) }
 
-        // DINO: the teacher's CLS logits, queued for the next centre, then centred and softmaxed in place.
+        // DINO: the teacher's CLS logits, queued for the next centre, then centred and softmaxed in place (or
+        // Sinkhorn-Knopp's probabilities in place).
         try teacherDINO.logits(rows: 0..<globals, output: loss.dinoProbabilities, teacherDINORows)
-        try kernels.centerAccumulate(logits: loss.dinoProbabilities, pending: state.pending[0], rows: globals, prototypes: k)
-        try kernels.centeredSoftmax(logits: loss.dinoProbabilities, center: state.centers[0], output: loss.dinoProbabilities,
-                                    firstNonFinite: flags[0], rows: globals, prototypes: k, temperature: teacherTemperature, rowOffset: 0)
+        if let sinkhorn {
+            try sinkhorn.run(chunks: [0..<globals], temperature: teacherTemperature, firstNonFinite: flags[0],
+                             logits: { _ throws(CUDAError) in self.loss.dinoProbabilities }, use: { _, _ throws(CUDAError) in })
+        } else {
+            try kernels.centerAccumulate(logits: loss.dinoProbabilities, pending: state.pending[0], rows: globals, prototypes: k)
+            try kernels.centeredSoftmax(logits: loss.dinoProbabilities, center: state.centers[0], output: loss.dinoProbabilities,
+                                        firstNonFinite: flags[0], rows: globals, prototypes: k, temperature: teacherTemperature, rowOffset: 0)
+        }
         for chunk in loss.dinoChunks {
             let n = chunk.rows.count
             let student = loss.studentChunk.view(shape: [n, k]), gradient = loss.gradientChunk.view(shape: [n, k])
@@ -32,21 +39,34 @@ extension CUDATrainingStep {
                                      prototypes: k, temperature: tau, weight: pairing.dinoRowWeight, rowOffset: chunk.rows.lowerBound)
             try dinoHead.backwardLogits(rows: chunk.rows, logitsGradient: gradient, dinoRows)
         }
-        // iBOT: teacher and student patch logits chunk by chunk.
+        // iBOT: teacher and student patch logits chunk by chunk; with Sinkhorn-Knopp the teacher's chunks are made
+        // once per column pass first, and the student's follow in its last pass.
         let ibotWeight = 1 / Double(ibotRowCount)
-        for rows in chunks.chunks {
+        func student(_ rows: Range<Int>) throws(CUDAError) {
             let n = rows.count
-            let teacher = loss.teacherChunk.view(shape: [n, k]), student = loss.studentChunk.view(shape: [n, k])
-            let gradient = loss.gradientChunk.view(shape: [n, k])
-            try teacherIBOT.logits(rows: rows, output: teacher, teacherIBOTRows)
-            try kernels.centerAccumulate(logits: teacher, pending: state.pending[1], rows: n, prototypes: k)
-            try kernels.centeredSoftmax(logits: teacher, center: state.centers[1], output: teacher, firstNonFinite: flags[1], rows: n,
-                                        prototypes: k, temperature: teacherTemperature, rowOffset: rows.lowerBound)
-            try ibotHead.logits(rows: rows, output: student, ibotRows)
+            let student = loss.studentChunk.view(shape: [n, k]), gradient = loss.gradientChunk.view(shape: [n, k])
+            try ibotHead.logits(rows: rows, output: student, self.ibotRows)
             try kernels.crossEntropy(student: student, teachers: pointer(loss.ibotPointer, 1), teacherCount: 1, gradient: gradient,
                                      rowLoss: rowLoss(loss.ibotRowLoss, rows), firstNonFinite: flags[3], rows: n, prototypes: k,
                                      temperature: tau, weight: Float(ibotWeight), rowOffset: rows.lowerBound)
-            try ibotHead.backwardLogits(rows: rows, logitsGradient: gradient, ibotRows)
+            try ibotHead.backwardLogits(rows: rows, logitsGradient: gradient, self.ibotRows)
+        }
+        func teacher(_ rows: Range<Int>) throws(CUDAError) -> Tensor {
+            let teacher = loss.teacherChunk.view(shape: [rows.count, k])
+            try teacherIBOT.logits(rows: rows, output: teacher, teacherIBOTRows)
+            return teacher
+        }
+        if let sinkhorn {
+            try sinkhorn.run(chunks: chunks.chunks, temperature: teacherTemperature, firstNonFinite: flags[1], logits: teacher,
+                             use: { rows, _ throws(CUDAError) in try student(rows) })
+        } else {
+            for rows in chunks.chunks {
+                let n = rows.count, logits = try teacher(rows)
+                try kernels.centerAccumulate(logits: logits, pending: state.pending[1], rows: n, prototypes: k)
+                try kernels.centeredSoftmax(logits: logits, center: state.centers[1], output: logits, firstNonFinite: flags[1], rows: n,
+                                            prototypes: k, temperature: teacherTemperature, rowOffset: rows.lowerBound)
+                try student(rows)
+            }
         }
 
         // The one wait of the loss: flags, then the row losses.

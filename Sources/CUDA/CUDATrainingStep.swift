@@ -22,7 +22,8 @@ import Training
 /// Precision is bf16 autocast's (bf16 GEMM operands, f32 accumulation, f32 residual, LayerNorm, softmax, loss),
 /// so it follows the fp32 CPU step to bf16 tolerance (`CUDATrainingParity`). Differences from the CPU trainer: the
 /// spare EMA of the backbone is updated here (the CPU leaves it to the `ema` stage), no collapse check (the report's
-/// `collapse` is nil), centering only (Sinkhorn-Knopp and feature distillation are refused at init).
+/// `collapse` is nil), no feature distillation (refused at init). With Sinkhorn-Knopp (`CUDASinkhorn`) the centres
+/// stay as uploaded, as the CPU's do, and the iBOT teacher logits are made `iterations + 1` times per chunk.
 ///
 /// Not thread-safe: one step at a time.
 public final class CUDATrainingStep: @unchecked Sendable {
@@ -38,6 +39,8 @@ public final class CUDATrainingStep: @unchecked Sendable {
     public let patchTokens: Int
     /// The logit chunks of the iBOT pass (and the bound on a DINO crop's chunk).
     public let chunks: LogitChunkPlan
+    /// Sinkhorn-Knopp's scratch when the settings ask for it; nil with centering.
+    let sinkhorn: CUDASinkhorn?
 
     let state: CUDATrainingState
     let kernels: CUDATrainingKernels
@@ -77,7 +80,7 @@ public final class CUDATrainingStep: @unchecked Sendable {
     /// backbone, and the teacher heads; compiles nothing (the backend has the kernels).
     /// - Parameter logitBudgetBytes: the scratch of one logit chunk (`LogitChunkPlan`).
     /// - Throws: `TrainingError.invalidConfiguration` as `DistillationTrainer.init` (heads, K, sizes, schedules) and
-    ///   for what the device step does not do (Sinkhorn-Knopp, more than 8 teacher crops); `CUDAError` from the
+    ///   for what the device step does not do (a projector, more than 8 teacher crops); `CUDAError` from the
     ///   device (out of memory, a shape the kernels refuse).
     public init(settings: DistillationTrainer.Settings, layout: StudentLayout, parameters: [Float], teacherHeads: TeacherHeads,
                 backend: CUDABackend, logitBudgetBytes: Int = 1 << 30) throws {
@@ -90,8 +93,11 @@ public final class CUDATrainingStep: @unchecked Sendable {
               teacherHeads.dino.config.inFeatures == teacherHeads.ibot.config.inFeatures else {
             throw TrainingError.invalidConfiguration("prototypes or teacher widths differ between the heads")
         }
-        guard case .centering(let momentum) = settings.normalization else {
-            throw TrainingError.invalidConfiguration("the device step implements centering, not Sinkhorn-Knopp")
+        // Sinkhorn-Knopp keeps centres that nothing reads, at DistillationObjective's momentum.
+        let momentum: Double, sinkhornIterations: Int?
+        switch settings.normalization {
+        case .centering(let value): (momentum, sinkhornIterations) = (value, nil)
+        case .sinkhornKnopp(let iterations): (momentum, sinkhornIterations) = (0.9, iterations)
         }
         let config = layout.backbone, patch = config.patchSize
         guard settings.batch > 0, settings.globalCrops >= 2, settings.globalCrops <= 8, settings.localCrops >= 0,
@@ -121,6 +127,11 @@ public final class CUDATrainingStep: @unchecked Sendable {
                                           prototypes: k, momentum: momentum)
         self.kernels = kernels
         self.state = state
+        if let sinkhornIterations {
+            sinkhorn = try CUDASinkhorn(kernels: kernels, rows: max(globals, ibotRowCount), prototypes: k, iterations: sinkhornIterations)
+        } else {
+            sinkhorn = nil
+        }
         func views(_ module: String, _ moduleLayout: ParameterLayout) -> CUDAParameterViews {
             CUDAParameterViews(layout: moduleLayout, base: layout.range(of: module).lowerBound, master: state.master,
                                mirror: state.mirror, gradients: state.gradients)
@@ -250,7 +261,7 @@ public final class CUDATrainingStep: @unchecked Sendable {
         let b = settings.batch, globals = settings.globalCrops * b, locals = settings.localCrops * b, k = chunks.prototypes
         try state.saveCenters()
         try backend.fillWords(state.gradients, 0)
-        for index in 0..<2 {
+        for index in 0..<2 where sinkhorn == nil {
             try kernels.centerUpdate(center: state.centers[index], pending: state.pending[index], prototypes: k,
                                      pendingRows: state.pendingRows[index], momentum: state.momentum)
             state.pendingRows[index] = 0
@@ -263,8 +274,10 @@ public final class CUDATrainingStep: @unchecked Sendable {
             try state.restoreCenters()
             throw error
         }
-        state.pendingRows[0] += globals
-        state.pendingRows[1] += globals * patchTokens
+        if sinkhorn == nil {
+            state.pendingRows[0] += globals
+            state.pendingRows[1] += globals * patchTokens
+        }
         try backward(locals: locals)
 
         try kernels.clipScales(gradients: state.gradients, plan: plan, maxNorm: Float(settings.clipGradient))

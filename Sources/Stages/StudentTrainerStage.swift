@@ -8,7 +8,7 @@ import Training
 /// `student-trainer`: distils the teacher into the student, one ``DistillationTrainer`` step per `batch` teacher
 /// outputs (DINO + iBOT with the teacher's frozen heads, DINOv2's schedules, per-module clipping, AdamW;
 /// distillation-spec.md §4–5), emitting a ``TrainerUpdate`` per step for the `ema` stage. With `device: cuda` the
-/// step runs on the GPU (`CUDATrainingStep`, bf16 autocast precision; DINO + iBOT with centering only) and the
+/// step runs on the GPU (`CUDATrainingStep`, bf16 autocast precision; DINO + iBOT with centering or Sinkhorn-Knopp) and the
 /// student's backbone is downloaded after each step for the update.
 ///
 /// The student is a ViT config (`configs/models/*.yaml`) with DINO and iBOT heads of `prototypes` prototypes,
