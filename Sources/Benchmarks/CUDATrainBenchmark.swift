@@ -11,8 +11,13 @@ import Training
 /// (`--anchor-json`: `distill_imgs_s`, `peak_mem_GiB`, `distill_batch_per_gpu`). Issue #10 targets: ≥ 190 img/s,
 /// ≤ 28 GiB (anchors 124.7 img/s, 56.3 GiB).
 ///
-/// `warmup` untimed steps, then `steps` timed ones, each ending with the step's own waits (the loss flags, the
-/// gradient norms); images/s = B ÷ the median step time. Memory: the pool's peak (everything this process asked
+/// The teacher runs on its own backend and stream (as the `teacher-inference` stage does in a graph), ordered against
+/// the step by two `CUDAStreamEvent`s: its forward writes `x_norm` only after the step has taken the previous batch's
+/// tokens, and the step takes them only after the forward. Two loops, each `warmup` untimed steps and then `steps`
+/// timed ones, each step ending with its own waits (the loss flags, the gradient norms): **serial** (the teacher's
+/// forward of batch n, then the step on it, as PyTorch's loop) and **overlapped** (the forward of batch n + 1 queued
+/// before the step on batch n, so the two streams share the GPU: the issue's pipeline, and the reported figure).
+/// images/s = B ÷ the median step time. Memory: the two pools' peaks (everything this process asked
 /// for) and `cuMemGetInfo` at the end (total − free: every context, the pool's cache, cuBLASLt's workspace). Model
 /// FLOPs utilisation = `TrainingStepFLOPs.step` ÷ median step time ÷ the device's dense bf16 peak.
 public enum CUDATrainBenchmark {
@@ -70,9 +75,13 @@ public enum CUDATrainBenchmark {
         public var crops: String
         public var prototypes: Int
         public var steps: Int
+        /// The overlapped loop: median and mean step time, images/s.
         public var medianSeconds: Double
         public var meanSeconds: Double
         public var imagesPerSecond: Double
+        /// The serial loop's median step time and images/s.
+        public var serialMedianSeconds: Double
+        public var serialImagesPerSecond: Double
         /// The pool's peak and `cuMemGetInfo`'s total − free at the end, GiB.
         public var poolPeakGiB: Double
         public var deviceUsedGiB: Double
@@ -86,11 +95,13 @@ public enum CUDATrainBenchmark {
         public var ratioOverPyTorch: Double?
         public var targetImagesPerSecond = 190.0
         public var targetPeakGiB = 28.0
-        /// With `Options.profile`: one step's device time per operation (teacher forward call by call), longest first.
+        /// With `Options.profile`: one serial step's device time per operation (teacher forward call by call; its rows
+        /// prefixed `teacher:`), longest first.
         public var profile: [CUDAProfiler.Row]?
         enum CodingKeys: String, CodingKey {
             case benchmark, device, student, teacher, batch, crops, prototypes, steps, medianSeconds = "median_s", meanSeconds = "mean_s",
-                 imagesPerSecond = "images_per_s", poolPeakGiB = "pool_peak_GiB", deviceUsedGiB = "device_used_GiB",
+                 imagesPerSecond = "images_per_s", serialMedianSeconds = "serial_median_s", serialImagesPerSecond = "serial_images_per_s",
+                 poolPeakGiB = "pool_peak_GiB", deviceUsedGiB = "device_used_GiB",
                  teraFLOPsPerStep = "tflop_per_step", peakTFLOPs = "peak_tflops", modelFLOPsUtilization = "mfu", lastLoss = "last_loss",
                  anchor, anchorUnavailable = "anchor_unavailable", ratioOverPyTorch = "ratio_over_pytorch",
                  targetImagesPerSecond = "target_images_per_s", targetPeakGiB = "target_peak_GiB", profile
@@ -108,6 +119,7 @@ public enum CUDATrainBenchmark {
     /// - Throws: `CUDAError` (no driver: which library did not load; out of memory), `TrainingError`, `BenchmarkError`.
     public static func run(_ options: Options) throws -> Report {
         let backend = try CUDABackend(ordinal: options.ordinal, nvrtcPath: options.nvrtcPath)
+        let teacherBackend = try CUDABackend(ordinal: options.ordinal, nvrtcPath: options.nvrtcPath)
         let host = CPUBackend(threads: CPUBackend.availableCores)
         let k = options.prototypes
         let dino = HeadConfig(inFeatures: options.student.embedDim, hiddenFeatures: options.headHidden, bottleneckFeatures: 384, prototypes: k)
@@ -119,7 +131,7 @@ public enum CUDATrainBenchmark {
             ibot: HeadConfig(inFeatures: teacherWidth, hiddenFeatures: options.headHidden, bottleneckFeatures: 256, prototypes: k),
             backend: host, seed: 3)
         var schedules = TrainingSchedules.Settings(epochs: 1, batchSize: options.batch)
-        schedules.officialEpochLength = options.warmup + options.steps + 1
+        schedules.officialEpochLength = 2 * (options.warmup + max(options.steps, 1)) + 2
         schedules.warmupEpochs = 0
         schedules.warmupTeacherTemperatureEpochs = 1
         var settings = DistillationTrainer.Settings(batch: options.batch, schedules: schedules)
@@ -129,10 +141,11 @@ public enum CUDATrainBenchmark {
         let step = try CUDATrainingStep(settings: settings, layout: layout, parameters: StudentInitialization.dinov2(layout, seed: 1),
                                         teacherHeads: teacherHeads, backend: backend)
         let teacher = try CUDAViTForward(config: options.teacher, parameters: ViTParameters.random(config: options.teacher, backend: host, seed: 2),
-                                         backend: backend)
+                                         backend: teacherBackend)
         let globals = settings.globalCrops * options.batch
         let teacherActivations = try teacher.makeActivations(batch: globals, height: options.globalSize, width: options.globalSize)
-        // Inputs in [-2, 2) from a 32-bit LCG, resident on the device (as PyTorch's torch.randn on the GPU).
+        // Inputs in [-2, 2) from a 32-bit LCG, resident on the device (as PyTorch's torch.randn on the GPU); the
+        // teacher reads its own copy of the global crops (the same every step).
         var state: UInt32 = 12345
         func fill(_ tensor: Tensor) throws(CUDAError) {
             let values = (0..<tensor.count).map { _ -> Float in
@@ -143,26 +156,55 @@ public enum CUDATrainBenchmark {
         }
         try fill(step.globalImages)
         if let local = step.localImages { try fill(local) }
+        try backend.synchronize()
+        try teacherBackend.copy(from: step.globalImages, to: teacherActivations.images)
+        try teacherBackend.synchronize()
         let samples = (0..<options.batch).map { SampleTag(sampleID: UInt64($0), slideID: "bench", x: 0, y: 0) }
-        func once() throws -> TrainingStepReport {
-            try backend.copy(from: step.globalImages, to: teacherActivations.images)
+        // tokensReady: the teacher's x_norm is written; tokensTaken: the step has copied it out.
+        let tokensReady = try CUDAStreamEvent(context: backend.context), tokensTaken = try CUDAStreamEvent(context: backend.context)
+        func teacherForward() throws(CUDAError) {
+            try tokensTaken.wait(on: teacherBackend)
             try teacher.forward(teacherActivations)
+            try tokensReady.record(on: teacherBackend)
+        }
+        func takeTokens() throws(CUDAError) {
+            try tokensReady.wait(on: backend)
             try step.takeTeacherTokens(teacherActivations.output, length: teacherActivations.length, prefixTokens: options.teacher.prefixTokens)
+            try tokensTaken.record(on: backend)
+        }
+        func serial() throws -> TrainingStepReport {
+            try teacherForward()
+            try takeTokens()
             return try step.stepResident(samples: samples)
         }
-        for _ in 0..<options.warmup { _ = try once() }
-        try backend.synchronize()
-        var seconds: [Double] = [], last = 0.0
-        for _ in 0..<max(options.steps, 1) {
-            let start = ContinuousClock.now
-            last = try once().totalLoss
-            try backend.synchronize()
-            seconds.append((ContinuousClock.now - start) / .seconds(1))
+        func overlapped() throws -> TrainingStepReport {
+            try takeTokens()
+            try teacherForward()   // batch n + 1, beside the step on batch n
+            return try step.stepResident(samples: samples)
         }
-        let profile = options.profile ? try backend.profile { _ = try once() } : nil
-        let sorted = seconds.sorted()
-        let median = sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
-        let imagesPerSecond = Double(options.batch) / median
+        func timed(_ once: () throws -> TrainingStepReport) throws -> (seconds: [Double], loss: Double) {
+            for _ in 0..<options.warmup { _ = try once() }
+            try backend.synchronize()
+            var seconds: [Double] = [], last = 0.0
+            for _ in 0..<max(options.steps, 1) {
+                let start = ContinuousClock.now
+                last = try once().totalLoss
+                try backend.synchronize()
+                seconds.append((ContinuousClock.now - start) / .seconds(1))
+            }
+            return (seconds, last)
+        }
+        func median(_ values: [Double]) -> Double {
+            let sorted = values.sorted()
+            return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
+        }
+        let serialSeconds = try timed(serial).seconds
+        try teacherForward()   // the overlapped loop's first batch
+        let (seconds, last) = try timed(overlapped)
+        try teacherBackend.synchronize()
+        let profile = options.profile ? try profiledStep(backend: backend, teacherBackend: teacherBackend, serial) : nil
+        let medianSeconds = median(seconds), serialMedianSeconds = median(serialSeconds)
+        let imagesPerSecond = Double(options.batch) / medianSeconds
         let memory = try backend.deviceMemory()
         let flops = TrainingStepFLOPs.step(teacher: options.teacher, teacherDINO: teacherHeads.dino.config, teacherIBOT: teacherHeads.ibot.config,
                                            student: layout, settings: settings)
@@ -170,11 +212,28 @@ public enum CUDATrainBenchmark {
         let gib = Double(1 << 30)
         return Report(device: backend.properties, student: options.student.name, teacher: options.teacher.name, batch: options.batch,
                       crops: "\(settings.globalCrops)×\(options.globalSize) + \(options.localCrops)×\(options.localSize)", prototypes: k,
-                      steps: seconds.count, medianSeconds: median, meanSeconds: seconds.reduce(0, +) / Double(seconds.count),
-                      imagesPerSecond: imagesPerSecond, poolPeakGiB: Double(backend.memoryUsage.peak) / gib,
+                      steps: seconds.count, medianSeconds: medianSeconds, meanSeconds: seconds.reduce(0, +) / Double(seconds.count),
+                      imagesPerSecond: imagesPerSecond, serialMedianSeconds: serialMedianSeconds,
+                      serialImagesPerSecond: Double(options.batch) / serialMedianSeconds,
+                      poolPeakGiB: Double(backend.memoryUsage.peak + teacherBackend.memoryUsage.peak) / gib,
                       deviceUsedGiB: Double(memory.total - memory.free) / gib, teraFLOPsPerStep: flops / 1e12, peakTFLOPs: peak,
-                      modelFLOPsUtilization: peak.map { flops / median / ($0 * 1e12) }, lastLoss: last, anchor: options.anchor,
+                      modelFLOPsUtilization: peak.map { flops / medianSeconds / ($0 * 1e12) }, lastLoss: last, anchor: options.anchor,
                       anchorUnavailable: options.anchorUnavailable,
                       ratioOverPyTorch: options.anchor?.imagesPerSecond.map { imagesPerSecond / $0 }, profile: profile)
+    }
+
+    /// One serial step with a profiler on each stream: the teacher's rows prefixed `teacher:`, merged, longest first.
+    static func profiledStep(backend: CUDABackend, teacherBackend: CUDABackend,
+                             _ once: () throws -> TrainingStepReport) throws -> [CUDAProfiler.Row] {
+        var teacherRows: [CUDAProfiler.Row] = []
+        let studentRows = try backend.profile {
+            teacherRows = try teacherBackend.profile { _ = try once() }
+        }
+        let prefixed = teacherRows.map { row in
+            var row = row
+            row.name = "teacher: " + row.name
+            return row
+        }
+        return (studentRows + prefixed).sorted { $0.milliseconds > $1.milliseconds }
     }
 }

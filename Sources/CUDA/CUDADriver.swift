@@ -52,6 +52,7 @@ public struct CUDADriver: @unchecked Sendable {
     let cuEventDestroy: @convention(c) (Handle) -> Result
     let cuEventRecord: @convention(c) (Handle, Handle) -> Result
     let cuEventSynchronize: @convention(c) (Handle) -> Result
+    let cuStreamWaitEvent: @convention(c) (Handle, Handle, UInt32) -> Result
     let cuEventElapsedTime: @convention(c) (UnsafeMutablePointer<Float>, Handle, Handle) -> Result
     let cuStreamBeginCapture: @convention(c) (Handle, Int32) -> Result
     let cuStreamEndCapture: @convention(c) (Handle, UnsafeMutablePointer<Handle>) -> Result
@@ -116,6 +117,7 @@ public struct CUDADriver: @unchecked Sendable {
         cuEventDestroy = try l.function("cuEventDestroy_v2")
         cuEventRecord = try l.function("cuEventRecord")
         cuEventSynchronize = try l.function("cuEventSynchronize")
+        cuStreamWaitEvent = try l.function("cuStreamWaitEvent")
         cuEventElapsedTime = try l.function("cuEventElapsedTime")
         cuStreamBeginCapture = try l.function("cuStreamBeginCapture_v2")
         cuStreamEndCapture = try l.function("cuStreamEndCapture")

@@ -258,12 +258,12 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
     }
 }
 
-extern "C" __global__ __launch_bounds__(ATTENTION_THREADS, 3) void attention_fused_hd32(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ out,
+extern "C" __global__ __launch_bounds__(ATTENTION_THREADS) void attention_fused_hd32(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ out,
                                                  int tokens, int heads, float scale_log2) {
     attention_fused<32>(qkv, out, tokens, heads, scale_log2);
 }
 
-extern "C" __global__ __launch_bounds__(ATTENTION_THREADS, 3) void attention_fused_hd64(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ out,
+extern "C" __global__ __launch_bounds__(ATTENTION_THREADS) void attention_fused_hd64(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ out,
                                                  int tokens, int heads, float scale_log2) {
     attention_fused<64>(qkv, out, tokens, heads, scale_log2);
 }

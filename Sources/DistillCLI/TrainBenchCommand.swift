@@ -201,6 +201,8 @@ extension TrainBench {
         let mfu = report.modelFLOPsUtilization.map { String(format: "%5.1f %%", 100 * $0) } ?? "    -"
         Console.out(String(format: "  swift   %9.1f  %6.3f  %9.2f   ", report.imagesPerSecond, report.medianSeconds, report.poolPeakGiB) + mfu
                     + String(format: "   (cuMemGetInfo in use %.2f GiB; %.1f TFLOP/step)", report.deviceUsedGiB, report.teraFLOPsPerStep))
+        Console.out(String(format: "  (swift, teacher forward of batch n + 1 beside the step on batch n; serial, one after the other: %.1f images/s, %.3f s/step)",
+                           report.serialImagesPerSecond, report.serialMedianSeconds))
         if let anchor = report.anchor {
             let images = anchor.imagesPerSecond ?? .nan, peak = anchor.peakMemoryGiB ?? .nan
             let anchorMFU = report.peakTFLOPs.map { peakTFLOPs in
