@@ -11,6 +11,7 @@ import Training
 ///   B = 2, 2 × 224 + 2 × 98 px crops of SplitMix64 pixels, teacher tokens from SplitMix64): the three losses
 ///   (relative error ≤ 2e-2), the updated parameters per module (`max|Δ| ≤ 1e-2·max|θ|`), the EMA, the gradient
 ///   norms (≤ 5e-2) and the centres' pending sums (≤ 2e-2), no NaN.
+/// * **CUDA graphs**: three steps with the forward and backward captured and replayed equal three call by call.
 /// * **A loss curve**: `steps` steps of the same configuration over a cycle of four batches at a constant lr,
 ///   CPU and device side by side; the total loss's largest gap relative to the CPU's largest loss is bounded
 ///   (≤ 5e-2). The curve itself is returned for printing.
@@ -165,6 +166,27 @@ public enum CUDATrainingParity {
         rows.append(row("AdamW second moment v", state.optimizer.v, trainer.optimizer.v, normTolerance))
         rows.append(try nonFiniteRow(trainer: trainer, device: device, tiny: tiny, cpu: cpu, before: state, model: model))
         return rows
+    }
+
+    /// Three steps through CUDA graphs (the forward and backward captured on step 2, replayed on step 3) against
+    /// three steps call by call, from the same start on the same batches: the student, the moments and the EMA must
+    /// be equal bit for bit (the row's value is the largest difference), and no capture may fail.
+    public static func graphs(backend: CUDABackend, root: String = ".") throws -> CUDAParity.Row {
+        let cpu = CPUBackend(threads: CPUBackend.availableCores)
+        let tiny = try tiny(root: root, steps: 3, cpu: cpu)
+        func states(graphs: Bool) throws -> (TrainState, String?) {
+            let (_, device) = try trainers(tiny, cpu: cpu, backend: backend, logitBudgetBytes: 100 * 1024 * LogitChunkPlan.bytesPerElement)
+            device.usesGraphs = graphs
+            for index in 0..<3 { _ = try device.step(batch(index, tiny: tiny, cpu: cpu)) }
+            return (try device.trainState(), device.graphFailure)
+        }
+        let (replayed, failure) = try states(graphs: true), (eager, _) = try states(graphs: false)
+        func flat(_ state: TrainState) -> [Float] { state.student + state.optimizer.m + state.optimizer.v + (state.ema?.parameters ?? []) }
+        let difference = zip(flat(replayed), flat(eager)).map { abs($0 - $1) }.max() ?? .nan
+        let how = !CUDAGraph.enabled ? "graphs off (DISTILL_CUDA_GRAPHS=0)" : failure.map { "capture failed: \($0)" } ?? "captured on step 2, replayed on step 3"
+        return CUDAParity.Row(model: "train tiny", input: "3 steps, forward and backward as CUDA graphs (\(how))",
+                              output: "student, m, v, EMA equal to call by call (0 = yes)", reference: "cuda call by call",
+                              cuda: [difference, failure == nil ? 0 : 1], expected: [0, 0], tolerance: 0)
     }
 
     /// A NaN teacher CLS token (crop 1, image 0): both sides must throw the same `TrainingStepError` (the tensor, row,

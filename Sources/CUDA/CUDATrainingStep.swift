@@ -41,6 +41,13 @@ public final class CUDATrainingStep: @unchecked Sendable {
     public let chunks: LogitChunkPlan
     /// Sinkhorn-Knopp's scratch when the settings ask for it; nil with centering.
     let sinkhorn: CUDASinkhorn?
+    /// Whether the forward and the backward go through CUDA graphs (`CUDAGraphedPass`: call by call on the first
+    /// step, captured on the second, replayed after); the loss pass between them, whose arguments change with τ_t,
+    /// always runs call by call. `CUDATrainingParity` turns it off for its call-by-call reference.
+    public var usesGraphs = true
+    /// Why a capture failed, when one did (those passes then stay call by call).
+    public var graphFailure: String? { forwardPass.failure ?? backwardPass.failure }
+    let forwardPass = CUDAGraphedPass(), backwardPass = CUDAGraphedPass()
 
     let state: CUDATrainingState
     let kernels: CUDATrainingKernels
@@ -266,7 +273,11 @@ public final class CUDATrainingStep: @unchecked Sendable {
                                      pendingRows: state.pendingRows[index], momentum: state.momentum)
             state.pendingRows[index] = 0
         }
-        try forward()
+        if usesGraphs {
+            try forwardPass.run(on: backend) { () throws(CUDAError) in try self.forward() }
+        } else {
+            try forward()
+        }
         let losses: DistillationObjective.Losses
         do {
             losses = try headsLoss(samples: samples, teacherTemperature: Float(values.teacherTemperature))
@@ -278,7 +289,11 @@ public final class CUDATrainingStep: @unchecked Sendable {
             state.pendingRows[0] += globals
             state.pendingRows[1] += globals * patchTokens
         }
-        try backward(locals: locals)
+        if usesGraphs {
+            try backwardPass.run(on: backend) { () throws(CUDAError) in try self.backward(locals: locals) }
+        } else {
+            try backward(locals: locals)
+        }
 
         try kernels.clipScales(gradients: state.gradients, plan: plan, maxNorm: Float(settings.clipGradient))
         let step = state.adamSteps + 1

@@ -59,12 +59,11 @@ public final class CUDAViTActivations: @unchecked Sendable {
 
     /// The two input forms of a pass: RGB8 pixels normalised on the device, planar f32 images.
     enum Input: Hashable, Sendable { case rgb8, f32 }
-    /// Input forms whose pass already ran call by call: the next pass of the form is captured.
-    var eagerInputs: Set<Input> = []
-    /// The captured pass per input form, replayed by every later pass (`CUDAViTForward`, docs/cuda.md "CUDA graphs").
-    var graphs: [Input: CUDAGraph] = [:]
-    /// Why capturing a pass failed, when it did: passes then stay call by call (`distill cuda parity` reports it).
-    public internal(set) var graphFailure: String?
+    /// The pass per input form as a `CUDAGraphedPass` (`CUDAViTForward`, docs/cuda.md "CUDA graphs").
+    let passes: [Input: CUDAGraphedPass] = [.rgb8: CUDAGraphedPass(), .f32: CUDAGraphedPass()]
+    /// Why capturing a pass failed, when it did: that form's passes then stay call by call (`distill cuda parity`
+    /// reports it).
+    public var graphFailure: String? { passes.values.lazy.compactMap(\.failure).first }
 
     init(config: ViTConfig, backend: CUDABackend, batch: Int, height: Int, width: Int) throws(CUDAError) {
         guard batch > 0, height > 0, width > 0, height % config.patchSize == 0, width % config.patchSize == 0 else {

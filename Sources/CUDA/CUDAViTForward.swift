@@ -113,27 +113,12 @@ public final class CUDAViTForward: @unchecked Sendable {
         }
     }
 
-    /// Queues `pass` (everything after the input's upload): call by call the first time for these activations and
-    /// input form — the pos-embed resampling and the matmul plans are made then —, captured into a `CUDAGraph` the
-    /// second time (the shape repeats), replayed from then on: one launch instead of ≈ 15 per block. A capture that
-    /// fails leaves the passes call by call and records why in `graphFailure`; `DISTILL_CUDA_GRAPHS=0` turns
-    /// graphs off (docs/cuda.md, "CUDA graphs"). With a `CUDAProfiler` attached, the pass is queued call by call.
+    /// Queues `pass` (everything after the input's upload) through the activations' `CUDAGraphedPass` of that input
+    /// form: call by call the first time (the pos-embed resampling and the matmul plans are made then), captured the
+    /// second, replayed from then on — one launch instead of ≈ 15 per block.
     private func run(_ a: CUDAViTActivations, _ input: CUDAViTActivations.Input,
                      _ pass: () throws(CUDAError) -> Void) throws(CUDAError) {
-        if backend.profiler != nil { return try pass() }
-        if let graph = a.graphs[input] { return try graph.launch() }
-        guard CUDAGraph.enabled, a.graphFailure == nil, a.eagerInputs.contains(input) else {
-            a.eagerInputs.insert(input)
-            return try pass()
-        }
-        do {
-            let graph = try CUDAGraph(capturing: pass, on: backend)
-            a.graphs[input] = graph
-            try graph.launch()
-        } catch {
-            a.graphFailure = error.description
-            try pass()
-        }
+        try a.passes[input]!.run(on: backend, pass)
     }
 
     /// Waits for the pass and returns `x_norm` `[B, L, D]` row-major.

@@ -145,6 +145,7 @@ struct CUDAParityCommand: ParsableCommand {
             if part == .kernels || part == .all { rows += try CUDAKernelParity.run(backend: backend) }
             if part == .train || part == .all {
                 rows += try CUDATrainingParity.step(backend: backend, root: root)
+                rows.append(try CUDATrainingParity.graphs(backend: backend, root: root))
                 let result = try CUDATrainingParity.curve(backend: backend, root: root, steps: steps)
                 curve = result.points
                 rows.append(result.row)
