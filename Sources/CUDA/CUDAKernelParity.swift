@@ -27,6 +27,7 @@ public enum CUDAKernelParity {
         rows += try head(h)
         rows += try optimizer(h)
         rows += try loss(h)
+        rows += try lossScalarPath(h)
         return rows
     }
 
@@ -485,5 +486,43 @@ public enum CUDAKernelParity {
         result.append(h.row("sinkhorn_column_partial", "∞ at row 21, prototype 5, chunks of \(chunk)", "first non-finite index",
                             cuda: [Float(try h.flagValue(sinkhornFlag))], expected: [Float(21 * k + 5)], tolerance: 0))
         return result
+    }
+
+    /// The loss rows' one-column-per-access path (K not a multiple of 4: the 16-byte path needs aligned rows):
+    /// `centered_softmax_rows` (zero centre) and `cross_entropy_rows` (one teacher) at K = 1001.
+    static func lossScalarPath(_ h: Harness) throws -> [CUDAParity.Row] {
+        let (rows, k) = (12, 1001)
+        let temperature: Float = 0.055, studentTemperature: Float = 0.1
+        let logits = h.random(rows * k, seed: 95, scale: 3), student = h.random(rows * k, seed: 96, scale: 4)
+        let input = "\(rows)×\(k) (K mod 4 ≠ 0)"
+        var centering = SoftmaxCentering(prototypes: k)
+        centering.beginStep()
+        let cProbabilities = h.host([Float](repeating: 0, count: rows * k))
+        try centering.teacherProbabilities(teacherLogits: h.host(logits), rows: rows, temperature: temperature, output: cProbabilities,
+                                           backend: h.cpu, chunkRows: rows)
+        let probabilities = try h.output(rows * k)
+        try h.kernels.centeredSoftmax(logits: try h.device(logits), center: try h.device([Float](repeating: 0, count: k)),
+                                      output: probabilities, firstNonFinite: try h.flag(), rows: rows, prototypes: k,
+                                      temperature: temperature, rowOffset: 0)
+        let teacher = h.cpu.download(cProbabilities)
+        let cGradient = h.host([Float](repeating: 0, count: rows * k))
+        let cpuLoss = try SoftmaxCrossEntropy.accumulate(student: h.host(student), teachers: [h.host(teacher)], gradient: cGradient,
+                                                         rows: rows, prototypes: k, temperature: studentTemperature,
+                                                         weight: Float(1 / Double(rows)), backend: h.cpu, name: "student")
+        let pointers = try h.words(1)
+        try [probabilities.address].withUnsafeBytes { bytes in
+            Swift.Result { () throws(CUDAError) in try h.backend.upload(bytes, to: pointers) }
+        }.get()
+        let gradient = try h.output(rows * k, .bf16), rowLoss = try h.words(rows)
+        try h.kernels.crossEntropy(student: try h.device(student), teachers: pointers, teacherCount: 1, gradient: gradient, rowLoss: rowLoss,
+                                   firstNonFinite: try h.flag(), rows: rows, prototypes: k, temperature: studentTemperature,
+                                   weight: Float(1 / Double(rows)), rowOffset: 0)
+        return [
+            h.row("centered_softmax_rows", input, "probabilities", cuda: try h.floats(probabilities), expected: teacher, tolerance: f32Tolerance),
+            h.row("cross_entropy_rows", input + ", 1 teacher", "Σ row loss", cuda: [Float(try h.doubles(rowLoss, rows).reduce(0, +))],
+                  expected: [Float(cpuLoss)], tolerance: f32Tolerance),
+            h.row("cross_entropy_rows", input + ", 1 teacher", "gradient bf16", cuda: try h.floats(gradient), expected: h.cpu.download(cGradient),
+                  tolerance: bf16Tolerance),
+        ]
     }
 }

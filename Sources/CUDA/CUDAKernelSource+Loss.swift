@@ -78,6 +78,62 @@ extern "C" __global__ void center_update(float* __restrict__ center, double* __r
     }
 }
 
+/* W consecutive f32 (W = 4: one 16-byte access; the row 16-byte aligned) and W bf16 (one 8-byte access) at
+   element W·q of a row. */
+template <int W> static __device__ __forceinline__ void load_f32(const float* p, long long q, float* out) {
+    if (W == 4) {
+        const F32x4 v = reinterpret_cast<const F32x4*>(p)[q];
+        for (int e = 0; e < 4; ++e) out[e] = v.v[e];
+    } else {
+        for (int e = 0; e < W; ++e) out[e] = p[q * W + e];
+    }
+}
+
+template <int W> static __device__ __forceinline__ void store_f32(float* p, long long q, const float* in) {
+    if (W == 4) {
+        F32x4 v;
+        for (int e = 0; e < 4; ++e) v.v[e] = in[e];
+        reinterpret_cast<F32x4*>(p)[q] = v;
+    } else {
+        for (int e = 0; e < W; ++e) p[q * W + e] = in[e];
+    }
+}
+
+template <int W> static __device__ __forceinline__ void store_bf16(bf16_t* p, long long q, const float* in) {
+    if (W == 4) {
+        BF16x4 v;
+        for (int e = 0; e < 4; ++e) v.v[e] = f32_to_bf16(in[e]);
+        reinterpret_cast<BF16x4*>(p)[q] = v;
+    } else {
+        for (int e = 0; e < W; ++e) p[q * W + e] = f32_to_bf16(in[e]);
+    }
+}
+
+/* One row of centered_softmax_rows, W columns per access (W divides K). */
+template <int W> static __device__ __forceinline__ void centered_softmax_row(const float* tr, const float* __restrict__ center, float* pr,
+                                                                            unsigned long long* __restrict__ first_nonfinite,
+                                                                            unsigned long long flat, int k, float tau, float* scratch) {
+    const int n = k / W;
+    float maximum = __int_as_float(0xff800000), sum = 0.0f;
+    for (int q = threadIdx.x; q < n; q += blockDim.x) {
+        float t[W], c[W];
+        load_f32<W>(tr, q, t);
+        load_f32<W>(center, q, c);
+        for (int e = 0; e < W; ++e) {
+            flag_nonfinite(t[e], flat + (unsigned long long)(q * W + e), first_nonfinite);
+            online_softmax_add(__fdiv_rn(__fsub_rn(t[e], c[e]), tau), maximum, sum);
+        }
+    }
+    const float inverse = 1.0f / block_softmax_sum(maximum, sum, scratch);
+    for (int q = threadIdx.x; q < n; q += blockDim.x) {
+        float t[W], c[W], y[W];
+        load_f32<W>(tr, q, t);
+        load_f32<W>(center, q, c);
+        for (int e = 0; e < W; ++e) y[e] = __fmul_rn(expf(__fdiv_rn(__fsub_rn(t[e], c[e]), tau) - maximum), inverse);
+        store_f32<W>(pr, q, y);
+    }
+}
+
 /* p may be t. */
 extern "C" __global__ void centered_softmax_rows(const float* t, const float* __restrict__ center, float* p,
                                                  unsigned long long* __restrict__ first_nonfinite, int rows, int k,
@@ -85,19 +141,60 @@ extern "C" __global__ void centered_softmax_rows(const float* t, const float* __
     __shared__ float scratch[32];
     const long long row = blockIdx.x;
     if (row >= rows) return;
-    const float* tr = t + row * k;
-    float* pr = p + row * k;
-    float maximum = __int_as_float(0xff800000), sum = 0.0f;
-    for (int j = threadIdx.x; j < k; j += blockDim.x) {
-        flag_nonfinite(tr[j], (unsigned long long)((row_offset + row) * k + j), first_nonfinite);
-        online_softmax_add(__fdiv_rn(__fsub_rn(tr[j], center[j]), tau), maximum, sum);
-    }
-    const float inverse = 1.0f / block_softmax_sum(maximum, sum, scratch);
-    for (int j = threadIdx.x; j < k; j += blockDim.x)
-        pr[j] = __fmul_rn(expf(__fdiv_rn(__fsub_rn(tr[j], center[j]), tau) - maximum), inverse);
+    const unsigned long long flat = (unsigned long long)((row_offset + row) * k);
+    if ((k & 3) == 0) centered_softmax_row<4>(t + row * k, center, p + row * k, first_nonfinite, flat, k, tau, scratch);
+    else centered_softmax_row<1>(t + row * k, center, p + row * k, first_nonfinite, flat, k, tau, scratch);
 }
 
 #define MAX_TEACHERS 8
+
+/* One row of cross_entropy_rows, W columns per access (W divides K); tr: the row in each of `count` teachers. */
+template <int W> static __device__ __forceinline__ void cross_entropy_row(const float* __restrict__ sr, const float* const* tr, int count,
+                                                                         bf16_t* __restrict__ gr, double* __restrict__ row_loss,
+                                                                         unsigned long long* __restrict__ first_nonfinite,
+                                                                         unsigned long long flat, int k, float tau, float weight,
+                                                                         float* scratch, double* scratch64) {
+    const int n = k / W;
+    float maximum = __int_as_float(0xff800000), sum = 0.0f;
+    double mass = 0.0, cross = 0.0;
+    for (int q = threadIdx.x; q < n; q += blockDim.x) {
+        float s[W], z[W];
+        load_f32<W>(sr, q, s);
+        for (int e = 0; e < W; ++e) {
+            flag_nonfinite(s[e], flat + (unsigned long long)(q * W + e), first_nonfinite);
+            z[e] = __fdiv_rn(s[e], tau);
+            online_softmax_add(z[e], maximum, sum);
+        }
+        for (int i = 0; i < count; ++i) {
+            float t[W];
+            load_f32<W>(tr[i], q, t);
+            for (int e = 0; e < W; ++e) {
+                mass += (double)t[e];
+                cross += (double)t[e] * (double)z[e];
+            }
+        }
+    }
+    const float inverse = 1.0f / block_softmax_sum(maximum, sum, scratch);
+    mass = block_sum_f64(mass, scratch64);
+    cross = block_sum_f64(cross, scratch64);
+    const float factor = __fdiv_rn(weight, tau);
+    const float scale = __fmul_rn(factor, (float)mass);
+    for (int q = threadIdx.x; q < n; q += blockDim.x) {
+        float s[W], g[W];
+        load_f32<W>(sr, q, s);
+        for (int e = 0; e < W; ++e) g[e] = __fmul_rn(__fmul_rn(expf(__fdiv_rn(s[e], tau) - maximum), inverse), scale);
+        for (int i = 0; i < count; ++i) {
+            float t[W];
+            load_f32<W>(tr[i], q, t);
+            for (int e = 0; e < W; ++e) g[e] = __fsub_rn(g[e], __fmul_rn(factor, t[e]));
+        }
+        store_bf16<W>(gr, q, g);
+    }
+    if (threadIdx.x == 0) {
+        const double log_sum_exp = (double)maximum - log((double)inverse);
+        *row_loss = log_sum_exp * mass - cross;
+    }
+}
 
 extern "C" __global__ void cross_entropy_rows(const float* __restrict__ student, const unsigned long long* __restrict__ teachers,
                                               int teacher_count, bf16_t* __restrict__ gradient,
@@ -107,36 +204,16 @@ extern "C" __global__ void cross_entropy_rows(const float* __restrict__ student,
     __shared__ double scratch64[32];
     const long long row = blockIdx.x;
     if (row >= rows) return;
-    const float* sr = student + row * k;
     const float* tr[MAX_TEACHERS];
     const int count = min(teacher_count, MAX_TEACHERS);
     for (int i = 0; i < count; ++i) tr[i] = (const float*)teachers[i] + row * k;
-    float maximum = __int_as_float(0xff800000), sum = 0.0f;
-    double mass = 0.0, cross = 0.0;
-    for (int j = threadIdx.x; j < k; j += blockDim.x) {
-        flag_nonfinite(sr[j], (unsigned long long)((row_offset + row) * k + j), first_nonfinite);
-        const float z = __fdiv_rn(sr[j], tau);
-        online_softmax_add(z, maximum, sum);
-        for (int i = 0; i < count; ++i) {
-            const float q = tr[i][j];
-            mass += (double)q;
-            cross += (double)q * (double)z;
-        }
-    }
-    const float inverse = 1.0f / block_softmax_sum(maximum, sum, scratch);
-    mass = block_sum_f64(mass, scratch64);
-    cross = block_sum_f64(cross, scratch64);
-    const float factor = __fdiv_rn(weight, tau);
-    const float scale = __fmul_rn(factor, (float)mass);
-    bf16_t* gr = gradient + row * k;
-    for (int j = threadIdx.x; j < k; j += blockDim.x) {
-        float q = __fmul_rn(__fmul_rn(expf(__fdiv_rn(sr[j], tau) - maximum), inverse), scale);
-        for (int i = 0; i < count; ++i) q = __fsub_rn(q, __fmul_rn(factor, tr[i][j]));
-        gr[j] = f32_to_bf16(q);
-    }
-    if (threadIdx.x == 0) {
-        const double log_sum_exp = (double)maximum - log((double)inverse);
-        row_loss[row] = log_sum_exp * mass - cross;
+    const unsigned long long flat = (unsigned long long)((row_offset + row) * k);
+    if ((k & 3) == 0) {
+        cross_entropy_row<4>(student + row * k, tr, count, gradient + row * k, row_loss + row, first_nonfinite, flat, k, tau, weight,
+                             scratch, scratch64);
+    } else {
+        cross_entropy_row<1>(student + row * k, tr, count, gradient + row * k, row_loss + row, first_nonfinite, flat, k, tau, weight,
+                             scratch, scratch64);
     }
 }
 
