@@ -157,21 +157,25 @@ public enum CUDAKernelParity {
                             tolerance: bf16Tolerance))
         result.append(h.row("layer_scale_backward", input, "dgamma (+=)", cuda: try h.floats(dGamma), expected: h.cpu.download(cGamma),
                             tolerance: f32Tolerance))
-        // Column sums of a bf16 matrix (every bias gradient), reference in Double.
-        let (sumRows, cols) = (300, 500)
-        let matrix = h.rounded(h.random(sumRows * cols, seed: 21))
-        let startSum = h.random(cols, seed: 22)
-        var expected = [Float](repeating: 0, count: cols)
-        for c in 0..<cols {
-            var sum = 0.0
-            for r in 0..<sumRows { sum += Double(matrix[r * cols + c]) }
-            expected[c] = Float(Double(startSum[c]) + sum)
+        // Column sums of a bf16 matrix (every bias gradient), reference in Double: four columns per access, then one
+        // (501 columns; a matrix one element past an 8-byte boundary).
+        for (cols, offset) in [(500, 0), (501, 0), (500, 1)] {
+            let sumRows = 300
+            let matrix = h.rounded(h.random(sumRows * cols, seed: 21))
+            let startSum = h.random(cols, seed: 22)
+            var expected = [Float](repeating: 0, count: cols)
+            for c in 0..<cols {
+                var sum = 0.0
+                for r in 0..<sumRows { sum += Double(matrix[r * cols + c]) }
+                expected[c] = Float(Double(startSum[c]) + sum)
+            }
+            let target = try h.device(startSum)
+            let source = try h.deviceBF16([Float](repeating: 0, count: offset) + matrix)
+            try h.kernels.addColumnSums(of: source.view(offset: offset, shape: [sumRows, cols]), rows: sumRows, cols: cols, into: target,
+                                        partials: try h.output(LaunchConfiguration.parts(rows: sumRows) * cols))
+            result.append(h.row("column_partial_sums_bf16 + accumulate_partials", "\(sumRows)×\(cols)\(offset > 0 ? ", 2-byte aligned" : "")",
+                                "sums (+=)", cuda: try h.floats(target), expected: expected, tolerance: f32Tolerance))
         }
-        let target = try h.device(startSum)
-        try h.kernels.addColumnSums(of: try h.deviceBF16(matrix), rows: sumRows, cols: cols, into: target,
-                                    partials: try h.output(LaunchConfiguration.parts(rows: sumRows) * cols))
-        result.append(h.row("column_partial_sums_bf16 + accumulate_partials", "\(sumRows)×\(cols)", "sums (+=)",
-                            cuda: try h.floats(target), expected: expected, tolerance: f32Tolerance))
         return result
     }
 

@@ -6,7 +6,8 @@ extension CUDAKernelSource {
     /// `layer_norm_backward` and `layer_scale_backward` for dγ/dβ).
     ///
     /// - `column_partial_sums_bf16` / `_f32`: one block per part (`LaunchConfiguration.columnParts`), its threads
-    ///   striding over the columns, each summing its column over the part's rows in row order (coalesced reads);
+    ///   striding over the columns, each summing four adjacent columns (one 8- or 16-byte read per row; one column
+    ///   when `cols` is not a multiple of 4 or `x` is not aligned) over the part's rows in row order (coalesced reads);
     /// - `accumulate_partials`: one thread per column (`LaunchConfiguration.elementwise(count: cols)`).
     public static let reductions = CUDAKernelSource(
         file: "reductions.cu",
@@ -14,30 +15,57 @@ extension CUDAKernelSource {
         code: #"""
 static __device__ __forceinline__ float load_value(const float* x, long long i) { return x[i]; }
 static __device__ __forceinline__ float load_value(const bf16_t* x, long long i) { return bf16_to_f32(x[i]); }
+/* Four consecutive columns in one access (16 bytes of f32, 8 of bf16); i a multiple of 4, x aligned to the access. */
+static __device__ __forceinline__ void load_four(const float* x, long long i, float* out) {
+    const F32x4 v = *reinterpret_cast<const F32x4*>(x + i);
+    for (int e = 0; e < 4; ++e) out[e] = v.v[e];
+}
+static __device__ __forceinline__ void load_four(const bf16_t* x, long long i, float* out) {
+    const BF16x4 v = *reinterpret_cast<const BF16x4*>(x + i);
+    for (int e = 0; e < 4; ++e) out[e] = bf16_to_f32(v.v[e]);
+}
 
-/* partials[part, c] = Σ_{r in part} x[r, c]; part = blockIdx.x covers rows [part·rows_per_part, …) ∩ [0, rows). */
-template <typename In>
+/* partials[part, c] = Σ_{r in part} x[r, c]; part = blockIdx.x covers rows [part·rows_per_part, …) ∩ [0, rows).
+   Each thread sums W adjacent columns (W = 4 when cols is a multiple of 4 and x is aligned to a 4-column access),
+   every column in row order: the same sums either way. */
+template <int W, typename In>
 static __device__ __forceinline__ void column_partial_sums(const In* __restrict__ x, float* __restrict__ partials,
                                                            int rows, int cols, int rows_per_part) {
     const int part = blockIdx.x;
     const int first = part * rows_per_part;
     if (first >= rows) return;
     const int last = min(rows, first + rows_per_part);
-    for (int c = threadIdx.x; c < cols; c += blockDim.x) {
-        float sum = 0.0f;
-        for (int r = first; r < last; ++r) sum += load_value(x, (long long)r * cols + c);
-        partials[(long long)part * cols + c] = sum;
+    for (int c = threadIdx.x * W; c < cols; c += blockDim.x * W) {
+        float sum[W];
+        for (int e = 0; e < W; ++e) sum[e] = 0.0f;
+        for (int r = first; r < last; ++r) {
+            float v[W];
+            if (W == 4) {
+                load_four(x, (long long)r * cols + c, v);
+            } else {
+                for (int e = 0; e < W; ++e) v[e] = load_value(x, (long long)r * cols + c + e);
+            }
+            for (int e = 0; e < W; ++e) sum[e] += v[e];
+        }
+        for (int e = 0; e < W; ++e) partials[(long long)part * cols + c + e] = sum[e];
     }
+}
+
+template <typename In>
+static __device__ __forceinline__ void column_partial_sums_any(const In* __restrict__ x, float* __restrict__ partials,
+                                                               int rows, int cols, int rows_per_part) {
+    if (cols % 4 == 0 && (unsigned long long)x % (4 * sizeof(In)) == 0) column_partial_sums<4>(x, partials, rows, cols, rows_per_part);
+    else column_partial_sums<1>(x, partials, rows, cols, rows_per_part);
 }
 
 extern "C" __global__ void column_partial_sums_bf16(const bf16_t* __restrict__ x, float* __restrict__ partials,
                                                     int rows, int cols, int rows_per_part) {
-    column_partial_sums(x, partials, rows, cols, rows_per_part);
+    column_partial_sums_any(x, partials, rows, cols, rows_per_part);
 }
 
 extern "C" __global__ void column_partial_sums_f32(const float* __restrict__ x, float* __restrict__ partials,
                                                    int rows, int cols, int rows_per_part) {
-    column_partial_sums(x, partials, rows, cols, rows_per_part);
+    column_partial_sums_any(x, partials, rows, cols, rows_per_part);
 }
 
 /* target[c] += Σ_p partials[p, c], parts in order, f32. Grid-stride over the columns. */
