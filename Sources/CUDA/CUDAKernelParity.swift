@@ -142,8 +142,10 @@ public enum CUDAKernelParity {
         let rows = 200, dim = 768
         let input = "\(rows)×\(dim)"
         let startW = h.random(dim, seed: 15)
-        // LayerNorm backward at the student's width (the warp-per-row kernel) and wider (the block-per-part kernel).
-        var result = try layerNormBackward(h, rows: rows, dim: dim) + layerNormBackward(h, rows: 130, dim: 1024)
+        // LayerNorm backward at the student's width (the warp-per-row kernel, four columns per access), at a width
+        // that is not a multiple of 4 (the same kernel, one column per access) and wider (the block-per-part kernel).
+        var result = try layerNormBackward(h, rows: rows, dim: dim) + layerNormBackward(h, rows: 50, dim: 766)
+            + layerNormBackward(h, rows: 130, dim: 1024)
         // LayerScale backward: dres f32, branch bf16.
         let dres = h.random(rows * dim, seed: 18), branch = h.rounded(h.random(rows * dim, seed: 19)), gamma = h.random(dim, seed: 20)
         let cBranch = h.host([Float](repeating: 0, count: rows * dim)), cGamma = h.host(startW)

@@ -12,8 +12,9 @@ extension CUDAKernelSource {
     ///   sums in registers (at most 8 columns per thread: dim ≤ 8·blockDim).
     /// - `layer_norm_backward_warps_bf16` / `_f32`: the same results for `dim ≤ 768` (the student's width), one
     ///   warp per row instead of one block: 8 warps share a part's 64 rows, each lane keeps its ≤ 24 columns of the
-    ///   row and of its dγ/dβ sums in registers (warp reductions, no block barrier per row), and the 8 warps' sums
-    ///   meet in shared memory at the end (`LaunchConfiguration.layerNormBackwardWarps`).
+    ///   row and of its dγ/dβ sums in registers (warp reductions, no block barrier per row; four adjacent columns
+    ///   per access when `dim` is a multiple of 4 and the rows are aligned), and the 8 warps' sums meet in shared
+    ///   memory at the end (`LaunchConfiguration.layerNormBackwardWarps`).
     /// - `layer_scale_backward`: from the residual gradient `dres` f32 `[rows, dim]`, `dbranch` bf16 =
     ///   `gamma ⊙ dres` (a copy without gamma) — the input of the branch's last GEMM's backward — and
     ///   `dgamma_partials[part] = Σ_rows dres ⊙ branch` (`branch`: the forward's bf16 branch output). One block
@@ -95,8 +96,19 @@ extern "C" __global__ void layer_norm_backward_f32(const float* __restrict__ x, 
 #define LN_WARPS 8
 #define LN_EXCHANGE 256
 
-/* dim ≤ 32·LN_WARP_COLUMNS; blockDim.x = 32·LN_WARPS. Lane l owns columns l + 32·j. */
-template <typename Grad>
+static __device__ __forceinline__ void load_gradients(const float* dy, long long i, float* out) {
+    const F32x4 v = *reinterpret_cast<const F32x4*>(dy + i);
+    for (int e = 0; e < 4; ++e) out[e] = v.v[e];
+}
+static __device__ __forceinline__ void load_gradients(const bf16_t* dy, long long i, float* out) {
+    const BF16x4 v = *reinterpret_cast<const BF16x4*>(dy + i);
+    for (int e = 0; e < 4; ++e) out[e] = bf16_to_f32(v.v[e]);
+}
+
+/* dim ≤ 32·LN_WARP_COLUMNS; blockDim.x = 32·LN_WARPS. Lane l owns the columns W·(l + 32·j) + e (e < W, j < 24/W):
+   W = 4 (16-byte x/dx/weight and 4-column dy accesses) when dim is a multiple of 4 and every row is aligned to them,
+   else W = 1. Register v = W·j + e holds column W·(lane + 32·j) + e. */
+template <int W, typename Grad>
 static __device__ __forceinline__ void layer_norm_backward_warps(const float* __restrict__ x, const float* __restrict__ weight,
                                                                  const Grad* __restrict__ dy, float* __restrict__ dx,
                                                                  float* __restrict__ dweight_partials,
@@ -108,44 +120,87 @@ static __device__ __forceinline__ void layer_norm_backward_warps(const float* __
     if (first >= rows) return;
     const int last = min(rows, first + rows_per_part);
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31;
+    const int groups = LN_WARP_COLUMNS / W;
     float dweight[LN_WARP_COLUMNS], dbias[LN_WARP_COLUMNS];
-    for (int j = 0; j < LN_WARP_COLUMNS; ++j) { dweight[j] = 0.0f; dbias[j] = 0.0f; }
+    for (int v = 0; v < LN_WARP_COLUMNS; ++v) { dweight[v] = 0.0f; dbias[v] = 0.0f; }
     for (int row = first + warp; row < last; row += LN_WARPS) {
         const long long base = (long long)row * dim;
         float xv[LN_WARP_COLUMNS], gv[LN_WARP_COLUMNS];
         float sum = 0.0f;
-        for (int j = 0; j < LN_WARP_COLUMNS; ++j) {
-            const int i = lane + 32 * j;
-            xv[j] = i < dim ? x[base + i] : 0.0f;
-            gv[j] = i < dim ? load_gradient(dy, base + i) : 0.0f;
-            sum += xv[j];
+        for (int j = 0; j < groups; ++j) {
+            const int i = W * (lane + 32 * j);
+            if (i < dim) {
+                if (W == 4) {
+                    const F32x4 xs = *reinterpret_cast<const F32x4*>(x + base + i);
+                    for (int e = 0; e < W; ++e) xv[W * j + e] = xs.v[e];
+                    load_gradients(dy, base + i, gv + W * j);
+                } else {
+                    for (int e = 0; e < W; ++e) {
+                        xv[W * j + e] = x[base + i + e];
+                        gv[W * j + e] = load_gradient(dy, base + i + e);
+                    }
+                }
+            } else {
+                for (int e = 0; e < W; ++e) { xv[W * j + e] = 0.0f; gv[W * j + e] = 0.0f; }
+            }
+            for (int e = 0; e < W; ++e) sum += xv[W * j + e];
         }
         const float mean = warp_sum(sum) / (float)dim;
         float squares = 0.0f;
-        for (int j = 0; j < LN_WARP_COLUMNS; ++j) {
-            const float d = lane + 32 * j < dim ? xv[j] - mean : 0.0f;
-            squares += d * d;
+        for (int j = 0; j < groups; ++j) {
+            for (int e = 0; e < W; ++e) {
+                const float d = W * (lane + 32 * j) < dim ? xv[W * j + e] - mean : 0.0f;
+                squares += d * d;
+            }
         }
         const float inverse = 1.0f / sqrtf(warp_sum(squares) / (float)dim + eps);
         float g_sum = 0.0f, gx_sum = 0.0f;
-        for (int j = 0; j < LN_WARP_COLUMNS; ++j) {
-            const int i = lane + 32 * j;
+        for (int j = 0; j < groups; ++j) {
+            const int i = W * (lane + 32 * j);
             if (i < dim) {
-                const float xhat = (xv[j] - mean) * inverse;
-                const float ghat = gv[j] * weight[i];
-                g_sum += ghat;
-                gx_sum += ghat * xhat;
-                dweight[j] += gv[j] * xhat;
-                dbias[j] += gv[j];
+                float w[W];
+                if (W == 4) {
+                    const F32x4 ws = *reinterpret_cast<const F32x4*>(weight + i);
+                    for (int e = 0; e < W; ++e) w[e] = ws.v[e];
+                } else {
+                    for (int e = 0; e < W; ++e) w[e] = weight[i + e];
+                }
+                for (int e = 0; e < W; ++e) {
+                    const int v = W * j + e;
+                    const float xhat = (xv[v] - mean) * inverse;
+                    const float ghat = gv[v] * w[e];
+                    g_sum += ghat;
+                    gx_sum += ghat * xhat;
+                    dweight[v] += gv[v] * xhat;
+                    dbias[v] += gv[v];
+                    gv[v] = ghat;
+                }
             }
         }
         const float g_mean = warp_sum(g_sum) / (float)dim;
         const float gx_mean = warp_sum(gx_sum) / (float)dim;
-        for (int j = 0; j < LN_WARP_COLUMNS; ++j) {
-            const int i = lane + 32 * j;
+        for (int j = 0; j < groups; ++j) {
+            const int i = W * (lane + 32 * j);
             if (i < dim) {
-                const float xhat = (xv[j] - mean) * inverse;
-                dx[base + i] += (gv[j] * weight[i] - g_mean - xhat * gx_mean) * inverse;
+                float d[W];
+                if (W == 4) {
+                    const F32x4 ds = *reinterpret_cast<const F32x4*>(dx + base + i);
+                    for (int e = 0; e < W; ++e) d[e] = ds.v[e];
+                } else {
+                    for (int e = 0; e < W; ++e) d[e] = dx[base + i + e];
+                }
+                for (int e = 0; e < W; ++e) {
+                    const int v = W * j + e;
+                    const float xhat = (xv[v] - mean) * inverse;
+                    d[e] += (gv[v] - g_mean - xhat * gx_mean) * inverse;
+                }
+                if (W == 4) {
+                    F32x4 ds;
+                    for (int e = 0; e < W; ++e) ds.v[e] = d[e];
+                    *reinterpret_cast<F32x4*>(dx + base + i) = ds;
+                } else {
+                    for (int e = 0; e < W; ++e) dx[base + i + e] = d[e];
+                }
             }
         }
     }
@@ -153,9 +208,11 @@ static __device__ __forceinline__ void layer_norm_backward_warps(const float* __
     for (int start = 0; start < dim; start += LN_EXCHANGE) {
         for (int which = 0; which < 2; ++which) {
             __syncthreads();
-            for (int j = 0; j < LN_WARP_COLUMNS; ++j) {
-                const int i = lane + 32 * j;
-                if (i >= start && i < start + LN_EXCHANGE) exchange[warp][i - start] = which ? dbias[j] : dweight[j];
+            for (int j = 0; j < groups; ++j) {
+                for (int e = 0; e < W; ++e) {
+                    const int i = W * (lane + 32 * j) + e;
+                    if (i >= start && i < start + LN_EXCHANGE) exchange[warp][i - start] = which ? dbias[W * j + e] : dweight[W * j + e];
+                }
             }
             __syncthreads();
             for (int c = threadIdx.x; c < LN_EXCHANGE && start + c < dim; c += blockDim.x) {
@@ -167,18 +224,30 @@ static __device__ __forceinline__ void layer_norm_backward_warps(const float* __
     }
 }
 
+template <typename Grad>
+static __device__ __forceinline__ void layer_norm_backward_warps_any(const float* __restrict__ x, const float* __restrict__ weight,
+                                                                     const Grad* __restrict__ dy, float* __restrict__ dx,
+                                                                     float* __restrict__ dweight_partials,
+                                                                     float* __restrict__ dbias_partials,
+                                                                     int rows, int dim, float eps, int rows_per_part) {
+    const bool aligned = dim % 4 == 0 && (unsigned long long)x % 16 == 0 && (unsigned long long)dx % 16 == 0
+                      && (unsigned long long)weight % 16 == 0 && (unsigned long long)dy % (4 * sizeof(Grad)) == 0;
+    if (aligned) layer_norm_backward_warps<4>(x, weight, dy, dx, dweight_partials, dbias_partials, rows, dim, eps, rows_per_part);
+    else layer_norm_backward_warps<1>(x, weight, dy, dx, dweight_partials, dbias_partials, rows, dim, eps, rows_per_part);
+}
+
 extern "C" __global__ void layer_norm_backward_warps_bf16(const float* __restrict__ x, const float* __restrict__ weight,
                                                           const bf16_t* __restrict__ dy, float* __restrict__ dx,
                                                           float* __restrict__ dweight_partials, float* __restrict__ dbias_partials,
                                                           int rows, int dim, float eps, int rows_per_part) {
-    layer_norm_backward_warps(x, weight, dy, dx, dweight_partials, dbias_partials, rows, dim, eps, rows_per_part);
+    layer_norm_backward_warps_any(x, weight, dy, dx, dweight_partials, dbias_partials, rows, dim, eps, rows_per_part);
 }
 
 extern "C" __global__ void layer_norm_backward_warps_f32(const float* __restrict__ x, const float* __restrict__ weight,
                                                          const float* __restrict__ dy, float* __restrict__ dx,
                                                          float* __restrict__ dweight_partials, float* __restrict__ dbias_partials,
                                                          int rows, int dim, float eps, int rows_per_part) {
-    layer_norm_backward_warps(x, weight, dy, dx, dweight_partials, dbias_partials, rows, dim, eps, rows_per_part);
+    layer_norm_backward_warps_any(x, weight, dy, dx, dweight_partials, dbias_partials, rows, dim, eps, rows_per_part);
 }
 
 /* gamma null: no LayerScale (dbranch = dres, no partials written). */
