@@ -11,9 +11,8 @@ import Training
 /// (`--anchor-json`: `distill_imgs_s`, `peak_mem_GiB`, `distill_batch_per_gpu`). Issue #10 targets: ≥ 190 img/s,
 /// ≤ 28 GiB (anchors 124.7 img/s, 56.3 GiB).
 ///
-/// The teacher runs on its own backend and stream (as the `teacher-inference` stage does in a graph), ordered against
-/// the step by two `CUDAStreamEvent`s: its forward writes `x_norm` only after the step has taken the previous batch's
-/// tokens, and the step takes them only after the forward. Two loops, each `warmup` untimed steps and then `steps`
+/// The teacher runs on its own backend and stream (as the `teacher-inference` stage does in a graph), beside the step
+/// in a `CUDADistillationPipeline`. Two loops, each `warmup` untimed steps and then `steps`
 /// timed ones, each step ending with its own waits (the loss flags, the gradient norms): **serial** (the teacher's
 /// forward of batch n, then the step on it, as PyTorch's loop) and **overlapped** (the forward of batch n + 1 queued
 /// before the step on batch n, so the two streams share the GPU: the issue's pipeline, and the reported figure).
@@ -142,10 +141,9 @@ public enum CUDATrainBenchmark {
                                         teacherHeads: teacherHeads, backend: backend)
         let teacher = try CUDAViTForward(config: options.teacher, parameters: ViTParameters.random(config: options.teacher, backend: host, seed: 2),
                                          backend: teacherBackend)
-        let globals = settings.globalCrops * options.batch
-        let teacherActivations = try teacher.makeActivations(batch: globals, height: options.globalSize, width: options.globalSize)
+        let pipeline = try CUDADistillationPipeline(step: step, teacher: teacher)
         // Inputs in [-2, 2) from a 32-bit LCG, resident on the device (as PyTorch's torch.randn on the GPU); the
-        // teacher reads its own copy of the global crops (the same every step).
+        // teacher reads the same global crops every step.
         var state: UInt32 = 12345
         func fill(_ tensor: Tensor) throws(CUDAError) {
             let values = (0..<tensor.count).map { _ -> Float in
@@ -157,30 +155,13 @@ public enum CUDATrainBenchmark {
         try fill(step.globalImages)
         if let local = step.localImages { try fill(local) }
         try backend.synchronize()
-        try teacherBackend.copy(from: step.globalImages, to: teacherActivations.images)
-        try teacherBackend.synchronize()
         let samples = (0..<options.batch).map { SampleTag(sampleID: UInt64($0), slideID: "bench", x: 0, y: 0) }
-        // tokensReady: the teacher's x_norm is written; tokensTaken: the step has copied it out.
-        let tokensReady = try CUDAStreamEvent(context: backend.context), tokensTaken = try CUDAStreamEvent(context: backend.context)
-        func teacherForward() throws(CUDAError) {
-            try tokensTaken.wait(on: teacherBackend)
-            try teacher.forward(teacherActivations)
-            try tokensReady.record(on: teacherBackend)
-        }
-        func takeTokens() throws(CUDAError) {
-            try tokensReady.wait(on: backend)
-            try step.takeTeacherTokens(teacherActivations.output, length: teacherActivations.length, prefixTokens: options.teacher.prefixTokens)
-            try tokensTaken.record(on: backend)
-        }
         func serial() throws -> TrainingStepReport {
-            try teacherForward()
-            try takeTokens()
-            return try step.stepResident(samples: samples)
+            try pipeline.queueTeacher(crops: step.globalImages)
+            return try pipeline.step(samples: samples, next: nil)
         }
         func overlapped() throws -> TrainingStepReport {
-            try takeTokens()
-            try teacherForward()   // batch n + 1, beside the step on batch n
-            return try step.stepResident(samples: samples)
+            try pipeline.step(samples: samples, next: step.globalImages)
         }
         func timed(_ once: () throws -> TrainingStepReport) throws -> (seconds: [Double], loss: Double) {
             for _ in 0..<options.warmup { _ = try once() }
@@ -199,9 +180,9 @@ public enum CUDATrainBenchmark {
             return sorted.count % 2 == 1 ? sorted[sorted.count / 2] : (sorted[sorted.count / 2 - 1] + sorted[sorted.count / 2]) / 2
         }
         let serialSeconds = try timed(serial).seconds
-        try teacherForward()   // the overlapped loop's first batch
+        try pipeline.queueTeacher(crops: step.globalImages)   // the overlapped loop's first batch
         let (seconds, last) = try timed(overlapped)
-        try teacherBackend.synchronize()
+        try pipeline.synchronize()
         let profile = options.profile ? try profiledStep(backend: backend, teacherBackend: teacherBackend, serial) : nil
         let medianSeconds = median(seconds), serialMedianSeconds = median(serialSeconds)
         let imagesPerSecond = Double(options.batch) / medianSeconds

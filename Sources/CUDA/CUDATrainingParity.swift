@@ -12,6 +12,7 @@ import Training
 ///   (relative error ≤ 2e-2), the updated parameters per module (`max|Δ| ≤ 1e-2·max|θ|`), the EMA, the gradient
 ///   norms (≤ 5e-2) and the centres' pending sums (≤ 2e-2), no NaN.
 /// * **CUDA graphs**: three steps with the forward and backward captured and replayed equal three call by call.
+/// * **Two streams**: the teacher's forward of batch n + 1 beside step n gives what the serial order gives.
 /// * **A loss curve**: `steps` steps of the same configuration over a cycle of four batches at a constant lr,
 ///   CPU and device side by side; the total loss's largest gap relative to the CPU's largest loss is bounded
 ///   (≤ 5e-2). The curve itself is returned for printing.
@@ -187,6 +188,55 @@ public enum CUDATrainingParity {
         return CUDAParity.Row(model: "train tiny", input: "3 steps, forward and backward as CUDA graphs (\(how))",
                               output: "student, m, v, EMA equal to call by call (0 = yes)", reference: "cuda call by call",
                               cuda: [difference, failure == nil ? 0 : 1], expected: [0, 0], tolerance: 0)
+    }
+
+    /// The teacher (a random `vit-tiny-teacher`: width 96, as the fixture's teacher heads) and the step on two backends
+    /// in a `CUDADistillationPipeline`: four steps over four batches overlapped (the teacher's forward of batch n + 1
+    /// queued beside step n) against four serial, from the same start. The losses, the student, the moments and the
+    /// EMA must be equal bit for bit (the row's value is the largest difference): on a GPU, a missing wait between the
+    /// two streams would show here (each batch's teacher tokens differ).
+    /// - Parameter teacherBackend: a second backend on the same device (its own stream).
+    public static func pipeline(backend: CUDABackend, teacherBackend: CUDABackend, root: String = ".") throws -> CUDAParity.Row {
+        let cpu = CPUBackend(threads: CPUBackend.availableCores)
+        let tiny = try tiny(root: root, steps: 4, cpu: cpu)
+        let teacherConfig = try ViTConfig.load(path: "\(root)/configs/models/vit-tiny-teacher.yaml")
+        let teacher = try CUDAViTForward(config: teacherConfig, parameters: ViTParameters.random(config: teacherConfig, backend: cpu, seed: 5),
+                                         backend: teacherBackend)
+        let batches = (0..<4).map { batch($0, tiny: tiny, cpu: cpu) }
+        // Every batch's global crops resident (read by the teacher's copies on its stream); the step's own crops are
+        // uploaded on its stream before each step.
+        let crops = try batches.map { batch throws(CUDAError) -> Tensor in
+            let tensor = try backend.makeTensor(shape: [batch.globalImages.count], dtype: .f32)
+            try batch.globalImages.withUnsafeBytes { bytes in
+                Swift.Result { () throws(CUDAError) in try backend.upload(bytes, to: tensor) }
+            }.get()
+            return tensor
+        }
+        try backend.synchronize()
+        func run(overlapped: Bool) throws -> (losses: [Double], state: TrainState) {
+            let (_, device) = try trainers(tiny, cpu: cpu, backend: backend)
+            let pipeline = try CUDADistillationPipeline(step: device, teacher: teacher)
+            var losses: [Double] = []
+            if overlapped { try pipeline.queueTeacher(crops: crops[0]) }
+            for (index, batch) in batches.enumerated() {
+                try backend.copy(from: crops[index], to: device.globalImages)
+                try batch.localImages.withUnsafeBytes { bytes in
+                    Swift.Result { () throws(CUDAError) in try backend.upload(bytes, to: device.localImages!) }
+                }.get()
+                if !overlapped { try pipeline.queueTeacher(crops: crops[index]) }
+                let next = overlapped && index + 1 < batches.count ? crops[index + 1] : nil
+                losses.append(try pipeline.step(samples: batch.samples, next: next).totalLoss)
+            }
+            try pipeline.synchronize()
+            return (losses, try device.trainState())
+        }
+        let serial = try run(overlapped: false), overlapped = try run(overlapped: true)
+        func flat(_ state: TrainState) -> [Float] { state.student + state.optimizer.m + state.optimizer.v + (state.ema?.parameters ?? []) }
+        let difference = zip(flat(overlapped.state), flat(serial.state)).map { abs($0 - $1) }.max() ?? .nan
+        let lossDifference = zip(overlapped.losses, serial.losses).map { abs($0 - $1) }.max() ?? .nan
+        return CUDAParity.Row(model: "train tiny", input: "4 steps, teacher vit-tiny-teacher on a second stream",
+                              output: "overlapped = serial: losses, student, m, v, EMA (0 = yes)", reference: "cuda serial",
+                              cuda: [Float(lossDifference), difference], expected: [0, 0], tolerance: 0)
     }
 
     /// A NaN teacher CLS token (crop 1, image 0): both sides must throw the same `TrainingStepError` (the tensor, row,

@@ -146,6 +146,8 @@ struct CUDAParityCommand: ParsableCommand {
             if part == .train || part == .all {
                 rows += try CUDATrainingParity.step(backend: backend, root: root)
                 rows.append(try CUDATrainingParity.graphs(backend: backend, root: root))
+                rows.append(try CUDATrainingParity.pipeline(backend: backend, teacherBackend: CUDABackend(ordinal: ordinal, nvrtcPath: nvrtc),
+                                                            root: root))
                 let result = try CUDATrainingParity.curve(backend: backend, root: root, steps: steps)
                 curve = result.points
                 rows.append(result.row)
