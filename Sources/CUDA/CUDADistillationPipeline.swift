@@ -3,7 +3,8 @@ import Training
 
 /// The teacher's forward and the student's step on one GPU, each on its own `CUDABackend` and stream (the
 /// `teacher-inference` and `student-trainer` stages of a graph, in one object), ordered by two `CUDAStreamEvent`s:
-/// a forward writes the teacher's `x_norm` only after the step before has taken its tokens, and a step takes them
+/// a forward starts (copying its crops, then writing the teacher's `x_norm`) only after everything queued on the
+/// step's stream before it — the crops' writes, the last step's taking of its tokens — and a step takes the tokens
 /// only after their forward. Two ways to run it (docs/cuda.md, "Teacher and student on two streams"):
 ///
 /// ```
@@ -20,8 +21,9 @@ public final class CUDADistillationPipeline: @unchecked Sendable {
     public let teacher: CUDAViTForward
     /// The teacher's input and `x_norm` for the step's global crops `[Ng·B, 3, S, S]`.
     let activations: CUDAViTActivations
-    /// tokensReady: the teacher's `x_norm` is written; tokensTaken: the step has copied it out.
-    let tokensReady: CUDAStreamEvent, tokensTaken: CUDAStreamEvent
+    /// tokensReady: the teacher's `x_norm` is written; studentQueued: what the step's stream had queued when the
+    /// last forward was queued (the crops' writes, the last `takeTeacherTokens`).
+    let tokensReady: CUDAStreamEvent, studentQueued: CUDAStreamEvent
     /// Whether a forward is queued whose tokens no step has taken yet.
     public private(set) var forwardQueued = false
 
@@ -35,18 +37,20 @@ public final class CUDADistillationPipeline: @unchecked Sendable {
         let size = step.settings.globalSize
         activations = try teacher.makeActivations(batch: step.settings.globalCrops * step.settings.batch, height: size, width: size)
         tokensReady = try CUDAStreamEvent(context: step.backend.context)
-        tokensTaken = try CUDAStreamEvent(context: step.backend.context)
+        studentQueued = try CUDAStreamEvent(context: step.backend.context)
     }
 
-    /// Queues the teacher's forward on `crops` (global crops `[Ng·B, 3, S, S]` f32 on the device, unchanged until
-    /// the forward has read them): on the teacher's stream, after the last step took its tokens, the crops are copied
-    /// into the teacher's input and the forward runs.
+    /// Queues the teacher's forward on `crops` (global crops `[Ng·B, 3, S, S]` f32 on the device): on the teacher's
+    /// stream, after everything queued so far on the step's stream (so crops written there are complete, and the last
+    /// step has taken its tokens), the crops are copied into the teacher's input and the forward runs. Rewrite `crops`
+    /// only with work queued on the step's stream after the next `step` call (which waits for this forward).
     /// - Precondition: no forward is queued whose tokens are still to be taken.
     /// - Throws: `CUDAError` from the copy, the forward or the events.
     public func queueTeacher(crops: Tensor) throws(CUDAError) {
         precondition(!forwardQueued, "a teacher forward is already queued")
         precondition(crops.count == activations.images.count, "teacher crops \(crops.shape) for input \(activations.images.shape)")
-        try tokensTaken.wait(on: teacher.backend)
+        try studentQueued.record(on: step.backend)
+        try studentQueued.wait(on: teacher.backend)
         try teacher.backend.copy(from: crops, to: activations.images)
         try teacher.forward(activations)
         try tokensReady.record(on: teacher.backend)
@@ -62,7 +66,6 @@ public final class CUDADistillationPipeline: @unchecked Sendable {
         precondition(forwardQueued, "queue the teacher's forward before the step")
         try tokensReady.wait(on: step.backend)
         try step.takeTeacherTokens(activations.output, length: activations.length, prefixTokens: teacher.config.prefixTokens)
-        try tokensTaken.record(on: step.backend)
         forwardQueued = false
         if let next { try queueTeacher(crops: next) }
         return try step.stepResident(samples: samples)

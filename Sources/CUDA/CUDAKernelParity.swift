@@ -495,7 +495,8 @@ public enum CUDAKernelParity {
     }
 
     /// The loss rows' one-column-per-access path (K not a multiple of 4: the 16-byte path needs aligned rows):
-    /// `centered_softmax_rows` (zero centre) and `cross_entropy_rows` (one teacher) at K = 1001.
+    /// `centered_softmax_rows` (zero centre) and `cross_entropy_rows` (one teacher) at K = 1001, and
+    /// `centered_softmax_rows` on rows that are not 16-byte aligned (K = 1004, one element past the allocation).
     static func lossScalarPath(_ h: Harness) throws -> [CUDAParity.Row] {
         let (rows, k) = (12, 1001)
         let temperature: Float = 0.055, studentTemperature: Float = 0.1
@@ -523,7 +524,21 @@ public enum CUDAKernelParity {
         try h.kernels.crossEntropy(student: try h.device(student), teachers: pointers, teacherCount: 1, gradient: gradient, rowLoss: rowLoss,
                                    firstNonFinite: try h.flag(), rows: rows, prototypes: k, temperature: studentTemperature,
                                    weight: Float(1 / Double(rows)), rowOffset: 0)
+        // K a multiple of 4 but the rows 4 bytes past a 16-byte boundary: one column per access too.
+        let k4 = 1004, shifted = h.random(rows * k4, seed: 97, scale: 3)
+        let cShifted = h.host([Float](repeating: 0, count: rows * k4))
+        var shiftedCentering = SoftmaxCentering(prototypes: k4)
+        shiftedCentering.beginStep()
+        try shiftedCentering.teacherProbabilities(teacherLogits: h.host(shifted), rows: rows, temperature: temperature, output: cShifted,
+                                                  backend: h.cpu, chunkRows: rows)
+        let shiftedOutput = try h.output(rows * k4 + 1)
+        try h.kernels.centeredSoftmax(logits: try h.device([0] + shifted).view(offset: 1, shape: [rows, k4]),
+                                      center: try h.device([Float](repeating: 0, count: k4)),
+                                      output: shiftedOutput.view(offset: 1, shape: [rows, k4]), firstNonFinite: try h.flag(), rows: rows,
+                                      prototypes: k4, temperature: temperature, rowOffset: 0)
         return [
+            h.row("centered_softmax_rows", "\(rows)×\(k4), rows 4 bytes off 16-byte alignment", "probabilities",
+                  cuda: Array(try h.floats(shiftedOutput).dropFirst()), expected: h.cpu.download(cShifted), tolerance: f32Tolerance),
             h.row("centered_softmax_rows", input, "probabilities", cuda: try h.floats(probabilities), expected: teacher, tolerance: f32Tolerance),
             h.row("cross_entropy_rows", input + ", 1 teacher", "Σ row loss", cuda: [Float(try h.doubles(rowLoss, rows).reduce(0, +))],
                   expected: [Float(cpuLoss)], tolerance: f32Tolerance),

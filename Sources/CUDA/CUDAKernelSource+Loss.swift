@@ -109,7 +109,7 @@ template <int W> static __device__ __forceinline__ void store_bf16(bf16_t* p, lo
     }
 }
 
-/* One row of centered_softmax_rows, W columns per access (W divides K). */
+/* One row of centered_softmax_rows, W columns per access (W = 4: K a multiple of 4 and t, center, p 16-byte aligned). */
 template <int W> static __device__ __forceinline__ void centered_softmax_row(const float* tr, const float* __restrict__ center, float* pr,
                                                                             unsigned long long* __restrict__ first_nonfinite,
                                                                             unsigned long long flat, int k, float tau, float* scratch) {
@@ -142,13 +142,16 @@ extern "C" __global__ void centered_softmax_rows(const float* t, const float* __
     const long long row = blockIdx.x;
     if (row >= rows) return;
     const unsigned long long flat = (unsigned long long)((row_offset + row) * k);
-    if ((k & 3) == 0) centered_softmax_row<4>(t + row * k, center, p + row * k, first_nonfinite, flat, k, tau, scratch);
+    const bool aligned = (k & 3) == 0 && (unsigned long long)t % 16 == 0 && (unsigned long long)center % 16 == 0
+                      && (unsigned long long)p % 16 == 0;
+    if (aligned) centered_softmax_row<4>(t + row * k, center, p + row * k, first_nonfinite, flat, k, tau, scratch);
     else centered_softmax_row<1>(t + row * k, center, p + row * k, first_nonfinite, flat, k, tau, scratch);
 }
 
 #define MAX_TEACHERS 8
 
-/* One row of cross_entropy_rows, W columns per access (W divides K); tr: the row in each of `count` teachers. */
+/* One row of cross_entropy_rows, W columns per access (W = 4: K a multiple of 4, the student and teacher rows 16-byte
+   aligned, the gradient 8-byte aligned); tr: the row in each of `count` teachers. */
 template <int W> static __device__ __forceinline__ void cross_entropy_row(const float* __restrict__ sr, const float* const* tr, int count,
                                                                          bf16_t* __restrict__ gr, double* __restrict__ row_loss,
                                                                          unsigned long long* __restrict__ first_nonfinite,
@@ -208,7 +211,9 @@ extern "C" __global__ void cross_entropy_rows(const float* __restrict__ student,
     const int count = min(teacher_count, MAX_TEACHERS);
     for (int i = 0; i < count; ++i) tr[i] = (const float*)teachers[i] + row * k;
     const unsigned long long flat = (unsigned long long)((row_offset + row) * k);
-    if ((k & 3) == 0) {
+    bool aligned = (k & 3) == 0 && (unsigned long long)student % 16 == 0 && (unsigned long long)gradient % 8 == 0;
+    for (int i = 0; i < count; ++i) aligned = aligned && teachers[i] % 16 == 0;
+    if (aligned) {
         cross_entropy_row<4>(student + row * k, tr, count, gradient + row * k, row_loss + row, first_nonfinite, flat, k, tau, weight,
                              scratch, scratch64);
     } else {

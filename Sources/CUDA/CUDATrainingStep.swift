@@ -104,7 +104,9 @@ public final class CUDATrainingStep: @unchecked Sendable {
         let momentum: Double, sinkhornIterations: Int?
         switch settings.normalization {
         case .centering(let value): (momentum, sinkhornIterations) = (value, nil)
-        case .sinkhornKnopp(let iterations): (momentum, sinkhornIterations) = (0.9, iterations)
+        case .sinkhornKnopp(let iterations):
+            guard iterations >= 1 else { throw TrainingError.invalidConfiguration("Sinkhorn-Knopp needs at least one iteration") }
+            (momentum, sinkhornIterations) = (0.9, iterations)
         }
         let config = layout.backbone, patch = config.patchSize
         guard settings.batch > 0, settings.globalCrops >= 2, settings.globalCrops <= 8, settings.localCrops >= 0,
