@@ -44,6 +44,8 @@ pack() {
         esac
     done
     cp ../shared/reference/pytorch_baseline.py "$stage/"
+    # The commit the binary was built from (and whether the tree had changes), printed by `run` and `profile`.
+    echo "$(git rev-parse --short HEAD)$(git diff --quiet HEAD -- Sources Package.swift || echo ' + uncommitted changes')" > "$stage/COMMIT"
     # Data for the h0-mini graph step (../shared does not travel): shards of one sample slide, robustness tiles.
     rm -rf "$PACK_DIR/shards" "$PACK_DIR/robustness"
     "$bin" tile ../shared/data/slides/aperio/CMU-1-Small-Region.svs --out "$PACK_DIR/shards" --min-tissue 0.2 \
@@ -90,6 +92,7 @@ unpack() {
     printf '#!/bin/sh\nLD_LIBRARY_PATH="%s/lib:/usr/local/cuda/lib64${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" exec "%s/distill" "$@"\n' \
         "$pack" "$pack" > "$distill"
     chmod +x "$distill"
+    echo "pack built from commit $(cat "$pack/COMMIT" 2>/dev/null || echo '(unknown: packed before COMMIT was recorded)')"
 }
 
 run() {
