@@ -36,10 +36,10 @@ extern "C" __global__ void bias_swiglu(const bf16_t* __restrict__ x, const float
     bf16_t* yr = y + (long long)row * hidden;
     if ((hidden & 3) == 0) {
         for (int q = threadIdx.x; q < hidden / 4; q += blockDim.x) {
-            const BF16x4 gate = ((const BF16x4*)xr)[q], value = ((const BF16x4*)(xr + hidden))[q];
+            const BF16x4 gate = load_vector<BF16x4>(xr + 4 * q), value = load_vector<BF16x4>(xr + hidden + 4 * q);
             BF16x4 out;
             for (int e = 0; e < 4; ++e) out.v[e] = swiglu(gate.v[e], value.v[e], bias[4 * q + e], bias[hidden + 4 * q + e]);
-            ((BF16x4*)yr)[q] = out;
+            store_vector(yr + 4 * q, out);
         }
         return;
     }

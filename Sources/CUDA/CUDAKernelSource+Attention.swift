@@ -112,13 +112,13 @@ template <int HD> struct AttentionTile {
         for (int i = 0; i < key_loads; ++i) {
             const int c = threadIdx.x + i * ATTENTION_THREADS, key = c / chunks, chunk = c % chunks;
             const int token = first + key;
-            k[i] = token < tokens ? *(const Words4*)(k_base + (long long)token * stride + chunk * 8) : zero;
+            k[i] = token < tokens ? load_vector<Words4>(k_base + (long long)token * stride + chunk * 8) : zero;
         }
         for (int i = 0; i < value_loads; ++i) {
             const int c = threadIdx.x + i * ATTENTION_THREADS, pair = c % (ATTENTION_TILE / 2), chunk = c / (ATTENTION_TILE / 2);
             const int token = first + 2 * pair;
-            v[i][0] = token < tokens ? *(const Words4*)(v_base + (long long)token * stride + chunk * 8) : zero;
-            v[i][1] = token + 1 < tokens ? *(const Words4*)(v_base + (long long)(token + 1) * stride + chunk * 8) : zero;
+            v[i][0] = token < tokens ? load_vector<Words4>(v_base + (long long)token * stride + chunk * 8) : zero;
+            v[i][1] = token + 1 < tokens ? load_vector<Words4>(v_base + (long long)(token + 1) * stride + chunk * 8) : zero;
         }
     }
 
@@ -250,10 +250,10 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
     for (int dn = 0; dn < HD / 8; ++dn) {
         const int column = h * HD + dn * 8 + 2 * t;
         if (row0 < tokens) {
-            *(unsigned*)(out + ((long long)b * tokens + row0) * dim + column) = pack_bf16x2(o[dn][0] * inverse0, o[dn][1] * inverse0);
+            store_vector(out + ((long long)b * tokens + row0) * dim + column, pack_bf16x2(o[dn][0] * inverse0, o[dn][1] * inverse0));
         }
         if (row1 < tokens) {
-            *(unsigned*)(out + ((long long)b * tokens + row1) * dim + column) = pack_bf16x2(o[dn][2] * inverse1, o[dn][3] * inverse1);
+            store_vector(out + ((long long)b * tokens + row1) * dim + column, pack_bf16x2(o[dn][2] * inverse1, o[dn][3] * inverse1));
         }
     }
 }

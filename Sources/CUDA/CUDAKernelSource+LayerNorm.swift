@@ -45,12 +45,12 @@ extern "C" __global__ void layer_norm_f32_bf16(const float* __restrict__ x, cons
 static __device__ __forceinline__ void store4(float* y, int q, const float* v) {
     F32x4 out;
     for (int e = 0; e < 4; ++e) out.v[e] = v[e];
-    ((F32x4*)y)[q] = out;
+    store_vector(y + 4 * q, out);
 }
 static __device__ __forceinline__ void store4(bf16_t* y, int q, const float* v) {
     BF16x4 out;
     for (int e = 0; e < 4; ++e) out.v[e] = f32_to_bf16(v[e]);
-    ((BF16x4*)y)[q] = out;
+    store_vector(y + 4 * q, out);
 }
 
 /* The fused tail for dim % 4 == 0 and dim ≤ 8·blockDim.x: each thread's ≤ 2 groups of 4 columns stay in registers
@@ -67,15 +67,15 @@ static __device__ __forceinline__ void residual_layer_norm_vectors(float* __rest
     for (int c = 0; c < 2; ++c) {
         const int q = threadIdx.x + c * blockDim.x;
         if (q < groups) {
-            F32x4 r = ((const F32x4*)xr)[q];
-            const BF16x4 b = ((const BF16x4*)br)[q];
+            F32x4 r = load_vector<F32x4>(xr + 4 * q);
+            const BF16x4 b = load_vector<BF16x4>(br + 4 * q);
             for (int e = 0; e < 4; ++e) {
                 const float scale = gamma ? gamma[4 * q + e] : 1.0f;
                 v[c][e] = r.v[e] + scale * bf16_to_f32(b.v[e]);
                 r.v[e] = v[c][e];
                 sum += v[c][e];
             }
-            ((F32x4*)xr)[q] = r;
+            store_vector(xr + 4 * q, r);
         }
     }
     const float mean = block_sum(sum, scratch) / (float)dim;

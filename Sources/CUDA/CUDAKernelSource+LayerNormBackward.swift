@@ -97,11 +97,11 @@ extern "C" __global__ void layer_norm_backward_f32(const float* __restrict__ x, 
 #define LN_EXCHANGE 256
 
 static __device__ __forceinline__ void load_gradients(const float* dy, long long i, float* out) {
-    const F32x4 v = *reinterpret_cast<const F32x4*>(dy + i);
+    const F32x4 v = load_vector<F32x4>(dy + i);
     for (int e = 0; e < 4; ++e) out[e] = v.v[e];
 }
 static __device__ __forceinline__ void load_gradients(const bf16_t* dy, long long i, float* out) {
-    const BF16x4 v = *reinterpret_cast<const BF16x4*>(dy + i);
+    const BF16x4 v = load_vector<BF16x4>(dy + i);
     for (int e = 0; e < 4; ++e) out[e] = bf16_to_f32(v.v[e]);
 }
 
@@ -131,7 +131,7 @@ static __device__ __forceinline__ void layer_norm_backward_warps(const float* __
             const int i = W * (lane + 32 * j);
             if (i < dim) {
                 if (W == 4) {
-                    const F32x4 xs = *reinterpret_cast<const F32x4*>(x + base + i);
+                    const F32x4 xs = load_vector<F32x4>(x + base + i);
                     for (int e = 0; e < W; ++e) xv[W * j + e] = xs.v[e];
                     load_gradients(dy, base + i, gv + W * j);
                 } else {
@@ -160,7 +160,7 @@ static __device__ __forceinline__ void layer_norm_backward_warps(const float* __
             if (i < dim) {
                 float w[W];
                 if (W == 4) {
-                    const F32x4 ws = *reinterpret_cast<const F32x4*>(weight + i);
+                    const F32x4 ws = load_vector<F32x4>(weight + i);
                     for (int e = 0; e < W; ++e) w[e] = ws.v[e];
                 } else {
                     for (int e = 0; e < W; ++e) w[e] = weight[i + e];
@@ -184,7 +184,7 @@ static __device__ __forceinline__ void layer_norm_backward_warps(const float* __
             if (i < dim) {
                 float d[W];
                 if (W == 4) {
-                    const F32x4 ds = *reinterpret_cast<const F32x4*>(dx + base + i);
+                    const F32x4 ds = load_vector<F32x4>(dx + base + i);
                     for (int e = 0; e < W; ++e) d[e] = ds.v[e];
                 } else {
                     for (int e = 0; e < W; ++e) d[e] = dx[base + i + e];
@@ -197,7 +197,7 @@ static __device__ __forceinline__ void layer_norm_backward_warps(const float* __
                 if (W == 4) {
                     F32x4 ds;
                     for (int e = 0; e < W; ++e) ds.v[e] = d[e];
-                    *reinterpret_cast<F32x4*>(dx + base + i) = ds;
+                    store_vector(dx + base + i, ds);
                 } else {
                     for (int e = 0; e < W; ++e) dx[base + i + e] = d[e];
                 }

@@ -82,7 +82,7 @@ extern "C" __global__ void center_update(float* __restrict__ center, double* __r
    element W·q of a row. */
 template <int W> static __device__ __forceinline__ void load_f32(const float* p, long long q, float* out) {
     if (W == 4) {
-        const F32x4 v = reinterpret_cast<const F32x4*>(p)[q];
+        const F32x4 v = load_vector<F32x4>(p + 4 * q);
         for (int e = 0; e < 4; ++e) out[e] = v.v[e];
     } else {
         for (int e = 0; e < W; ++e) out[e] = p[q * W + e];
@@ -93,7 +93,7 @@ template <int W> static __device__ __forceinline__ void store_f32(float* p, long
     if (W == 4) {
         F32x4 v;
         for (int e = 0; e < 4; ++e) v.v[e] = in[e];
-        reinterpret_cast<F32x4*>(p)[q] = v;
+        store_vector(p + 4 * q, v);
     } else {
         for (int e = 0; e < W; ++e) p[q * W + e] = in[e];
     }
@@ -103,7 +103,7 @@ template <int W> static __device__ __forceinline__ void store_bf16(bf16_t* p, lo
     if (W == 4) {
         BF16x4 v;
         for (int e = 0; e < 4; ++e) v.v[e] = f32_to_bf16(in[e]);
-        reinterpret_cast<BF16x4*>(p)[q] = v;
+        store_vector(p + 4 * q, v);
     } else {
         for (int e = 0; e < W; ++e) p[q * W + e] = f32_to_bf16(in[e]);
     }

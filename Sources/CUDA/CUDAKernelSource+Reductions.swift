@@ -17,11 +17,11 @@ static __device__ __forceinline__ float load_value(const float* x, long long i) 
 static __device__ __forceinline__ float load_value(const bf16_t* x, long long i) { return bf16_to_f32(x[i]); }
 /* Four consecutive columns in one access (16 bytes of f32, 8 of bf16); i a multiple of 4, x aligned to the access. */
 static __device__ __forceinline__ void load_four(const float* x, long long i, float* out) {
-    const F32x4 v = *reinterpret_cast<const F32x4*>(x + i);
+    const F32x4 v = load_vector<F32x4>(x + i);
     for (int e = 0; e < 4; ++e) out[e] = v.v[e];
 }
 static __device__ __forceinline__ void load_four(const bf16_t* x, long long i, float* out) {
-    const BF16x4 v = *reinterpret_cast<const BF16x4*>(x + i);
+    const BF16x4 v = load_vector<BF16x4>(x + i);
     for (int e = 0; e < 4; ++e) out[e] = bf16_to_f32(v.v[e]);
 }
 

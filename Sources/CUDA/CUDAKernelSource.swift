@@ -40,7 +40,8 @@ public struct CUDAKernelSource: Sendable, Hashable {
 
     /// Shared by every source: bf16 conversions (bf16 → f32 = bits << 16; f32 → bf16 rounds to nearest even and
     /// keeps NaN, quieted — as `DTypeConversion.bfloat16Bits` and PyTorch), 16- and 8-byte vectors of four f32 / bf16
-    /// (`F32x4`, `BF16x4`: one access for four columns), warp/block sums and maxima.
+    /// (`F32x4`, `BF16x4`: one access for four columns) read and written through `load_vector` / `store_vector`
+    /// (the CPU emulator checks their alignment), warp/block sums and maxima.
     /// Block reductions assume `blockDim.x` is a multiple of 32, at most 1024, and a `__shared__ float[32]` scratch.
     public static let prelude = #"""
 typedef unsigned short bf16_t;
@@ -52,6 +53,21 @@ __device__ __forceinline__ float bf16_to_f32(bf16_t v) {
 /* Four consecutive f32 (16 bytes) and four bf16 (8 bytes), for vector loads and stores. */
 struct alignas(16) F32x4 { float v[4]; };
 struct alignas(8) BF16x4 { bf16_t v[4]; };
+
+/* Every access wider than its elements goes through these: `p` must be aligned to sizeof(V) (the device faults
+   otherwise; the CPU emulator checks it and fails the launch). */
+template <typename V> __device__ __forceinline__ V load_vector(const void* p) {
+#ifdef CUDAEMU
+    cudaemu_check_alignment(p, sizeof(V));
+#endif
+    return *reinterpret_cast<const V*>(p);
+}
+template <typename V> __device__ __forceinline__ void store_vector(void* p, const V& value) {
+#ifdef CUDAEMU
+    cudaemu_check_alignment(p, sizeof(V));
+#endif
+    *reinterpret_cast<V*>(p) = value;
+}
 
 __device__ __forceinline__ bf16_t f32_to_bf16(float f) {
     unsigned int bits = __float_as_uint(f);

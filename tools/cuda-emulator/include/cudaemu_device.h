@@ -6,7 +6,8 @@
  * as on the device; `__shared__` variables are per worker OS thread, and a worker runs one block at a time, so each
  * block sees its own shared memory.
  *
- * Covered: the built-in indices, __syncthreads, __shfl{,_xor,_down,_up}_sync (width 32), the atomics the kernels
+ * Covered: the built-in indices, __syncthreads, __shfl{,_xor,_down,_up}_sync (width 32), the alignment of the
+ * prelude's vector accesses, the atomics the kernels
  * use, the bit casts and rounded intrinsics (`__fmul_rn` …: compiled with -ffp-contract=off, so they round as
  * written), the CUDA math names that C++ lacks, and the bf16 tensor-core mma (m16n8k16) as a function that kernels
  * call under `#ifdef CUDAEMU` where the device runs inline PTX. Not covered: dynamic (`extern`) shared memory,
@@ -37,6 +38,8 @@ struct cudaemu_runtime {
     void (*syncthreads)();
     /* kind: 0 index, 1 xor, 2 down, 3 up */
     unsigned long long (*shuffle)(unsigned int mask, unsigned long long value, int kind, int lane, int width);
+    /* A vector access at an address not aligned to its size (the launch then fails, as the device faults). */
+    void (*misaligned)(const void* address, unsigned int bytes);
 };
 
 static thread_local cudaemu_thread_state cudaemu_state;
@@ -126,6 +129,11 @@ static inline int __float_as_int(float v) { return cudaemu_bits<int>(v); }
 static inline unsigned int __float_as_uint(float v) { return cudaemu_bits<unsigned int>(v); }
 static inline double __longlong_as_double(long long v) { return cudaemu_bits<double>(v); }
 static inline long long __double_as_longlong(double v) { return cudaemu_bits<long long>(v); }
+
+/* The kernel prelude's `load_vector` / `store_vector` call this: the device faults on a misaligned vector access. */
+static inline void cudaemu_check_alignment(const void* address, unsigned int bytes) {
+    if (reinterpret_cast<unsigned long long>(address) % bytes != 0) cudaemu_rt->misaligned(address, bytes);
+}
 
 /* Kernel sources test this to take the emulator's path where the device's is inline PTX (the tensor-core mma). */
 #define CUDAEMU 1

@@ -135,10 +135,22 @@ unsigned long long runtime_shuffle(unsigned mask, unsigned long long value, int 
     return fiber->result;
 }
 
+// A vector access at an address not aligned to its size: the device faults (CUDA_ERROR_MISALIGNED_ADDRESS); here the
+// access itself is harmless, so the thread runs on and the launch fails after its warp's pass, naming the access.
+void runtime_misaligned(const void* address, unsigned bytes) {
+    Worker* worker = current_worker;
+    if (!worker->misuse.empty()) return;
+    char text[160];
+    snprintf(text, sizeof text, "misaligned %u-byte access at %p (thread %u; the device faults: CUDA_ERROR_MISALIGNED_ADDRESS)",
+             bytes, address, worker->state->thread.x);
+    worker->misuse = text;
+}
+
 const struct {
     void (*syncthreads)();
     unsigned long long (*shuffle)(unsigned, unsigned long long, int, int, int);
-} runtime{runtime_syncthreads, runtime_shuffle};
+    void (*misaligned)(const void*, unsigned);
+} runtime{runtime_syncthreads, runtime_shuffle, runtime_misaligned};
 
 /// Releases warp `warp` when every lane of its shuffle mask waits at a shuffle. Returns true when released;
 /// sets `error` for a mask naming an exited or absent lane, or lanes with different masks.

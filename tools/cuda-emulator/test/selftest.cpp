@@ -72,6 +72,11 @@ extern "C" __global__ void divergent_barriers(float* out) {
     if (threadIdx.x < 16) __syncthreads();
     else out[threadIdx.x] = __shfl_xor_sync(0xffffffffu, 1.0f, 1);
 }
+/* A 16-byte access 4 bytes past an aligned address (what the prelude's load_vector checks): the device faults. */
+extern "C" __global__ void misaligned_vector(float* out) {
+    cudaemu_check_alignment(out + 4 * threadIdx.x + (threadIdx.x == 7 ? 1 : 0), 16);
+    out[threadIdx.x] = 1.0f;
+}
 /* Reads its neighbour's shared value without a barrier: right only when the neighbour ran first. */
 extern "C" __global__ void racy_neighbour(float* out) {
     __shared__ float value[64];
@@ -210,6 +215,11 @@ int main(int argc, char** argv) {
            "a full-mask shuffle after lane 5 exited is CUDA_ERROR_LAUNCH_FAILED");
     expect(cuLaunchKernel(function, 1, 1, 1, 48, 1, 1, 0, nullptr, params, nullptr) == 719,
            "a full-mask shuffle in a 48-thread block (absent lanes) is CUDA_ERROR_LAUNCH_FAILED");
+
+    void* misaligned = nullptr;
+    cuModuleGetFunction(&misaligned, module, "misaligned_vector");
+    expect(cuLaunchKernel(misaligned, 1, 1, 1, 32, 1, 1, 0, nullptr, one, nullptr) == 719,
+           "a 16-byte vector access 4 bytes off alignment (thread 7) is CUDA_ERROR_LAUNCH_FAILED");
 
     void* racy = nullptr;
     cuModuleGetFunction(&racy, module, "racy_neighbour");
