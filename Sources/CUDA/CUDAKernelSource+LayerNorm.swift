@@ -42,17 +42,6 @@ extern "C" __global__ void layer_norm_f32_bf16(const float* __restrict__ x, cons
     normalize_row(xr, weight, bias, y + row * dim, dim, eps, sum, scratch);
 }
 
-static __device__ __forceinline__ void store4(float* y, int q, const float* v) {
-    F32x4 out;
-    for (int e = 0; e < 4; ++e) out.v[e] = v[e];
-    store_vector(y + 4 * q, out);
-}
-static __device__ __forceinline__ void store4(bf16_t* y, int q, const float* v) {
-    BF16x4 out;
-    for (int e = 0; e < 4; ++e) out.v[e] = f32_to_bf16(v[e]);
-    store_vector(y + 4 * q, out);
-}
-
 /* The fused tail for dim % 4 == 0 and dim ≤ 8·blockDim.x: each thread's ≤ 2 groups of 4 columns stay in registers
    (one read and one write of the residual, 16-byte accesses); the same arithmetic as the loop form. */
 template <typename Out>
@@ -94,7 +83,7 @@ static __device__ __forceinline__ void residual_layer_norm_vectors(float* __rest
         if (q < groups) {
             float out[4];
             for (int e = 0; e < 4; ++e) out[e] = (v[c][e] - mean) * inverse * weight[4 * q + e] + bias[4 * q + e];
-            store4(yr, q, out);
+            store_four(yr + 4 * q, out);
         }
     }
 }

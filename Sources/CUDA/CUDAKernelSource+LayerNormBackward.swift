@@ -26,8 +26,6 @@ extension CUDAKernelSource {
         code: #"""
 #define LN_BACKWARD_COLUMNS 8
 
-static __device__ __forceinline__ float load_gradient(const float* x, long long i) { return x[i]; }
-static __device__ __forceinline__ float load_gradient(const bf16_t* x, long long i) { return bf16_to_f32(x[i]); }
 
 template <typename Grad>
 static __device__ __forceinline__ void layer_norm_backward(const float* __restrict__ x, const float* __restrict__ weight,
@@ -57,7 +55,7 @@ static __device__ __forceinline__ void layer_norm_backward(const float* __restri
         float g_sum = 0.0f, gx_sum = 0.0f;
         for (int i = threadIdx.x, j = 0; i < dim; i += blockDim.x, ++j) {
             const float xhat = (xr[i] - mean) * inverse;
-            const float g = load_gradient(dy, base + i);
+            const float g = as_f32(dy[base + i]);
             const float ghat = g * weight[i];
             g_sum += ghat;
             gx_sum += ghat * xhat;
@@ -68,7 +66,7 @@ static __device__ __forceinline__ void layer_norm_backward(const float* __restri
         const float gx_mean = block_sum(gx_sum, scratch) / (float)dim;
         for (int i = threadIdx.x; i < dim; i += blockDim.x) {
             const float xhat = (xr[i] - mean) * inverse;
-            const float ghat = load_gradient(dy, base + i) * weight[i];
+            const float ghat = as_f32(dy[base + i]) * weight[i];
             dx[base + i] += (ghat - g_mean - xhat * gx_mean) * inverse;
         }
     }
@@ -96,15 +94,6 @@ extern "C" __global__ void layer_norm_backward_f32(const float* __restrict__ x, 
 #define LN_WARPS 8
 #define LN_EXCHANGE 256
 
-static __device__ __forceinline__ void load_gradients(const float* dy, long long i, float* out) {
-    const F32x4 v = load_vector<F32x4>(dy + i);
-    for (int e = 0; e < 4; ++e) out[e] = v.v[e];
-}
-static __device__ __forceinline__ void load_gradients(const bf16_t* dy, long long i, float* out) {
-    const BF16x4 v = load_vector<BF16x4>(dy + i);
-    for (int e = 0; e < 4; ++e) out[e] = bf16_to_f32(v.v[e]);
-}
-
 /* dim ≤ 32·LN_WARP_COLUMNS; blockDim.x = 32·LN_WARPS. Lane l owns the columns W·(l + 32·j) + e (e < W, j < 24/W):
    W = 4 (16-byte x/dx/weight and 4-column dy accesses) when dim is a multiple of 4 and every row is aligned to them,
    else W = 1. Register v = W·j + e holds column W·(lane + 32·j) + e. */
@@ -130,16 +119,8 @@ static __device__ __forceinline__ void layer_norm_backward_warps(const float* __
         for (int j = 0; j < groups; ++j) {
             const int i = W * (lane + 32 * j);
             if (i < dim) {
-                if (W == 4) {
-                    const F32x4 xs = load_vector<F32x4>(x + base + i);
-                    for (int e = 0; e < W; ++e) xv[W * j + e] = xs.v[e];
-                    load_gradients(dy, base + i, gv + W * j);
-                } else {
-                    for (int e = 0; e < W; ++e) {
-                        xv[W * j + e] = x[base + i + e];
-                        gv[W * j + e] = load_gradient(dy, base + i + e);
-                    }
-                }
+                load_columns<W>(x + base + i, xv + W * j);
+                load_columns<W>(dy + base + i, gv + W * j);
             } else {
                 for (int e = 0; e < W; ++e) { xv[W * j + e] = 0.0f; gv[W * j + e] = 0.0f; }
             }
@@ -159,12 +140,7 @@ static __device__ __forceinline__ void layer_norm_backward_warps(const float* __
             const int i = W * (lane + 32 * j);
             if (i < dim) {
                 float w[W];
-                if (W == 4) {
-                    const F32x4 ws = load_vector<F32x4>(weight + i);
-                    for (int e = 0; e < W; ++e) w[e] = ws.v[e];
-                } else {
-                    for (int e = 0; e < W; ++e) w[e] = weight[i + e];
-                }
+                load_columns<W>(weight + i, w);
                 for (int e = 0; e < W; ++e) {
                     const int v = W * j + e;
                     const float xhat = (xv[v] - mean) * inverse;
@@ -183,24 +159,13 @@ static __device__ __forceinline__ void layer_norm_backward_warps(const float* __
             const int i = W * (lane + 32 * j);
             if (i < dim) {
                 float d[W];
-                if (W == 4) {
-                    const F32x4 ds = load_vector<F32x4>(dx + base + i);
-                    for (int e = 0; e < W; ++e) d[e] = ds.v[e];
-                } else {
-                    for (int e = 0; e < W; ++e) d[e] = dx[base + i + e];
-                }
+                load_columns<W>(dx + base + i, d);
                 for (int e = 0; e < W; ++e) {
                     const int v = W * j + e;
                     const float xhat = (xv[v] - mean) * inverse;
                     d[e] += (gv[v] - g_mean - xhat * gx_mean) * inverse;
                 }
-                if (W == 4) {
-                    F32x4 ds;
-                    for (int e = 0; e < W; ++e) ds.v[e] = d[e];
-                    store_vector(dx + base + i, ds);
-                } else {
-                    for (int e = 0; e < W; ++e) dx[base + i + e] = d[e];
-                }
+                store_columns<W>(dx + base + i, d);
             }
         }
     }

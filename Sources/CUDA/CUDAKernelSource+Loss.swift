@@ -78,37 +78,6 @@ extern "C" __global__ void center_update(float* __restrict__ center, double* __r
     }
 }
 
-/* W consecutive f32 (W = 4: one 16-byte access; the row 16-byte aligned) and W bf16 (one 8-byte access) at
-   element W·q of a row. */
-template <int W> static __device__ __forceinline__ void load_f32(const float* p, long long q, float* out) {
-    if (W == 4) {
-        const F32x4 v = load_vector<F32x4>(p + 4 * q);
-        for (int e = 0; e < 4; ++e) out[e] = v.v[e];
-    } else {
-        for (int e = 0; e < W; ++e) out[e] = p[q * W + e];
-    }
-}
-
-template <int W> static __device__ __forceinline__ void store_f32(float* p, long long q, const float* in) {
-    if (W == 4) {
-        F32x4 v;
-        for (int e = 0; e < 4; ++e) v.v[e] = in[e];
-        store_vector(p + 4 * q, v);
-    } else {
-        for (int e = 0; e < W; ++e) p[q * W + e] = in[e];
-    }
-}
-
-template <int W> static __device__ __forceinline__ void store_bf16(bf16_t* p, long long q, const float* in) {
-    if (W == 4) {
-        BF16x4 v;
-        for (int e = 0; e < 4; ++e) v.v[e] = f32_to_bf16(in[e]);
-        store_vector(p + 4 * q, v);
-    } else {
-        for (int e = 0; e < W; ++e) p[q * W + e] = f32_to_bf16(in[e]);
-    }
-}
-
 /* One row of centered_softmax_rows, W columns per access (W = 4: K a multiple of 4 and t, center, p 16-byte aligned). */
 template <int W> static __device__ __forceinline__ void centered_softmax_row(const float* tr, const float* __restrict__ center, float* pr,
                                                                             unsigned long long* __restrict__ first_nonfinite,
@@ -117,8 +86,8 @@ template <int W> static __device__ __forceinline__ void centered_softmax_row(con
     float maximum = __int_as_float(0xff800000), sum = 0.0f;
     for (int q = threadIdx.x; q < n; q += blockDim.x) {
         float t[W], c[W];
-        load_f32<W>(tr, q, t);
-        load_f32<W>(center, q, c);
+        load_columns<W>(tr + W * q, t);
+        load_columns<W>(center + W * q, c);
         for (int e = 0; e < W; ++e) {
             flag_nonfinite(t[e], flat + (unsigned long long)(q * W + e), first_nonfinite);
             online_softmax_add(__fdiv_rn(__fsub_rn(t[e], c[e]), tau), maximum, sum);
@@ -127,10 +96,10 @@ template <int W> static __device__ __forceinline__ void centered_softmax_row(con
     const float inverse = 1.0f / block_softmax_sum(maximum, sum, scratch);
     for (int q = threadIdx.x; q < n; q += blockDim.x) {
         float t[W], c[W], y[W];
-        load_f32<W>(tr, q, t);
-        load_f32<W>(center, q, c);
+        load_columns<W>(tr + W * q, t);
+        load_columns<W>(center + W * q, c);
         for (int e = 0; e < W; ++e) y[e] = __fmul_rn(expf(__fdiv_rn(__fsub_rn(t[e], c[e]), tau) - maximum), inverse);
-        store_f32<W>(pr, q, y);
+        store_columns<W>(pr + W * q, y);
     }
 }
 
@@ -162,7 +131,7 @@ template <int W> static __device__ __forceinline__ void cross_entropy_row(const 
     double mass = 0.0, cross = 0.0;
     for (int q = threadIdx.x; q < n; q += blockDim.x) {
         float s[W], z[W];
-        load_f32<W>(sr, q, s);
+        load_columns<W>(sr + W * q, s);
         for (int e = 0; e < W; ++e) {
             flag_nonfinite(s[e], flat + (unsigned long long)(q * W + e), first_nonfinite);
             z[e] = __fdiv_rn(s[e], tau);
@@ -170,7 +139,7 @@ template <int W> static __device__ __forceinline__ void cross_entropy_row(const 
         }
         for (int i = 0; i < count; ++i) {
             float t[W];
-            load_f32<W>(tr[i], q, t);
+            load_columns<W>(tr[i] + W * q, t);
             for (int e = 0; e < W; ++e) {
                 mass += (double)t[e];
                 cross += (double)t[e] * (double)z[e];
@@ -184,14 +153,14 @@ template <int W> static __device__ __forceinline__ void cross_entropy_row(const 
     const float scale = __fmul_rn(factor, (float)mass);
     for (int q = threadIdx.x; q < n; q += blockDim.x) {
         float s[W], g[W];
-        load_f32<W>(sr, q, s);
+        load_columns<W>(sr + W * q, s);
         for (int e = 0; e < W; ++e) g[e] = __fmul_rn(__fmul_rn(expf(__fdiv_rn(s[e], tau) - maximum), inverse), scale);
         for (int i = 0; i < count; ++i) {
             float t[W];
-            load_f32<W>(tr[i], q, t);
+            load_columns<W>(tr[i] + W * q, t);
             for (int e = 0; e < W; ++e) g[e] = __fsub_rn(g[e], __fmul_rn(factor, t[e]));
         }
-        store_bf16<W>(gr, q, g);
+        store_columns<W>(gr + W * q, g);
     }
     if (threadIdx.x == 0) {
         const double log_sum_exp = (double)maximum - log((double)inverse);

@@ -13,18 +13,6 @@ extension CUDAKernelSource {
         file: "reductions.cu",
         kernels: ["column_partial_sums_bf16", "column_partial_sums_f32", "accumulate_partials"],
         code: #"""
-static __device__ __forceinline__ float load_value(const float* x, long long i) { return x[i]; }
-static __device__ __forceinline__ float load_value(const bf16_t* x, long long i) { return bf16_to_f32(x[i]); }
-/* Four consecutive columns in one access (16 bytes of f32, 8 of bf16); i a multiple of 4, x aligned to the access. */
-static __device__ __forceinline__ void load_four(const float* x, long long i, float* out) {
-    const F32x4 v = load_vector<F32x4>(x + i);
-    for (int e = 0; e < 4; ++e) out[e] = v.v[e];
-}
-static __device__ __forceinline__ void load_four(const bf16_t* x, long long i, float* out) {
-    const BF16x4 v = load_vector<BF16x4>(x + i);
-    for (int e = 0; e < 4; ++e) out[e] = bf16_to_f32(v.v[e]);
-}
-
 /* partials[part, c] = Σ_{r in part} x[r, c]; part = blockIdx.x covers rows [part·rows_per_part, …) ∩ [0, rows).
    Each thread sums W adjacent columns (W = 4 when cols is a multiple of 4 and x is aligned to a 4-column access),
    every column in row order: the same sums either way. */
@@ -40,11 +28,7 @@ static __device__ __forceinline__ void column_partial_sums(const In* __restrict_
         for (int e = 0; e < W; ++e) sum[e] = 0.0f;
         for (int r = first; r < last; ++r) {
             float v[W];
-            if (W == 4) {
-                load_four(x, (long long)r * cols + c, v);
-            } else {
-                for (int e = 0; e < W; ++e) v[e] = load_value(x, (long long)r * cols + c + e);
-            }
+            load_columns<W>(x + (long long)r * cols + c, v);
             for (int e = 0; e < W; ++e) sum[e] += v[e];
         }
         for (int e = 0; e < W; ++e) partials[(long long)part * cols + c + e] = sum[e];

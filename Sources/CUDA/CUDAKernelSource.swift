@@ -76,6 +76,42 @@ __device__ __forceinline__ bf16_t f32_to_bf16(float f) {
     return (bf16_t)(bits >> 16);
 }
 
+/* One element as f32, and an f32 into an element. */
+__device__ __forceinline__ float as_f32(float v) { return v; }
+__device__ __forceinline__ float as_f32(bf16_t v) { return bf16_to_f32(v); }
+__device__ __forceinline__ void store_one(float* p, float v) { *p = v; }
+__device__ __forceinline__ void store_one(bf16_t* p, float v) { *p = f32_to_bf16(v); }
+
+/* Four consecutive columns at p as f32, in one access (16 bytes of f32, 8 of bf16; p aligned to it). */
+__device__ __forceinline__ void load_four(const float* p, float* out) {
+    const F32x4 v = load_vector<F32x4>(p);
+    for (int e = 0; e < 4; ++e) out[e] = v.v[e];
+}
+__device__ __forceinline__ void load_four(const bf16_t* p, float* out) {
+    const BF16x4 v = load_vector<BF16x4>(p);
+    for (int e = 0; e < 4; ++e) out[e] = bf16_to_f32(v.v[e]);
+}
+__device__ __forceinline__ void store_four(float* p, const float* in) {
+    F32x4 v;
+    for (int e = 0; e < 4; ++e) v.v[e] = in[e];
+    store_vector(p, v);
+}
+__device__ __forceinline__ void store_four(bf16_t* p, const float* in) {
+    BF16x4 v;
+    for (int e = 0; e < 4; ++e) v.v[e] = f32_to_bf16(in[e]);
+    store_vector(p, v);
+}
+
+/* W consecutive columns at p (W = 4: one access, p aligned to it; W = 1: one element) as f32, and back. */
+template <int W, typename T> __device__ __forceinline__ void load_columns(const T* p, float* out) {
+    if (W == 4) load_four(p, out);
+    else for (int e = 0; e < W; ++e) out[e] = as_f32(p[e]);
+}
+template <int W, typename T> __device__ __forceinline__ void store_columns(T* p, const float* in) {
+    if (W == 4) store_four(p, in);
+    else for (int e = 0; e < W; ++e) store_one(p + e, in[e]);
+}
+
 /* Warp and block reductions, one template for every type and operation. */
 struct SumOp { template <typename T> __device__ __forceinline__ T operator()(T a, T b) const { return a + b; } };
 struct MaxOp { __device__ __forceinline__ float operator()(float a, float b) const { return fmaxf(a, b); } };

@@ -182,8 +182,7 @@ public enum CUDATrainingParity {
             return (try device.trainState(), device.graphFailure)
         }
         let (replayed, failure) = try states(graphs: true), (eager, _) = try states(graphs: false)
-        func flat(_ state: TrainState) -> [Float] { state.student + state.optimizer.m + state.optimizer.v + (state.ema?.parameters ?? []) }
-        let difference = zip(flat(replayed), flat(eager)).map { abs($0 - $1) }.max() ?? .nan
+        let difference = largestDifference(replayed, eager)
         let how = !CUDAGraph.enabled ? "graphs off (DISTILL_CUDA_GRAPHS=0)" : failure.map { "capture failed: \($0)" } ?? "captured on step 2, replayed on step 3"
         return CUDAParity.Row(model: "train tiny", input: "3 steps, forward and backward as CUDA graphs (\(how))",
                               output: "student, m, v, EMA equal to call by call (0 = yes)", reference: "cuda call by call",
@@ -231,12 +230,17 @@ public enum CUDATrainingParity {
             return (losses, try device.trainState())
         }
         let serial = try run(overlapped: false), overlapped = try run(overlapped: true)
-        func flat(_ state: TrainState) -> [Float] { state.student + state.optimizer.m + state.optimizer.v + (state.ema?.parameters ?? []) }
-        let difference = zip(flat(overlapped.state), flat(serial.state)).map { abs($0 - $1) }.max() ?? .nan
+        let difference = largestDifference(overlapped.state, serial.state)
         let lossDifference = zip(overlapped.losses, serial.losses).map { abs($0 - $1) }.max() ?? .nan
         return CUDAParity.Row(model: "train tiny", input: "4 steps, teacher vit-tiny-teacher on a second stream",
                               output: "overlapped = serial: losses, student, m, v, EMA (0 = yes)", reference: "cuda serial",
                               cuda: [Float(lossDifference), difference], expected: [0, 0], tolerance: 0)
+    }
+
+    /// The largest difference between two device states: the student, AdamW's `m` and `v`, and the EMA.
+    static func largestDifference(_ a: TrainState, _ b: TrainState) -> Float {
+        func flat(_ state: TrainState) -> [Float] { state.student + state.optimizer.m + state.optimizer.v + (state.ema?.parameters ?? []) }
+        return zip(flat(a), flat(b)).map { abs($0 - $1) }.max() ?? .nan
     }
 
     /// A NaN teacher CLS token (crop 1, image 0): both sides must throw the same `TrainingStepError` (the tensor, row,
