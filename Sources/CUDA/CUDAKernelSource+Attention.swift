@@ -12,11 +12,11 @@ extension CUDAKernelSource {
     /// And the fused forward of the inference path, `attention_fused_hd32` / `attention_fused_hd64` (head dims 32 and
     /// 64): `qkv [B, L, 3, H, hd]` in, `softmax(Q·Kᵀ/√hd)·V` merged as `[B, L, H·hd]` out, the scores never in
     /// memory — the online softmax of FlashAttention-2 (Dao, 2023, Algorithm 1). One block of 4 warps per (image,
-    /// head, 64 query rows), grid `⌈L/64⌉·B·H`; each warp holds 16 query rows. Per 64-key tile: K `[key][dim]` and
-    /// Vᵀ `[dim][key]` in shared memory (rows padded by 8 bf16, words in fragment order: one conflict-free 8-byte read
-    /// per B fragment), loaded with 16-byte loads issued together, the next tile's while this one is computed;
-    /// S = Q·Kᵀ and O += P·V on the tensor cores (`mma.sync.m16n8k16` bf16 → f32, PTX ISA "Matrix fragments for mma.m16n8k16"), the running
-    /// maximum and sum in f32 (exp2 of log2e-scaled scores), P rounded to bf16 for P·V, O divided by the row sum at
+    /// head, 64 query rows), grid `⌈L/64⌉·B·H`; each warp holds 16 query rows. Per 64-key tile: K and V `[key][dim]`
+    /// as in qkv, copied global → shared by `cp.async` (16 bytes a copy, no registers; two stages, so tile kt + 1
+    /// arrives while tile kt is computed), rows padded by 8 bf16 so that `ldmatrix` (x4; `.trans` for V) reads its
+    /// B fragments without bank conflicts; S = Q·Kᵀ and O += P·V on the tensor cores (`mma.sync.m16n8k16` bf16 → f32, PTX ISA "Matrix fragments for mma.m16n8k16"), the running
+    /// maximum and sum in f32 (exp2 of log2e-scaled scores, the scale folded into the exponent's FMA), P rounded to bf16 for P·V, O divided by the row sum at
     /// the end. Keys ≥ L are masked with −∞, query rows ≥ L computed on zeros and not written.
     public static let attention = CUDAKernelSource(
         file: "attention.cu",
@@ -83,70 +83,89 @@ __device__ __forceinline__ unsigned pack_bf16x2(float low, float high) {
 #endif
 }
 
+/* ldmatrix.sync.aligned.m8n8.x4 (PTX ISA, "Warp-level matrix load instruction: ldmatrix"): lanes 8j … 8j + 7 give
+   the 16-byte shared-memory rows of 8×8 bf16 matrix j; r[j] gets lane i's fragment of it — row i/4, columns
+   2(i%4), 2(i%4) + 1 — or, transposed, column i/4 of rows 2(i%4), 2(i%4) + 1: a B fragment of mma.m16n8k16 from a
+   row-major [n][k] tile, or (transposed) from a row-major [k][n] one. */
+#ifndef CUDAEMU
+__device__ __forceinline__ unsigned shared_address(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
+#endif
+__device__ __forceinline__ void load_matrix_x4(unsigned* r, const bf16_t* row) {
+#ifdef CUDAEMU
+    cudaemu_ldmatrix_x4(r, row, 0);
+#else
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(row)) : "memory");
+#endif
+}
+__device__ __forceinline__ void load_matrix_x4_transposed(unsigned* r, const bf16_t* row) {
+#ifdef CUDAEMU
+    cudaemu_ldmatrix_x4(r, row, 1);
+#else
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(row)) : "memory");
+#endif
+}
+
+/* cp.async.cg.shared.global of 16 bytes (zero-filled when !valid: no byte of `source` is read then), and its
+   commit and wait (PTX ISA, "cp.async"): the copy bypasses the registers and L1, and the thread goes on. */
+__device__ __forceinline__ void copy_async_16(bf16_t* target, const bf16_t* source, bool valid) {
+#ifdef CUDAEMU
+    cudaemu_cp_async_16(target, source, valid ? 16u : 0u);
+#else
+    asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n"
+                 :: "r"(shared_address(target)), "l"(source), "r"(valid ? 16 : 0) : "memory");
+#endif
+}
+__device__ __forceinline__ void copy_async_commit() {
+#ifdef CUDAEMU
+    cudaemu_cp_async_commit();
+#else
+    asm volatile("cp.async.commit_group;\n" ::: "memory");
+#endif
+}
+/* Waits until at most `N` of this thread's committed groups are still in flight. */
+template <int N> __device__ __forceinline__ void copy_async_wait() {
+#ifdef CUDAEMU
+    cudaemu_cp_async_wait(N);
+#else
+    asm volatile("cp.async.wait_group %0;\n" :: "n"(N) : "memory");
+#endif
+}
+
 #define ATTENTION_TILE 64
 #define ATTENTION_THREADS 128
 
-/* 16 bytes: eight bf16 of one row; 8 bytes: a B fragment. */
-struct alignas(16) Words4 { unsigned x, y, z, w; };
-struct alignas(8) Words2 { unsigned x, y; };
-
-/* Where word w of a shared-memory row goes: within each group of 8 words (16 bf16), words t and t + 4 — the two
-   registers of a thread's B fragment — become neighbours 2t and 2t + 1, so one 8-byte load fetches both. */
-__device__ __forceinline__ int fragment_order(int w) { return (w & ~7) | ((w & 3) << 1) | ((w >> 2) & 1); }
-
-__device__ __forceinline__ unsigned word_of(const Words4& v, int i) { return i == 0 ? v.x : (i == 1 ? v.y : (i == 2 ? v.z : v.w)); }
-
-/* One 64-key tile of K and V in registers, on its way from global to shared memory: every thread's 16-byte loads
-   are issued together (and for the next tile while this one is computed), so a tile costs one memory latency.
-   K: 64 keys × HD/8 chunks, consecutive threads along a key's row. V: 32 key pairs × HD/8 chunks, consecutive
-   threads along the pairs, so the transposed stores (two keys per 32-bit word) hit 32 consecutive banks. */
-template <int HD> struct AttentionTile {
-    static const int chunks = HD / 8;
-    static const int key_loads = ATTENTION_TILE * chunks / ATTENTION_THREADS;
-    static const int value_loads = (ATTENTION_TILE / 2) * chunks / ATTENTION_THREADS;
-    Words4 k[key_loads];
-    Words4 v[value_loads][2];
-
-    __device__ __forceinline__ void load(const bf16_t* k_base, const bf16_t* v_base, long long stride, int first, int tokens) {
-        const Words4 zero = {0u, 0u, 0u, 0u};
-        for (int i = 0; i < key_loads; ++i) {
-            const int c = threadIdx.x + i * ATTENTION_THREADS, key = c / chunks, chunk = c % chunks;
-            const int token = first + key;
-            k[i] = token < tokens ? load_vector<Words4>(k_base + (long long)token * stride + chunk * 8) : zero;
-        }
-        for (int i = 0; i < value_loads; ++i) {
-            const int c = threadIdx.x + i * ATTENTION_THREADS, pair = c % (ATTENTION_TILE / 2), chunk = c / (ATTENTION_TILE / 2);
-            const int token = first + 2 * pair;
-            v[i][0] = token < tokens ? load_vector<Words4>(v_base + (long long)token * stride + chunk * 8) : zero;
-            v[i][1] = token + 1 < tokens ? load_vector<Words4>(v_base + (long long)(token + 1) * stride + chunk * 8) : zero;
-        }
-    }
-
-    /* key_tile [64][HD/2 + 4] words, value_tile [HD][36] words (Vᵀ, key pairs), both in fragment order. */
-    __device__ __forceinline__ void store(unsigned (*key_tile)[HD / 2 + 4], unsigned (*value_tile)[ATTENTION_TILE / 2 + 4]) const {
-        for (int i = 0; i < key_loads; ++i) {
-            const int c = threadIdx.x + i * ATTENTION_THREADS, key = c / chunks, chunk = c % chunks;
-            for (int w = 0; w < 4; ++w) key_tile[key][fragment_order(chunk * 4 + w)] = word_of(k[i], w);
-        }
-        for (int i = 0; i < value_loads; ++i) {
-            const int c = threadIdx.x + i * ATTENTION_THREADS, pair = c % (ATTENTION_TILE / 2), chunk = c / (ATTENTION_TILE / 2);
-            for (int e = 0; e < 8; ++e) {
-                const unsigned first = word_of(v[i][0], e / 2), second = word_of(v[i][1], e / 2);
-                const unsigned low = (e & 1) ? first >> 16 : first & 0xffffu, high = (e & 1) ? second >> 16 : second & 0xffffu;
-                value_tile[chunk * 8 + e][fragment_order(pair)] = low | (high << 16);
-            }
-        }
-    }
+/* One 64-key tile of K and V in shared memory, both row-major [key][dim] as in qkv; each row padded by 8 bf16 (16
+   bytes), so the 8 rows an ldmatrix reads start on distinct 4-bank groups (stride 36 words for HD 64, 20 for 32). */
+template <int HD> struct alignas(16) AttentionStage {
+    bf16_t key[ATTENTION_TILE][HD + 8];
+    bf16_t value[ATTENTION_TILE][HD + 8];
 };
 
-/* The fused forward for head dim HD (a multiple of 16). blockDim.x = 128; grid = ⌈L/64⌉ · B·H, query tile fastest.
-   scale_log2 = log2(e)/√hd. out [B·L, H·HD] is never the qkv input's memory. Key columns of the last tile past L
-   are masked and their 8-key (16-key) MMA groups skipped; warps whose 16 query rows all lie past L only load. */
+/* Queues the 16-byte copies of keys and values first … first + 63 into `stage` as one cp.async group; rows ≥ tokens
+   are zero-filled (so their V rows add nothing and no NaN reaches P·V). */
+template <int HD> __device__ __forceinline__ void attention_tile_load(AttentionStage<HD>& stage, const bf16_t* k_base,
+                                                                     const bf16_t* v_base, long long stride, int first, int tokens) {
+    const int chunks = HD / 8;
+    for (int c = threadIdx.x; c < ATTENTION_TILE * chunks; c += ATTENTION_THREADS) {
+        const int key = c / chunks, chunk = c - key * chunks, token = first + key;
+        const bool valid = token < tokens;
+        const long long offset = (long long)(valid ? token : 0) * stride + chunk * 8;
+        copy_async_16(&stage.key[key][chunk * 8], k_base + offset, valid);
+        copy_async_16(&stage.value[key][chunk * 8], v_base + offset, valid);
+    }
+    copy_async_commit();
+}
+
+/* The fused forward for head dim HD (32 or 64). blockDim.x = 128; grid = ⌈L/64⌉ · B·H, query tile fastest.
+   scale_log2 = log2(e)/√hd. out [B·L, H·HD] is never the qkv input's memory. Two stages of K/V tiles: tile kt + 1
+   is copied (cp.async) while tile kt is computed. Key columns of the last tile past L are masked and their 8-key
+   (16-key) MMA groups skipped; warps whose 16 query rows all lie past L only copy. */
 template <int HD>
 __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, bf16_t* __restrict__ out,
                                                 int tokens, int heads, float scale_log2) {
-    __shared__ unsigned key_tile[ATTENTION_TILE][HD / 2 + 4];                 /* [key][dim pair], 8 bf16 of padding */
-    __shared__ unsigned value_tile[HD][ATTENTION_TILE / 2 + 4];               /* Vᵀ: [dim][key pair] */
+    __shared__ AttentionStage<HD> stages[2];
     const int tiles = (tokens + ATTENTION_TILE - 1) / ATTENTION_TILE;
     const int pair = blockIdx.x / tiles, query_tile = blockIdx.x - pair * tiles;
     const int b = pair / heads, h = pair - b * heads, dim = heads * HD;
@@ -157,9 +176,12 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
     const int warp = threadIdx.x >> 5, lane = threadIdx.x & 31, g = lane >> 2, t = lane & 3;
     const int row0 = query_tile * ATTENTION_TILE + warp * 16 + g, row1 = row0 + 8;
     const bool active = query_tile * ATTENTION_TILE + warp * 16 < tokens;   /* uniform over the warp */
+    /* The rows this lane gives ldmatrix: K's x4 covers 8 keys × 32 dims (matrix lane/8 at dims 8·(lane/8)); V's
+       covers 16 keys × 16 dims (keys +8 for matrices 1 and 3, dims +8 for matrices 2 and 3). */
+    const int key_row = lane & 7, key_column = (lane >> 3) * 8;
+    const int value_row = (lane & 7) + ((lane >> 3) & 1) * 8, value_column = (lane >> 4) * 8;
 
-    AttentionTile<HD> tile;
-    tile.load(k_base, v_base, stride, 0, tokens);
+    attention_tile_load<HD>(stages[0], k_base, v_base, stride, 0, tokens);
     unsigned qa[HD / 16][4];
     {
         const unsigned* q0 = (const unsigned*)(q_base + (long long)min(row0, tokens - 1) * stride);
@@ -178,68 +200,79 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
     float max0 = negative_infinity, max1 = negative_infinity, sum0 = 0.0f, sum1 = 0.0f;
 
     for (int kt = 0; kt < tiles; ++kt) {
-        __syncthreads();                               /* the previous tile's readers are done */
-        tile.store(key_tile, value_tile);
-        __syncthreads();
-        if (kt + 1 < tiles) tile.load(k_base, v_base, stride, (kt + 1) * ATTENTION_TILE, tokens);
-        if (!active) continue;
+        if (kt + 1 < tiles) {
+            attention_tile_load<HD>(stages[(kt + 1) & 1], k_base, v_base, stride, (kt + 1) * ATTENTION_TILE, tokens);
+            copy_async_wait<1>();
+        } else {
+            copy_async_wait<0>();
+        }
+        __syncthreads();                               /* tile kt is in shared memory, every thread's part of it */
+        const AttentionStage<HD>& stage = stages[kt & 1];
         const int remaining = tokens - kt * ATTENTION_TILE;   /* valid keys of this tile (≥ 1) */
-
-        float s[8][4];
-        for (int j = 0; j < 8; ++j) {
-            s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
-            if (j * 8 >= remaining) continue;
-            for (int ks = 0; ks < HD / 16; ++ks) {
-                const Words2 fragment = *(const Words2*)&key_tile[j * 8 + g][ks * 8 + 2 * t];
-                const unsigned kb[2] = {fragment.x, fragment.y};
-                mma_bf16_16816(s[j], qa[ks], kb);
+        if (active) {
+            float s[8][4];
+            for (int j = 0; j < 8; ++j) {
+                s[j][0] = s[j][1] = s[j][2] = s[j][3] = 0.0f;
+                if (j * 8 >= remaining) continue;
+                for (int ks = 0; ks < HD / 16; ks += 2) {
+                    unsigned kb[4];
+                    load_matrix_x4(kb, &stage.key[j * 8 + key_row][ks * 16 + key_column]);
+                    mma_bf16_16816(s[j], qa[ks], kb);
+                    mma_bf16_16816(s[j], qa[ks + 1], kb + 2);
+                }
             }
-        }
-        float tile_max0 = max0, tile_max1 = max1;
-        for (int j = 0; j < 8; ++j) {
-            for (int e = 0; e < 2; ++e) {
-                const bool valid = j * 8 + 2 * t + e < remaining;
-                s[j][e] = valid ? s[j][e] * scale_log2 : negative_infinity;
-                s[j][2 + e] = valid ? s[j][2 + e] * scale_log2 : negative_infinity;
-                tile_max0 = fmaxf(tile_max0, s[j][e]);
-                tile_max1 = fmaxf(tile_max1, s[j][2 + e]);
+            /* Raw scores; the scale is applied in the exponent (max(s)·c = max(s·c) for c > 0). */
+            if (remaining < ATTENTION_TILE) {
+                for (int j = 0; j < 8; ++j) {
+                    for (int e = 0; e < 2; ++e) {
+                        if (j * 8 + 2 * t + e >= remaining) s[j][e] = s[j][2 + e] = negative_infinity;
+                    }
+                }
             }
-        }
-        tile_max0 = fmaxf(tile_max0, __shfl_xor_sync(0xffffffffu, tile_max0, 1));
-        tile_max0 = fmaxf(tile_max0, __shfl_xor_sync(0xffffffffu, tile_max0, 2));
-        tile_max1 = fmaxf(tile_max1, __shfl_xor_sync(0xffffffffu, tile_max1, 1));
-        tile_max1 = fmaxf(tile_max1, __shfl_xor_sync(0xffffffffu, tile_max1, 2));
-        const float correction0 = exp2f(max0 - tile_max0), correction1 = exp2f(max1 - tile_max1);
-        max0 = tile_max0;
-        max1 = tile_max1;
-        float partial0 = 0.0f, partial1 = 0.0f;
-        for (int j = 0; j < 8; ++j) {
-            for (int e = 0; e < 2; ++e) {
-                s[j][e] = exp2f(s[j][e] - max0);
-                s[j][2 + e] = exp2f(s[j][2 + e] - max1);
-                partial0 += s[j][e];
-                partial1 += s[j][2 + e];
+            float tile_max0 = negative_infinity, tile_max1 = negative_infinity;
+            for (int j = 0; j < 8; ++j) {
+                tile_max0 = fmaxf(tile_max0, fmaxf(s[j][0], s[j][1]));
+                tile_max1 = fmaxf(tile_max1, fmaxf(s[j][2], s[j][3]));
             }
-        }
-        sum0 = sum0 * correction0 + partial0;          /* this lane's share of the row sums */
-        sum1 = sum1 * correction1 + partial1;
-        for (int dn = 0; dn < HD / 8; ++dn) {
-            o[dn][0] *= correction0;
-            o[dn][1] *= correction0;
-            o[dn][2] *= correction1;
-            o[dn][3] *= correction1;
-        }
-        for (int kk = 0; kk < ATTENTION_TILE / 16; ++kk) {
-            if (kk * 16 >= remaining) continue;
-            const unsigned pa[4] = {pack_bf16x2(s[2 * kk][0], s[2 * kk][1]), pack_bf16x2(s[2 * kk][2], s[2 * kk][3]),
-                                    pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                                    pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+            tile_max0 = fmaxf(tile_max0, __shfl_xor_sync(0xffffffffu, tile_max0, 1));
+            tile_max0 = fmaxf(tile_max0, __shfl_xor_sync(0xffffffffu, tile_max0, 2));
+            tile_max1 = fmaxf(tile_max1, __shfl_xor_sync(0xffffffffu, tile_max1, 1));
+            tile_max1 = fmaxf(tile_max1, __shfl_xor_sync(0xffffffffu, tile_max1, 2));
+            const float new_max0 = fmaxf(max0, tile_max0 * scale_log2), new_max1 = fmaxf(max1, tile_max1 * scale_log2);
+            const float correction0 = exp2f(max0 - new_max0), correction1 = exp2f(max1 - new_max1);
+            max0 = new_max0;
+            max1 = new_max1;
+            float partial0 = 0.0f, partial1 = 0.0f;
+            for (int j = 0; j < 8; ++j) {
+                for (int e = 0; e < 2; ++e) {
+                    s[j][e] = exp2f(fmaf(s[j][e], scale_log2, -max0));
+                    s[j][2 + e] = exp2f(fmaf(s[j][2 + e], scale_log2, -max1));
+                    partial0 += s[j][e];
+                    partial1 += s[j][2 + e];
+                }
+            }
+            sum0 = sum0 * correction0 + partial0;      /* this lane's share of the row sums */
+            sum1 = sum1 * correction1 + partial1;
             for (int dn = 0; dn < HD / 8; ++dn) {
-                const Words2 fragment = *(const Words2*)&value_tile[dn * 8 + g][kk * 8 + 2 * t];
-                const unsigned vb[2] = {fragment.x, fragment.y};
-                mma_bf16_16816(o[dn], pa, vb);
+                o[dn][0] *= correction0;
+                o[dn][1] *= correction0;
+                o[dn][2] *= correction1;
+                o[dn][3] *= correction1;
+            }
+            for (int kk = 0; kk < ATTENTION_TILE / 16; ++kk) {
+                if (kk * 16 >= remaining) continue;
+                const unsigned pa[4] = {pack_bf16x2(s[2 * kk][0], s[2 * kk][1]), pack_bf16x2(s[2 * kk][2], s[2 * kk][3]),
+                                        pack_bf16x2(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                                        pack_bf16x2(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+                for (int dn = 0; dn < HD / 8; dn += 2) {
+                    unsigned vb[4];
+                    load_matrix_x4_transposed(vb, &stage.value[kk * 16 + value_row][dn * 8 + value_column]);
+                    mma_bf16_16816(o[dn], pa, vb);
+                    mma_bf16_16816(o[dn + 1], pa, vb + 2);
+                }
             }
         }
+        __syncthreads();                               /* its readers are done before tile kt + 2 is copied over it */
     }
     if (!active) return;
     sum0 += __shfl_xor_sync(0xffffffffu, sum0, 1);

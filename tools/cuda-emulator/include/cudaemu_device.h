@@ -10,7 +10,8 @@
  * prelude's vector accesses, the atomics the kernels
  * use, the bit casts and rounded intrinsics (`__fmul_rn` …: compiled with -ffp-contract=off, so they round as
  * written), the CUDA math names that C++ lacks, and the bf16 tensor-core mma (m16n8k16) as a function that kernels
- * call under `#ifdef CUDAEMU` where the device runs inline PTX. Not covered: dynamic (`extern`) shared memory,
+ * call under `#ifdef CUDAEMU` where the device runs inline PTX, and so ldmatrix (x4, .trans) and cp.async (16 bytes,
+ * commit and wait groups). Not covered: dynamic (`extern`) shared memory,
  * textures, other inline PTX, cooperative groups.
  */
 #pragma once
@@ -19,6 +20,8 @@
 #include <cstdint>
 #include <cstring>
 #include <cstddef>
+#include <cstdio>
+#include <cstdlib>
 #include <type_traits>
 #include <utility>
 
@@ -165,6 +168,75 @@ static inline void cudaemu_mma_m16n8k16_bf16(float* d, const unsigned int* a, co
         d[out] = sum;
     }
     cudaemu_rt->shuffle(0xffffffffu, 0, 1, 0, 32);
+}
+
+/* ldmatrix.sync.aligned.m8n8.x4[.trans].shared.b16 for one warp (PTX ISA, "Warp-level matrix load instruction:
+   ldmatrix"): lanes 8j … 8j + 7 give the 16-byte rows of matrix j (each address 16-byte aligned); lane i receives in
+   r[j] the two bf16 of row i/4 at columns 2(i%4), 2(i%4) + 1 — or, with `trans`, column i/4 of rows 2(i%4) and
+   2(i%4) + 1 — the lower in the low half. The warp meets before and after, as for the mma. */
+static inline void cudaemu_ldmatrix_x4(unsigned int* r, const void* row, int trans) {
+    static thread_local const unsigned char* rows[32][32];
+    cudaemu_check_alignment(row, 16);
+    const unsigned int warp = cudaemu_state.thread.x / 32, lane = cudaemu_state.thread.x % 32;
+    rows[warp][lane] = static_cast<const unsigned char*>(row);
+    cudaemu_rt->shuffle(0xffffffffu, 0, 1, 0, 32);
+    for (int j = 0; j < 4; j++) {
+        if (!trans) {
+            std::memcpy(&r[j], rows[warp][8 * j + lane / 4] + 4 * (lane % 4), 4);
+        } else {
+            unsigned short low, high;
+            std::memcpy(&low, rows[warp][8 * j + 2 * (lane % 4)] + 2 * (lane / 4), 2);
+            std::memcpy(&high, rows[warp][8 * j + 2 * (lane % 4) + 1] + 2 * (lane / 4), 2);
+            r[j] = (unsigned int)low | ((unsigned int)high << 16);
+        }
+    }
+    cudaemu_rt->shuffle(0xffffffffu, 0, 1, 0, 32);
+}
+
+/* cp.async.cg.shared.global (16 bytes; `source_bytes` of them read, the rest zero-filled), cp.async.commit_group
+   and cp.async.wait_group N (PTX ISA, "Data Movement and Conversion Instructions: cp.async"): a copy is queued
+   per thread and made only when a wait_group of its thread covers its group, so a kernel that reads the shared
+   memory before waiting (or before the barrier after the wait) reads stale data here too. A block's queue is
+   dropped when the thread next queues for another block; more than 64 copies pending in one thread abort. */
+struct cudaemu_async_copy { unsigned char* target; const unsigned char* source; unsigned int source_bytes, group; };
+struct cudaemu_async_queue {
+    cudaemu_async_copy copies[64];
+    unsigned int count, committed;
+    unsigned long long block;
+};
+static inline cudaemu_async_queue& cudaemu_async_queue_of_thread() {
+    static thread_local cudaemu_async_queue queues[1024];
+    cudaemu_async_queue& queue = queues[cudaemu_state.thread.x];
+    const unsigned long long block = ((unsigned long long)cudaemu_state.block.z * cudaemu_state.grid_dim.y + cudaemu_state.block.y)
+                                         * cudaemu_state.grid_dim.x + cudaemu_state.block.x + 1;
+    if (queue.block != block) queue = cudaemu_async_queue{{}, 0, 0, block};
+    return queue;
+}
+static inline void cudaemu_cp_async_16(void* target, const void* source, unsigned int source_bytes) {
+    cudaemu_check_alignment(target, 16);
+    cudaemu_check_alignment(source, 16);
+    cudaemu_async_queue& queue = cudaemu_async_queue_of_thread();
+    if (queue.count == 64) {
+        std::fprintf(stderr, "cudaemu: more than 64 cp.async copies pending in one thread\n");
+        std::abort();
+    }
+    queue.copies[queue.count++] = {static_cast<unsigned char*>(target), static_cast<const unsigned char*>(source),
+                                   source_bytes < 16 ? source_bytes : 16, queue.committed};
+}
+static inline void cudaemu_cp_async_commit() { cudaemu_async_queue_of_thread().committed++; }
+static inline void cudaemu_cp_async_wait(unsigned int pending_groups) {
+    cudaemu_async_queue& queue = cudaemu_async_queue_of_thread();
+    unsigned int kept = 0;
+    for (unsigned int i = 0; i < queue.count; i++) {
+        const cudaemu_async_copy copy = queue.copies[i];
+        if (copy.group + pending_groups < queue.committed) {
+            std::memcpy(copy.target, copy.source, copy.source_bytes);
+            std::memset(copy.target + copy.source_bytes, 0, 16 - copy.source_bytes);
+        } else {
+            queue.copies[kept++] = copy;
+        }
+    }
+    queue.count = kept;
 }
 
 /* Rounded intrinsics (round to nearest even, no contraction: the file is compiled with -ffp-contract=off). */

@@ -59,6 +59,45 @@ extern "C" __global__ __launch_bounds__(32) void mma_tile(const unsigned short* 
     d[(g + 8) * 8 + 2 * t + 1] = fd[3];
 }
 
+// One warp, ldmatrix.x4 of a 16×16 bf16 matrix in shared memory (rows 24 bf16 apart): lane l gives row l % 16 at
+// column 8·(l / 16), so the matrices are the four 8×8 quarters (top-left, bottom-left, top-right, bottom-right);
+// out[8l + j] is lane l's r[j], out[8l + 4 + j] the same with .trans.
+extern "C" __global__ __launch_bounds__(32) void ldmatrix_tile(const unsigned short* m, unsigned* out) {
+    alignas(16) __shared__ unsigned short tile[16 * 24];
+    const int lane = threadIdx.x;
+    for (int i = lane; i < 256; i += 32) tile[(i / 16) * 24 + i % 16] = m[i];
+    __syncthreads();
+    unsigned r[4], rt[4];
+    const unsigned short* row = &tile[(lane % 16) * 24 + (lane / 16) * 8];
+    cudaemu_ldmatrix_x4(r, row, 0);
+    cudaemu_ldmatrix_x4(rt, row, 1);
+    for (int j = 0; j < 4; ++j) {
+        out[8 * lane + j] = r[j];
+        out[8 * lane + 4 + j] = rt[j];
+    }
+}
+// One warp, cp.async of 16 bytes per thread in two groups (group 0: thread 30 copies 8 bytes, thread 31 none, the
+// rest zero-filled; group 1 whole), shared memory first set to 0xdeadbeef. out[0, 32): group 0's first word before
+// any wait; out[32, 64) and out[64, 96): groups 0 and 1 after wait_group 1; out[96, 224): the next thread's four
+// words of group 0 after wait_group 0 and a barrier.
+extern "C" __global__ __launch_bounds__(32) void async_copy(const unsigned* in, unsigned* out) {
+    alignas(16) __shared__ unsigned staged[2][128];
+    const int i = threadIdx.x;
+    for (int w = 0; w < 4; ++w) staged[0][4 * i + w] = staged[1][4 * i + w] = 0xdeadbeefu;
+    __syncthreads();
+    cudaemu_cp_async_16(&staged[0][4 * i], in + 4 * i, i == 31 ? 0u : (i == 30 ? 8u : 16u));
+    cudaemu_cp_async_commit();
+    cudaemu_cp_async_16(&staged[1][4 * i], in + 128 + 4 * i, 16u);
+    cudaemu_cp_async_commit();
+    out[i] = staged[0][4 * i];
+    cudaemu_cp_async_wait(1);
+    out[32 + i] = staged[0][4 * i];
+    out[64 + i] = staged[1][4 * i];
+    cudaemu_cp_async_wait(0);
+    __syncthreads();
+    for (int w = 0; w < 4; ++w) out[96 + 4 * i + w] = staged[0][4 * ((i + 1) % 32) + w];
+}
+
 extern "C" __global__ void deadlock(float* out) {
     if (threadIdx.x < 32) __syncthreads();
     out[threadIdx.x] = 1.0f;
@@ -169,6 +208,68 @@ int main(int argc, char** argv) {
             }
         }
         expect(exact, "mma.m16n8k16 bf16: every lane's fragments give D = A·B");
+    }
+
+    // ldmatrix: every lane's fragments as the PTX ISA lays them out (integers as bf16 bits, compared bit for bit).
+    {
+        std::vector<unsigned short> m(256);
+        for (int i = 0; i < 256; i++) m[i] = (unsigned short)(1000 + i);
+        uint64_t dm = 0, dr = 0;
+        cuMemAlloc_v2(&dm, m.size() * 2);
+        cuMemAlloc_v2(&dr, 256 * 4);
+        cuMemcpyHtoDAsync_v2(dm, m.data(), m.size() * 2, nullptr);
+        void* kernel = nullptr;
+        cuModuleGetFunction(&kernel, module, "ldmatrix_tile");
+        void* kernel_params[] = {&dm, &dr};
+        expect(cuLaunchKernel(kernel, 1, 1, 1, 32, 1, 1, 0, nullptr, kernel_params, nullptr) == 0, "ldmatrix_tile launches");
+        unsigned r[256];
+        cuMemcpyDtoHAsync_v2(r, dr, sizeof r, nullptr);
+        bool plain = true, transposed = true;
+        for (int lane = 0; lane < 32; lane++) {
+            for (int j = 0; j < 4; j++) {
+                const int row0 = (j % 2) * 8, column0 = (j / 2) * 8;
+                auto at = [&](int row, int column) { return (unsigned)m[(row0 + row) * 16 + column0 + column]; };
+                plain = plain && r[8 * lane + j] == (at(lane / 4, 2 * (lane % 4)) | (at(lane / 4, 2 * (lane % 4) + 1) << 16));
+                transposed = transposed && r[8 * lane + 4 + j] == (at(2 * (lane % 4), lane / 4) | (at(2 * (lane % 4) + 1, lane / 4) << 16));
+            }
+        }
+        expect(plain, "ldmatrix.x4: lane i holds row i/4, columns 2(i%4) and 2(i%4) + 1 of each matrix");
+        expect(transposed, "ldmatrix.x4.trans: lane i holds column i/4 of rows 2(i%4) and 2(i%4) + 1");
+        cuMemFree_v2(dm);
+        cuMemFree_v2(dr);
+    }
+
+    // cp.async: a copy lands at the wait that covers its group, zero-filled past its source bytes.
+    {
+        std::vector<unsigned> in(256);
+        for (int i = 0; i < 256; i++) in[i] = 7 + 3 * (unsigned)i;
+        uint64_t din = 0, dcopy = 0;
+        cuMemAlloc_v2(&din, in.size() * 4);
+        cuMemAlloc_v2(&dcopy, 224 * 4);
+        cuMemcpyHtoDAsync_v2(din, in.data(), in.size() * 4, nullptr);
+        void* kernel = nullptr;
+        cuModuleGetFunction(&kernel, module, "async_copy");
+        void* kernel_params[] = {&din, &dcopy};
+        expect(cuLaunchKernel(kernel, 1, 1, 1, 32, 1, 1, 0, nullptr, kernel_params, nullptr) == 0, "async_copy launches");
+        unsigned out[224];
+        cuMemcpyDtoHAsync_v2(out, dcopy, sizeof out, nullptr);
+        const unsigned sentinel = 0xdeadbeefu;
+        auto copied = [&](int thread, int word) {
+            const int bytes = thread == 31 ? 0 : (thread == 30 ? 8 : 16);
+            return 4 * word < bytes ? in[4 * thread + word] : 0u;
+        };
+        bool early = true, first = true, second = true, whole = true;
+        for (int i = 0; i < 32; i++) {
+            early = early && out[i] == sentinel;
+            first = first && out[32 + i] == copied(i, 0);
+            second = second && out[64 + i] == sentinel;
+            for (int w = 0; w < 4; w++) whole = whole && out[96 + 4 * i + w] == copied((i + 1) % 32, w);
+        }
+        expect(early, "cp.async: shared memory unchanged before a wait");
+        expect(first && second, "cp.async.wait_group 1: the first group landed, the last one not yet");
+        expect(whole, "cp.async.wait_group 0 + barrier: every copy landed, zero-filled past its source bytes");
+        cuMemFree_v2(din);
+        cuMemFree_v2(dcopy);
     }
 
     // A graph: a memset and the launch captured (argument values copied at capture), replayed twice.
