@@ -23,6 +23,8 @@ public enum CUDAKernelParity {
         var rows: [CUDAParity.Row] = []
         rows += try normalization(h)
         rows += try activationsAndAttention(h)
+        rows += try fusedAttention(h, batch: 2, heads: 2, tokens: 261, headDim: 64)
+        rows += try fusedAttention(h, batch: 1, heads: 3, tokens: 54, headDim: 32)
         rows += try tokens(h)
         rows += try head(h)
         rows += try optimizer(h)
@@ -250,6 +252,63 @@ public enum CUDAKernelParity {
         result.append(h.row("merge_heads_backward", "\(batch)×\(tokens)×\(dim)", "then merge_heads = identity",
                             cuda: try h.floats(again), expected: merged, tolerance: 0))
         return result
+    }
+
+    /// The fused attention of training (`FusedAttention.forward` with its log-sum-exp, then `FusedAttention.backward`)
+    /// against softmax(Q·Kᵀ/√hd)·V and its gradients computed in Double from the same bf16 inputs: O, dQ, dK, dV
+    /// (δ from the exact O). `tokens` not a multiple of 64 exercises the masked last tiles.
+    static func fusedAttention(_ h: Harness, batch: Int, heads: Int, tokens: Int, headDim: Int) throws -> [CUDAParity.Row] {
+        let dim = heads * headDim, rows = batch * tokens, stride = LaunchConfiguration.padded(tokens), pairs = batch * heads
+        let qkv = h.rounded(h.random(rows * 3 * dim, seed: 41, scale: 2)), dO = h.rounded(h.random(rows * dim, seed: 42))
+        var o = [Float](repeating: 0, count: rows * dim), dqkv = [Float](repeating: 0, count: rows * 3 * dim)
+        let scale = 1 / Double(headDim).squareRoot()
+        for b in 0..<batch {
+            for head in 0..<heads {
+                func at(_ part: Int, _ token: Int, _ e: Int) -> Double { Double(qkv[(b * tokens + token) * 3 * dim + part * dim + head * headDim + e]) }
+                func gradient(_ token: Int, _ e: Int) -> Double { Double(dO[(b * tokens + token) * dim + head * headDim + e]) }
+                var p = [Double](repeating: 0, count: tokens * tokens), outputs = [Double](repeating: 0, count: tokens * headDim)
+                for i in 0..<tokens {
+                    let s = (0..<tokens).map { j in (0..<headDim).reduce(0.0) { $0 + at(0, i, $1) * at(1, j, $1) } * scale }
+                    let maximum = s.max()!, e = s.map { exp($0 - maximum) }, sum = e.reduce(0, +)
+                    for j in 0..<tokens { p[i * tokens + j] = e[j] / sum }
+                    for c in 0..<headDim {
+                        outputs[i * headDim + c] = (0..<tokens).reduce(0.0) { $0 + p[i * tokens + $1] * at(2, $1, c) }
+                        o[(b * tokens + i) * dim + head * headDim + c] = Float(outputs[i * headDim + c])
+                    }
+                }
+                var dS = [Double](repeating: 0, count: tokens * tokens)
+                for i in 0..<tokens {
+                    let delta = (0..<headDim).reduce(0.0) { $0 + gradient(i, $1) * outputs[i * headDim + $1] }
+                    for j in 0..<tokens {
+                        let dP = (0..<headDim).reduce(0.0) { $0 + gradient(i, $1) * at(2, j, $1) }
+                        dS[i * tokens + j] = p[i * tokens + j] * (dP - delta)
+                    }
+                }
+                for token in 0..<tokens {
+                    for c in 0..<headDim {
+                        let base = (b * tokens + token) * 3 * dim + head * headDim + c
+                        dqkv[base] = Float(scale * (0..<tokens).reduce(0.0) { $0 + dS[token * tokens + $1] * at(1, $1, c) })
+                        dqkv[base + dim] = Float(scale * (0..<tokens).reduce(0.0) { $0 + dS[$1 * tokens + token] * at(0, $1, c) })
+                        dqkv[base + 2 * dim] = Float((0..<tokens).reduce(0.0) { $0 + p[$1 * tokens + token] * gradient($1, c) })
+                    }
+                }
+            }
+        }
+        let output = try h.output(rows * dim, .bf16), lse = try h.output(pairs * stride), delta = try h.output(pairs * stride)
+        let qkvGradient = try h.output(rows * 3 * dim, .bf16), qkvDevice = try h.deviceBF16(qkv)
+        try FusedAttention.forward(h.backend, qkv: qkvDevice, output: output, lse: lse, lseStride: stride, batch: batch, tokens: tokens,
+                                   heads: heads, headDim: headDim)
+        try FusedAttention.backward(h.backend, qkv: qkvDevice, output: output, outputGradient: try h.deviceBF16(dO), lse: lse, delta: delta,
+                                    stride: stride, qkvGradient: qkvGradient, batch: batch, tokens: tokens, heads: heads, headDim: headDim)
+        let cuda = try h.floats(qkvGradient), input = "\(batch)×\(tokens)×3×\(heads)×\(headDim)"
+        func part(_ values: [Float], _ index: Int) -> [Float] {
+            (0..<rows).flatMap { r in values[(r * 3 + index) * dim..<(r * 3 + index + 1) * dim] }
+        }
+        return [h.row("attention_fused_hd\(headDim)", input, "O (with lse)", cuda: try h.floats(output), expected: o, tolerance: bf16Tolerance)]
+            + ["dq", "dk", "dv"].enumerated().map { index, name in
+                h.row("attention_backward_*_hd\(headDim)", input, name, cuda: part(cuda, index), expected: part(dqkv, index),
+                      tolerance: bf16Tolerance)
+            }
     }
 
     // MARK: token sequence

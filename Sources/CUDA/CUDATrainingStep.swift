@@ -170,7 +170,8 @@ public final class CUDATrainingStep: @unchecked Sendable {
         self.local = local
         let passes = [global] + (local.map { [$0] } ?? [])
         scratch = try CUDATrainingScratch(config: config, backend: backend, rows: passes.map(\.rows).max()!,
-                                          scoreElements: passes.map { $0.batch * config.numHeads * $0.length * $0.paddedLength }.max()!)
+                                          scoreElements: passes.map(\.scoreElements).max()!,
+                                          scoreGradientElements: passes.map(\.scoreGradientElements).max()!)
         dinoRows = try dinoHead.makeActivations(rows: locals + globals)
         ibotRows = try ibotHead.makeActivations(rows: ibotRowCount)
         teacherDINORows = try teacherDINO.makeActivations(rows: globals)

@@ -203,7 +203,7 @@ public final class CUDAViTForward: @unchecked Sendable {
     /// From the im2col columns to `x_norm`.
     private func body(_ a: CUDAViTActivations) throws(CUDAError) {
         let d = config.embedDim, b = a.batch, length = a.length, rows = b * length
-        let heads = config.numHeads, hd = config.headDim, pairs = b * heads
+        let heads = config.numHeads, hd = config.headDim
         let eps = config.normEps
         try backend.matmul(.linear(rows: b * a.patches, inFeatures: a.paddedPatchColumns, outFeatures: d, bias: true),
                            a: patchWeight, b: a.columns, d: a.patchTokens, bias: bf16("patch_embed.proj.bias"))
@@ -226,11 +226,8 @@ public final class CUDAViTForward: @unchecked Sendable {
             if let unfused = a.unfused {
                 try unfusedAttention(a, unfused)
             } else {
-                try backend.launch(hd == 32 ? "attention_fused_hd32" : "attention_fused_hd64",
-                                   FusedAttention.launch(tokens: length, pairs: pairs), [
-                    .pointer(a.qkv.address), .pointer(a.normed.address), .int(length), .int(heads),
-                    .float(FusedAttention.scaleLog2(headDim: hd)),
-                ])
+                try FusedAttention.forward(backend, qkv: a.qkv, output: a.normed, lse: nil, lseStride: 0, batch: b, tokens: length,
+                                           heads: heads, headDim: hd)
             }
             try backend.matmul(.linear(rows: rows, inFeatures: d, outFeatures: d, bias: true),
                                a: bf16(prefix + "attn.proj.weight"), b: a.normed, d: a.branch, bias: bf16(prefix + "attn.proj.bias"))

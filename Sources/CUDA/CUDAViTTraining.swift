@@ -56,24 +56,29 @@ struct CUDAViTTraining: @unchecked Sendable {
         ])
         let headSize = rows * d
         let qkv = s.qkv.view(shape: [rows, 3 * d]), attended = s.attended.view(shape: [b, heads, length, hd])
-        let scores = s.scores.view(shape: [pairs, length, a.paddedLength])
         for (index, c) in a.blocks.enumerated() {
             let prefix = "blocks.\(index)."
-            let q = c.heads.view(offset: 0, shape: [headSize]), kk = c.heads.view(offset: headSize, shape: [headSize])
-            let v = c.heads.view(offset: 2 * headSize, shape: [headSize])
             try backend.matmul(.linear(rows: rows, inFeatures: d, outFeatures: 3 * d, bias: config.qkvBias),
-                               a: p.bf16(prefix + "attn.qkv.weight"), b: c.norm1, d: qkv,
+                               a: p.bf16(prefix + "attn.qkv.weight"), b: c.norm1, d: c.lse == nil ? qkv : c.heads,
                                bias: config.qkvBias ? p.bf16(prefix + "attn.qkv.bias") : nil)
-            try kernels.qkvSplit(qkv: qkv, q: q, k: kk, v: v, batch: b, tokens: length, heads: heads, headDim: hd)
-            try backend.matmul(.attentionScores(tokens: length, headDim: hd, ldScores: a.paddedLength, pairs: pairs),
-                               a: kk, b: q, d: scores, alpha: 1 / Float(hd).squareRoot())
-            try backend.launch("softmax_rows", .softmax(rows: pairs * length), [
-                .pointer(scores.address), .pointer(c.probabilities.address), .long(pairs * length), .int(length),
-                .int(a.paddedLength), .float(1),
-            ])
-            try backend.matmul(.attentionValues(tokens: length, headDim: hd, ldProbabilities: a.paddedLength, pairs: pairs),
-                               a: v, b: c.probabilities, d: attended)
-            try kernels.mergeHeads(o: attended, out: c.attention, batch: b, tokens: length, heads: heads, headDim: hd)
+            if let lse = c.lse {
+                try FusedAttention.forward(backend, qkv: c.heads, output: c.attention, lse: lse, lseStride: a.paddedLength, batch: b,
+                                           tokens: length, heads: heads, headDim: hd)
+            } else if let probabilities = c.probabilities {
+                let q = c.heads.view(offset: 0, shape: [headSize]), kk = c.heads.view(offset: headSize, shape: [headSize])
+                let v = c.heads.view(offset: 2 * headSize, shape: [headSize])
+                let scores = s.scores.view(shape: [pairs, length, a.paddedLength])
+                try kernels.qkvSplit(qkv: qkv, q: q, k: kk, v: v, batch: b, tokens: length, heads: heads, headDim: hd)
+                try backend.matmul(.attentionScores(tokens: length, headDim: hd, ldScores: a.paddedLength, pairs: pairs),
+                                   a: kk, b: q, d: scores, alpha: 1 / Float(hd).squareRoot())
+                try backend.launch("softmax_rows", .softmax(rows: pairs * length), [
+                    .pointer(scores.address), .pointer(probabilities.address), .long(pairs * length), .int(length),
+                    .int(a.paddedLength), .float(1),
+                ])
+                try backend.matmul(.attentionValues(tokens: length, headDim: hd, ldProbabilities: a.paddedLength, pairs: pairs),
+                                   a: v, b: probabilities, d: attended)
+                try kernels.mergeHeads(o: attended, out: c.attention, batch: b, tokens: length, heads: heads, headDim: hd)
+            }
             try backend.matmul(.linear(rows: rows, inFeatures: d, outFeatures: d, bias: true),
                                a: p.bf16(prefix + "attn.proj.weight"), b: c.attention, d: c.projection, bias: p.bf16(prefix + "attn.proj.bias"))
             try backend.copy(from: c.input, to: c.middle)
@@ -195,27 +200,33 @@ struct CUDAViTTraining: @unchecked Sendable {
                                        dGamma: p.optionalGradient(prefix + "ls1.gamma"), partials: s.partials, rows: rows, dim: d)
         try linearBackward(x: c.attention, weight: prefix + "attn.proj.weight", bias: prefix + "attn.proj.bias", dy: dbranch, dx: dnorm,
                            rows: rows, inFeatures: d, outFeatures: d, partials: s.partials)
-        let headSize = rows * d
-        let dO = s.attended.view(shape: [headSize])
-        try kernels.mergeHeadsBackward(dout: dnorm, dheads: dO, batch: b, tokens: length, heads: heads, headDim: hd)
-        let q = c.heads.view(offset: 0, shape: [headSize]), k = c.heads.view(offset: headSize, shape: [headSize])
-        let v = c.heads.view(offset: 2 * headSize, shape: [headSize])
-        let dq = s.headsGradient.view(offset: 0, shape: [headSize]), dk = s.headsGradient.view(offset: headSize, shape: [headSize])
-        let dv = s.headsGradient.view(offset: 2 * headSize, shape: [headSize])
-        let scoreCount = pairs * length * a.paddedLength
-        let dP = s.scores.view(shape: [scoreCount]), dS = s.scoreGradient.view(shape: [scoreCount])
-        let ld = a.paddedLength, alpha = 1 / Float(hd).squareRoot()
-        try backend.matmul(.attentionProbabilityGradient(tokens: length, headDim: hd, ldScores: ld, pairs: pairs), a: v, b: dO, d: dP)
-        try backend.matmul(.attentionTransposedProduct(tokens: length, headDim: hd, ldProbabilities: ld, pairs: pairs),
-                           a: dO, b: c.probabilities, d: dv)
-        try kernels.softmaxBackward(probabilities: c.probabilities, dProbabilities: dP, dScores: dS, rows: pairs * length, columns: length,
-                                    ld: ld, scale: 1)
-        try backend.matmul(.attentionQueryGradient(tokens: length, headDim: hd, ldScores: ld, pairs: pairs), a: k, b: dS, d: dq,
-                           alpha: alpha)
-        try backend.matmul(.attentionTransposedProduct(tokens: length, headDim: hd, ldProbabilities: ld, pairs: pairs),
-                           a: q, b: dS, d: dk, alpha: alpha)
         let dqkv = s.qkv.view(shape: [rows, 3 * d])
-        try kernels.qkvSplitBackward(dq: dq, dk: dk, dv: dv, dqkv: dqkv, batch: b, tokens: length, heads: heads, headDim: hd)
+        if let lse = c.lse {
+            try FusedAttention.backward(backend, qkv: c.heads, output: c.attention, outputGradient: dnorm, lse: lse,
+                                        delta: s.scores.view(shape: [pairs * a.paddedLength]), stride: a.paddedLength, qkvGradient: dqkv,
+                                        batch: b, tokens: length, heads: heads, headDim: hd)
+        } else if let probabilities = c.probabilities {
+            let headSize = rows * d
+            let dO = s.attended.view(shape: [headSize])
+            try kernels.mergeHeadsBackward(dout: dnorm, dheads: dO, batch: b, tokens: length, heads: heads, headDim: hd)
+            let q = c.heads.view(offset: 0, shape: [headSize]), k = c.heads.view(offset: headSize, shape: [headSize])
+            let v = c.heads.view(offset: 2 * headSize, shape: [headSize])
+            let dq = s.headsGradient.view(offset: 0, shape: [headSize]), dk = s.headsGradient.view(offset: headSize, shape: [headSize])
+            let dv = s.headsGradient.view(offset: 2 * headSize, shape: [headSize])
+            let scoreCount = pairs * length * a.paddedLength
+            let dP = s.scores.view(shape: [scoreCount]), dS = s.scoreGradient.view(shape: [scoreCount])
+            let ld = a.paddedLength, alpha = 1 / Float(hd).squareRoot()
+            try backend.matmul(.attentionProbabilityGradient(tokens: length, headDim: hd, ldScores: ld, pairs: pairs), a: v, b: dO, d: dP)
+            try backend.matmul(.attentionTransposedProduct(tokens: length, headDim: hd, ldProbabilities: ld, pairs: pairs),
+                               a: dO, b: probabilities, d: dv)
+            try kernels.softmaxBackward(probabilities: probabilities, dProbabilities: dP, dScores: dS, rows: pairs * length,
+                                        columns: length, ld: ld, scale: 1)
+            try backend.matmul(.attentionQueryGradient(tokens: length, headDim: hd, ldScores: ld, pairs: pairs), a: k, b: dS, d: dq,
+                               alpha: alpha)
+            try backend.matmul(.attentionTransposedProduct(tokens: length, headDim: hd, ldProbabilities: ld, pairs: pairs),
+                               a: q, b: dS, d: dk, alpha: alpha)
+            try kernels.qkvSplitBackward(dq: dq, dk: dk, dv: dv, dqkv: dqkv, batch: b, tokens: length, heads: heads, headDim: hd)
+        }
         try linearBackward(x: c.norm1, weight: prefix + "attn.qkv.weight", bias: config.qkvBias ? prefix + "attn.qkv.bias" : nil,
                            dy: dqkv, dx: dnorm, rows: rows, inFeatures: d, outFeatures: 3 * d, partials: s.partials)
         try kernels.layerNormBackward(x: c.input, weight: p.f32(prefix + "norm1.weight"), dy: dnorm, dx: dres,

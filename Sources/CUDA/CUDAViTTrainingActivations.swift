@@ -9,8 +9,9 @@ import Models
 /// |---|---|---|
 /// | `input` (residual before the block, f32) | `[rows, D]` | `norm1` |
 /// | `norm1` | `[rows, D]` | `attn.qkv` (dW) |
-/// | `heads` (q, k, v) | `[3, B, H, L, hd]` | the attention GEMMs |
-/// | `probabilities` | `[B·H, L, Lpad]` | softmax backward, `dV = Pᵀ·dO` |
+/// | `heads`: the `attn.qkv` output (fused attention), or q, k, v split (unfused) | `[rows, 3D]`, `[3, B, H, L, hd]` | the attention backward |
+/// | `lse`, fused: each query row's log2-sum-exp2 (f32) | `[B·H, Lpad]` | the fused backward (P recomputed) |
+/// | `probabilities`, unfused | `[B·H, L, Lpad]` | softmax backward, `dV = Pᵀ·dO` |
 /// | `attention` (heads merged) | `[rows, D]` | `attn.proj` (dW) |
 /// | `projection` (`attn.proj` output) | `[rows, D]` | `ls1` |
 /// | `middle` (residual after attention, f32) | `[rows, D]` | `norm2` |
@@ -24,7 +25,9 @@ import Models
 /// Transient buffers (qkv, scores, the backward's gradients) live in `CUDATrainingScratch`, shared by the passes.
 final class CUDAViTTrainingActivations: @unchecked Sendable {
     struct Block {
-        let input, norm1, heads, probabilities, attention, projection, middle, norm2, hidden, activated, mlpOutput: Tensor
+        let input, norm1, heads, attention, projection, middle, norm2, hidden, activated, mlpOutput: Tensor
+        /// Fused attention: `lse`; unfused: `probabilities` (the other nil).
+        let lse, probabilities: Tensor?
     }
 
     let config: ViTConfig
@@ -36,8 +39,11 @@ final class CUDAViTTrainingActivations: @unchecked Sendable {
     let patches: Int
     let gridRows: Int
     let gridColumns: Int
-    /// `length` padded to 8 (score and probability rows), `3p²` padded to 8 (im2col rows).
+    /// `length` padded to 8 (score and probability rows, the fused attention's `lse` and δ rows), `3p²` padded to
+    /// 8 (im2col rows).
     let paddedLength: Int
+    /// Whether the attention runs fused (`FusedAttention.supports(headDim:)`).
+    let fusedAttention: Bool
     let paddedPatchColumns: Int
     /// Normalised planar input `[B, 3, H, W]` f32.
     let images: Tensor
@@ -61,6 +67,11 @@ final class CUDAViTTrainingActivations: @unchecked Sendable {
 
     var rows: Int { batch * length }
 
+    /// f32 elements of the attention scratch (`CUDATrainingScratch.scores`): the scores `[B·H, L, Lpad]`, or for the
+    /// fused attention δ `[B·H, Lpad]`; and bf16 elements of dS (`scoreGradient`; none when fused).
+    var scoreElements: Int { batch * config.numHeads * (fusedAttention ? 1 : length) * paddedLength }
+    var scoreGradientElements: Int { fusedAttention ? 0 : scoreElements }
+
     init(config: ViTConfig, backend: CUDABackend, batch: Int, height: Int, width: Int) throws(CUDAError) {
         let p = config.patchSize
         guard batch > 0, height > 0, width > 0, height % p == 0, width % p == 0 else {
@@ -76,6 +87,7 @@ final class CUDAViTTrainingActivations: @unchecked Sendable {
         length = config.prefixTokens + patches
         paddedLength = LaunchConfiguration.padded(length)
         paddedPatchColumns = LaunchConfiguration.padded(3 * p * p)
+        fusedAttention = FusedAttention.supports(headDim: config.headDim)
         let d = config.embedDim, rows = batch * length, pairs = batch * config.numHeads
         func make(_ shape: [Int], _ dtype: DType = .bf16) throws(CUDAError) -> Tensor { try backend.makeTensor(shape: shape, dtype: dtype) }
         images = try make([batch, 3, height, width], .f32)
@@ -87,11 +99,12 @@ final class CUDAViTTrainingActivations: @unchecked Sendable {
         var blocks: [Block] = []
         for _ in 0..<config.depth {
             blocks.append(Block(input: try make([rows, d], .f32), norm1: try make([rows, d]),
-                                heads: try make([3, batch, config.numHeads, length, config.headDim]),
-                                probabilities: try make([pairs, length, paddedLength]), attention: try make([rows, d]),
-                                projection: try make([rows, d]), middle: try make([rows, d], .f32), norm2: try make([rows, d]),
-                                hidden: try make([rows, config.mlpHiddenFeatures]), activated: try make([rows, config.mlpOutputInFeatures]),
-                                mlpOutput: try make([rows, d])))
+                                heads: try make(fusedAttention ? [rows, 3 * d] : [3, batch, config.numHeads, length, config.headDim]),
+                                attention: try make([rows, d]), projection: try make([rows, d]), middle: try make([rows, d], .f32),
+                                norm2: try make([rows, d]), hidden: try make([rows, config.mlpHiddenFeatures]),
+                                activated: try make([rows, config.mlpOutputInFeatures]), mlpOutput: try make([rows, d]),
+                                lse: fusedAttention ? try make([pairs, paddedLength], .f32) : nil,
+                                probabilities: fusedAttention ? nil : try make([pairs, length, paddedLength])))
         }
         self.blocks = blocks
         residual = try make([rows, d], .f32)
@@ -128,13 +141,14 @@ final class CUDAViTTrainingActivations: @unchecked Sendable {
 }
 
 /// The transient buffers of the device training passes, sized for the largest pass and shared by all of them
-/// (one pass runs at a time): the forward's qkv, scores and per-head output, and the backward's gradients.
+/// (one pass runs at a time): the forward's qkv, scores and per-head output, and the backward's gradients (what the
+/// fused attention does not use is one element).
 final class CUDATrainingScratch: @unchecked Sendable {
     /// qkv `[rows, 3D]` (the forward's GEMM output; its gradient in the backward).
     let qkv: Tensor
-    /// Scores `[B·H, L, Lpad]` f32 (the forward); dP in the backward.
+    /// Scores `[B·H, L, Lpad]` f32 (the forward); dP in the backward; δ `[B·H, Lpad]` for the fused attention.
     let scores: Tensor
-    /// dS `[B·H, L, Lpad]` bf16.
+    /// dS `[B·H, L, Lpad]` bf16 (unfused).
     let scoreGradient: Tensor
     /// Per-head attention output `[B, H, L, hd]`; dO in the backward.
     let attended: Tensor
@@ -153,12 +167,13 @@ final class CUDATrainingScratch: @unchecked Sendable {
     /// `patch_embed.proj.weight` as bf16 rows padded to kpad `[D, kpad]` (remade by every forward).
     let patchWeight: Tensor
 
-    init(config: ViTConfig, backend: CUDABackend, rows: Int, scoreElements: Int) throws(CUDAError) {
+    /// - Parameters: `scoreElements`, `scoreGradientElements`: the largest pass's (`CUDAViTTrainingActivations`).
+    init(config: ViTConfig, backend: CUDABackend, rows: Int, scoreElements: Int, scoreGradientElements: Int) throws(CUDAError) {
         let d = config.embedDim
         func make(_ count: Int, _ dtype: DType = .bf16) throws(CUDAError) -> Tensor { try backend.makeTensor(shape: [count], dtype: dtype) }
         qkv = try make(rows * 3 * d)
         scores = try make(scoreElements, .f32)
-        scoreGradient = try make(scoreElements)
+        scoreGradient = try make(max(scoreGradientElements, 1))
         attended = try make(rows * d)
         headsGradient = try make(3 * rows * d)
         residualGradient = try make(rows * d, .f32)
