@@ -30,6 +30,8 @@ public enum CUDAKernelParity {
         rows += try optimizer(h)
         rows += try loss(h)
         rows += try lossScalarPath(h)
+        rows += try centeredCrossEntropy(h, prototypes: 4096)
+        rows += try centeredCrossEntropy(h, prototypes: 1001)
         return rows
     }
 
@@ -551,6 +553,57 @@ public enum CUDAKernelParity {
         result.append(h.row("sinkhorn_column_partial", "∞ at row 21, prototype 5, chunks of \(chunk)", "first non-finite index",
                             cuda: [Float(try h.flagValue(sinkhornFlag))], expected: [Float(21 * k + 5)], tolerance: 0))
         return result
+    }
+
+    /// `centered_cross_entropy_rows` against `centered_softmax_rows` then `cross_entropy_rows` (one teacher) on the same
+    /// logits and centre: gradient and row losses bit for bit (K = 4096: four columns per access; 1001: one), and the
+    /// same first non-finite indices for a NaN teacher logit and an ∞ student logit.
+    static func centeredCrossEntropy(_ h: Harness, prototypes k: Int) throws -> [CUDAParity.Row] {
+        let rows = 24, teacherTemperature: Float = 0.06, temperature: Float = 0.1, weight = Float(1 / Double(rows))
+        let center = try h.device(h.random(k, seed: 95, scale: 0.5))
+        func run(teacher: [Float], student: [Float], fused: Bool) throws -> (gradient: [Float], losses: [Double], flags: [UInt64]) {
+            let t = try h.device(teacher), s = try h.device(student), gradient = try h.output(rows * k, .bf16), rowLoss = try h.words(rows)
+            let teacherFlag = try h.flag(), studentFlag = try h.flag()
+            if fused {
+                try h.kernels.centeredCrossEntropy(teacher: t, center: center, student: s, gradient: gradient, rowLoss: rowLoss,
+                                                   teacherNonFinite: teacherFlag, studentNonFinite: studentFlag, rows: rows, prototypes: k,
+                                                   teacherTemperature: teacherTemperature, temperature: temperature, weight: weight,
+                                                   rowOffset: 7)
+            } else {
+                let probabilities = try h.output(rows * k), pointer = try h.words(1)
+                try [probabilities.address].withUnsafeBytes { bytes in
+                    Swift.Result { () throws(CUDAError) in try h.backend.upload(bytes, to: pointer) }
+                }.get()
+                try h.kernels.centeredSoftmax(logits: t, center: center, output: probabilities, firstNonFinite: teacherFlag, rows: rows,
+                                              prototypes: k, temperature: teacherTemperature, rowOffset: 7)
+                try h.kernels.crossEntropy(student: s, teachers: pointer, teacherCount: 1, gradient: gradient, rowLoss: rowLoss,
+                                           firstNonFinite: studentFlag, rows: rows, prototypes: k, temperature: temperature, weight: weight,
+                                           rowOffset: 7)
+                withExtendedLifetime(probabilities) {}
+            }
+            return (try h.floats(gradient), try h.doubles(rowLoss, rows), [try h.flagValue(teacherFlag), try h.flagValue(studentFlag)])
+        }
+        let teacher = h.random(rows * k, seed: 96, scale: 3), student = h.random(rows * k, seed: 97, scale: 4)
+        let fused = try run(teacher: teacher, student: student, fused: true)
+        let separate = try run(teacher: teacher, student: student, fused: false)
+        var poisonedTeacher = teacher, poisonedStudent = student
+        poisonedTeacher[5 * k + 9] = .nan
+        poisonedStudent[11 * k + 3] = .infinity
+        let fusedFlags = try run(teacher: poisonedTeacher, student: poisonedStudent, fused: true).flags
+        let separateFlags = try run(teacher: poisonedTeacher, student: poisonedStudent, fused: false).flags
+        let input = "\(rows)×\(k), 1 teacher, centre ≠ 0"
+        return [
+            h.row("centered_cross_entropy_rows", input, "gradient = centered_softmax_rows + cross_entropy_rows", cuda: fused.gradient,
+                  expected: separate.gradient, tolerance: 0),
+            h.row("centered_cross_entropy_rows", input, "row losses (f64) differing from the two kernels'",
+                  cuda: [Float(zip(fused.losses, separate.losses).filter { $0 != $1 }.count)], expected: [0], tolerance: 0),
+            h.row("centered_cross_entropy_rows", "NaN teacher (row 12, prototype 9), ∞ student (row 18, prototype 3)",
+                  "first non-finite indices (as the two kernels')", cuda: fusedFlags.map(Float.init),
+                  expected: [Float(12 * k + 9), Float(18 * k + 3)], tolerance: 0),
+            h.row("centered_cross_entropy_rows", "NaN teacher (row 12, prototype 9), ∞ student (row 18, prototype 3)",
+                  "the two kernels' first non-finite indices", cuda: separateFlags.map(Float.init),
+                  expected: [Float(12 * k + 9), Float(18 * k + 3)], tolerance: 0),
+        ]
     }
 
     /// The loss rows' one-column-per-access path (K not a multiple of 4: the 16-byte path needs aligned rows):

@@ -17,6 +17,9 @@ extension CUDAKernelSource {
     ///   log(1/Σ)` as the CPU takes it from the softmax at the maximum) and the bf16 gradient
     ///   `(w/τ_s)·(softmax(z)·Σ_t ΣP_t − Σ_t P_t)`, i.e. `(softmax(S/τs) − P)/(τs·rows)` for one teacher and
     ///   `w = 1/rows`; one block per row, two passes over `K` (max, Σ, ΣP and ΣP·z in the first: the online softmax);
+    /// - `centered_cross_entropy_rows`: the two above for the iBOT pairs (one teacher row per student row) without
+    ///   storing P — the teacher's statistics in a first pass, P recomputed in the cross-entropy's two: the same bits,
+    ///   8 bytes per logit less traffic;
     /// - Sinkhorn-Knopp in the CPU's log form (f64), over row chunks: `sinkhorn_column_partial` merges a chunk's
     ///   `max_b` and `Σ_b exp(z_bk + c_b − max)` into a running pair per prototype and, after the last chunk, sets
     ///   `a_k = −log Σ_b exp(z_bk + c_b)` (one thread per prototype; it also flags NaN/∞ logits),
@@ -25,7 +28,7 @@ extension CUDAKernelSource {
     ///   passes over its chunks once per column pass (`CUDASinkhorn`).
     public static let loss = CUDAKernelSource(
         file: "loss.cu",
-        kernels: ["center_accumulate", "center_update", "centered_softmax_rows", "cross_entropy_rows",
+        kernels: ["center_accumulate", "center_update", "centered_softmax_rows", "cross_entropy_rows", "centered_cross_entropy_rows",
                   "sinkhorn_column_partial", "sinkhorn_row_scaling", "sinkhorn_probabilities"],
         code: #"""
 #define CENTER_ROW_BLOCK 64
@@ -78,12 +81,21 @@ extern "C" __global__ void center_update(float* __restrict__ center, double* __r
     }
 }
 
-/* One row of centered_softmax_rows, W columns per access (W = 4: K a multiple of 4 and t, center, p 16-byte aligned). */
-template <int W> static __device__ __forceinline__ void centered_softmax_row(const float* tr, const float* __restrict__ center, float* pr,
-                                                                            unsigned long long* __restrict__ first_nonfinite,
-                                                                            unsigned long long flat, int k, float tau, float* scratch) {
+/* P = softmax((T − c)/τ) element by element, once the row's maximum and 1/Σ are known: what centered_softmax_rows
+   writes and centered_cross_entropy_rows recomputes (one function, so both give the same bits). */
+static __device__ __forceinline__ float centered_probability(float t, float c, float tau, float maximum, float inverse) {
+    return __fmul_rn(expf(__fdiv_rn(__fsub_rn(t, c), tau) - maximum), inverse);
+}
+
+/* The first pass of a centred softmax row, W columns per access: the row's maximum of z = (t − c)/τ (returned in
+   `maximum`) and 1/Σ exp(z − max) (returned); NaN/∞ logits flagged at flat + column. */
+template <int W> static __device__ __forceinline__ float centered_softmax_statistics(const float* tr, const float* __restrict__ center,
+                                                                                    unsigned long long* __restrict__ first_nonfinite,
+                                                                                    unsigned long long flat, int k, float tau,
+                                                                                    float& maximum, float* scratch) {
     const int n = k / W;
-    float maximum = __int_as_float(0xff800000), sum = 0.0f;
+    float sum = 0.0f;
+    maximum = __int_as_float(0xff800000);
     for (int q = threadIdx.x; q < n; q += blockDim.x) {
         float t[W], c[W];
         load_columns<W>(tr + W * q, t);
@@ -93,12 +105,21 @@ template <int W> static __device__ __forceinline__ void centered_softmax_row(con
             online_softmax_add(__fdiv_rn(__fsub_rn(t[e], c[e]), tau), maximum, sum);
         }
     }
-    const float inverse = 1.0f / block_softmax_sum(maximum, sum, scratch);
+    return 1.0f / block_softmax_sum(maximum, sum, scratch);
+}
+
+/* One row of centered_softmax_rows, W columns per access (W = 4: K a multiple of 4 and t, center, p 16-byte aligned). */
+template <int W> static __device__ __forceinline__ void centered_softmax_row(const float* tr, const float* __restrict__ center, float* pr,
+                                                                            unsigned long long* __restrict__ first_nonfinite,
+                                                                            unsigned long long flat, int k, float tau, float* scratch) {
+    const int n = k / W;
+    float maximum;
+    const float inverse = centered_softmax_statistics<W>(tr, center, first_nonfinite, flat, k, tau, maximum, scratch);
     for (int q = threadIdx.x; q < n; q += blockDim.x) {
         float t[W], c[W], y[W];
         load_columns<W>(tr + W * q, t);
         load_columns<W>(center + W * q, c);
-        for (int e = 0; e < W; ++e) y[e] = __fmul_rn(expf(__fdiv_rn(__fsub_rn(t[e], c[e]), tau) - maximum), inverse);
+        for (int e = 0; e < W; ++e) y[e] = centered_probability(t[e], c[e], tau, maximum, inverse);
         store_columns<W>(pr + W * q, y);
     }
 }
@@ -119,13 +140,36 @@ extern "C" __global__ void centered_softmax_rows(const float* t, const float* __
 
 #define MAX_TEACHERS 8
 
-/* One row of cross_entropy_rows, W columns per access (W = 4: K a multiple of 4, the student and teacher rows 16-byte
-   aligned, the gradient 8-byte aligned); tr: the row in each of `count` teachers. */
-template <int W> static __device__ __forceinline__ void cross_entropy_row(const float* __restrict__ sr, const float* const* tr, int count,
-                                                                         bf16_t* __restrict__ gr, double* __restrict__ row_loss,
-                                                                         unsigned long long* __restrict__ first_nonfinite,
-                                                                         unsigned long long flat, int k, float tau, float weight,
-                                                                         float* scratch, double* scratch64) {
+/* The teacher rows of cross_entropy_rows: `count` stored probability rows. */
+struct StoredTeachers {
+    const float* const* rows;
+    int count;
+    template <int W> __device__ __forceinline__ void load(int q, int i, float* t) const { load_columns<W>(rows[i] + W * q, t); }
+};
+
+/* The one teacher row of centered_cross_entropy_rows: softmax((T − c)/τ_t) recomputed from the logits, as
+   centered_softmax_rows would have stored it. */
+struct CenteredTeacher {
+    const float* logits;
+    const float* center;
+    float tau, maximum, inverse;
+    static constexpr int count = 1;
+    template <int W> __device__ __forceinline__ void load(int q, int, float* p) const {
+        float t[W], c[W];
+        load_columns<W>(logits + W * q, t);
+        load_columns<W>(center + W * q, c);
+        for (int e = 0; e < W; ++e) p[e] = centered_probability(t[e], c[e], tau, maximum, inverse);
+    }
+};
+
+/* One row of the cross-entropy, W columns per access (W = 4: K a multiple of 4, the student and teacher rows 16-byte
+   aligned, the gradient 8-byte aligned); `teachers` gives the row's teacher probabilities (StoredTeachers,
+   CenteredTeacher). */
+template <int W, typename Teachers> static __device__ __forceinline__ void cross_entropy_row(const float* __restrict__ sr, const Teachers& teachers,
+                                                                                           bf16_t* __restrict__ gr, double* __restrict__ row_loss,
+                                                                                           unsigned long long* __restrict__ first_nonfinite,
+                                                                                           unsigned long long flat, int k, float tau, float weight,
+                                                                                           float* scratch, double* scratch64) {
     const int n = k / W;
     float maximum = __int_as_float(0xff800000), sum = 0.0f;
     double mass = 0.0, cross = 0.0;
@@ -137,9 +181,9 @@ template <int W> static __device__ __forceinline__ void cross_entropy_row(const 
             z[e] = __fdiv_rn(s[e], tau);
             online_softmax_add(z[e], maximum, sum);
         }
-        for (int i = 0; i < count; ++i) {
+        for (int i = 0; i < teachers.count; ++i) {
             float t[W];
-            load_columns<W>(tr[i] + W * q, t);
+            teachers.template load<W>(q, i, t);
             for (int e = 0; e < W; ++e) {
                 mass += (double)t[e];
                 cross += (double)t[e] * (double)z[e];
@@ -155,9 +199,9 @@ template <int W> static __device__ __forceinline__ void cross_entropy_row(const 
         float s[W], g[W];
         load_columns<W>(sr + W * q, s);
         for (int e = 0; e < W; ++e) g[e] = __fmul_rn(__fmul_rn(expf(__fdiv_rn(s[e], tau) - maximum), inverse), scale);
-        for (int i = 0; i < count; ++i) {
+        for (int i = 0; i < teachers.count; ++i) {
             float t[W];
-            load_columns<W>(tr[i] + W * q, t);
+            teachers.template load<W>(q, i, t);
             for (int e = 0; e < W; ++e) g[e] = __fsub_rn(g[e], __fmul_rn(factor, t[e]));
         }
         store_columns<W>(gr + W * q, g);
@@ -179,15 +223,54 @@ extern "C" __global__ void cross_entropy_rows(const float* __restrict__ student,
     const float* tr[MAX_TEACHERS];
     const int count = min(teacher_count, MAX_TEACHERS);
     for (int i = 0; i < count; ++i) tr[i] = (const float*)teachers[i] + row * k;
+    const StoredTeachers stored = {tr, count};
     const unsigned long long flat = (unsigned long long)((row_offset + row) * k);
     bool aligned = (k & 3) == 0 && (unsigned long long)student % 16 == 0 && (unsigned long long)gradient % 8 == 0;
     for (int i = 0; i < count; ++i) aligned = aligned && teachers[i] % 16 == 0;
     if (aligned) {
-        cross_entropy_row<4>(student + row * k, tr, count, gradient + row * k, row_loss + row, first_nonfinite, flat, k, tau, weight,
+        cross_entropy_row<4>(student + row * k, stored, gradient + row * k, row_loss + row, first_nonfinite, flat, k, tau, weight,
                              scratch, scratch64);
     } else {
-        cross_entropy_row<1>(student + row * k, tr, count, gradient + row * k, row_loss + row, first_nonfinite, flat, k, tau, weight,
+        cross_entropy_row<1>(student + row * k, stored, gradient + row * k, row_loss + row, first_nonfinite, flat, k, tau, weight,
                              scratch, scratch64);
+    }
+}
+
+/* centered_softmax_rows then cross_entropy_rows with that one teacher row (the iBOT pairs: row r of the student
+   chunk against row r of the teacher chunk), without storing P: pass 1 the teacher's statistics, pass 2 P recomputed
+   for ΣP, ΣP·z and the student's statistics, pass 3 the gradient — the same bits as the two kernels through memory,
+   8 bytes per logit less traffic (P neither written nor read back). Teacher NaN/∞ flagged in `teacher_nonfinite`,
+   the student's in `student_nonfinite`. */
+template <int W> static __device__ __forceinline__ void centered_cross_entropy_row(const float* tr, const float* __restrict__ center,
+                                                                                  const float* __restrict__ sr, bf16_t* __restrict__ gr,
+                                                                                  double* __restrict__ row_loss,
+                                                                                  unsigned long long* __restrict__ teacher_nonfinite,
+                                                                                  unsigned long long* __restrict__ student_nonfinite,
+                                                                                  unsigned long long flat, int k, float teacher_tau,
+                                                                                  float tau, float weight, float* scratch, double* scratch64) {
+    CenteredTeacher teacher = {tr, center, teacher_tau, 0.0f, 0.0f};
+    teacher.inverse = centered_softmax_statistics<W>(tr, center, teacher_nonfinite, flat, k, teacher_tau, teacher.maximum, scratch);
+    cross_entropy_row<W>(sr, teacher, gr, row_loss, student_nonfinite, flat, k, tau, weight, scratch, scratch64);
+}
+
+extern "C" __global__ void centered_cross_entropy_rows(const float* __restrict__ teacher, const float* __restrict__ center,
+                                                       const float* __restrict__ student, bf16_t* __restrict__ gradient,
+                                                       double* __restrict__ row_loss, unsigned long long* __restrict__ teacher_nonfinite,
+                                                       unsigned long long* __restrict__ student_nonfinite, int rows, int k,
+                                                       float teacher_tau, float tau, float weight, long long row_offset) {
+    __shared__ float scratch[32];
+    __shared__ double scratch64[32];
+    const long long row = blockIdx.x;
+    if (row >= rows) return;
+    const unsigned long long flat = (unsigned long long)((row_offset + row) * k);
+    const bool aligned = (k & 3) == 0 && (unsigned long long)teacher % 16 == 0 && (unsigned long long)center % 16 == 0
+                      && (unsigned long long)student % 16 == 0 && (unsigned long long)gradient % 8 == 0;
+    if (aligned) {
+        centered_cross_entropy_row<4>(teacher + row * k, center, student + row * k, gradient + row * k, row_loss + row, teacher_nonfinite,
+                                      student_nonfinite, flat, k, teacher_tau, tau, weight, scratch, scratch64);
+    } else {
+        centered_cross_entropy_row<1>(teacher + row * k, center, student + row * k, gradient + row * k, row_loss + row, teacher_nonfinite,
+                                      student_nonfinite, flat, k, teacher_tau, tau, weight, scratch, scratch64);
     }
 }
 

@@ -286,6 +286,19 @@ public struct CUDATrainingKernels: Sendable {
                     Self.pointer(firstNonFinite), .int(rows), .int(prototypes), .float(temperature), .float(weight), .long(rowOffset)])
     }
 
+    /// `centeredSoftmax` of `teacher` then `crossEntropy` against it for one teacher row per student row (the iBOT
+    /// pairs), without storing the probabilities (`centered_cross_entropy_rows`: the same bits as the two kernels,
+    /// `teacher` left as it is): `teacher`, `student` `[rows, K]` f32 logits, `center` `[K]`, `gradient` bf16
+    /// `[rows, K]`, `rowLoss` f64 `[rows]` (unweighted); NaN/∞ flagged in `teacherNonFinite` / `studentNonFinite`.
+    public func centeredCrossEntropy(teacher: Tensor, center: Tensor, student: Tensor, gradient: Tensor, rowLoss: Tensor,
+                                     teacherNonFinite: Tensor, studentNonFinite: Tensor, rows: Int, prototypes: Int,
+                                     teacherTemperature: Float, temperature: Float, weight: Float, rowOffset: Int) throws(CUDAError) {
+        try launch("centered_cross_entropy_rows", .rows(rows, dim: prototypes),
+                   [Self.pointer(teacher), Self.pointer(center), Self.pointer(student), Self.pointer(gradient), Self.pointer(rowLoss),
+                    Self.pointer(teacherNonFinite), Self.pointer(studentNonFinite), .int(rows), .int(prototypes),
+                    .float(teacherTemperature), .float(temperature), .float(weight), .long(rowOffset)])
+    }
+
     /// One row chunk of a Sinkhorn-Knopp column pass (`sinkhorn_column_partial`): `logits` `[rows, K]` f32, `c` the
     /// chunk's row scalings (f64 `[rows]`), `maximum`/`sum` the running pair (f64 `[K]`; `first` starts them), and
     /// after the `last` chunk `a` (f64 `[K]`) `= −log Σ_b exp(z_bk + c_b)`. NaN/∞ logits go to `firstNonFinite` at

@@ -4,8 +4,8 @@ import Training
 extension CUDATrainingStep {
     /// The objective on the device, after the forward (`DistillationObjective.lossAndGradients`, and
     /// the heads' logits backward of `DistillationTrainer`): the DINO teacher probabilities whole (`[Ng·B, K]`), the
-    /// student DINO rows crop by crop and the iBOT rows in `LogitChunkPlan` chunks (teacher logits → centred softmax,
-    /// student logits → cross-entropy → dW and dnormalized per chunk; Sinkhorn-Knopp through `CUDASinkhorn`, the
+    /// student DINO rows crop by crop and the iBOT rows in `LogitChunkPlan` chunks (teacher logits, student logits →
+    /// centred softmax and cross-entropy in one kernel → dW and dnormalized per chunk; Sinkhorn-Knopp through `CUDASinkhorn`, the
     /// iBOT teacher chunks made once per pass). Then one wait for the non-finite flags and
     /// the row losses, summed on the host in f64 as the CPU does.
     /// - Throws: `TrainingStepError` naming the tensor, row, prototype and sample of the first NaN/∞ logit (or a
@@ -42,13 +42,12 @@ extension CUDATrainingStep {
         // iBOT: teacher and student patch logits chunk by chunk; with Sinkhorn-Knopp the teacher's chunks are made
         // once per column pass first, and the student's follow in its last pass.
         let ibotWeight = 1 / Double(ibotRowCount)
-        func student(_ rows: Range<Int>) throws(CUDAError) {
+        /// The student's logits of `rows`, `crossEntropy(logits, gradient)`, and the head's backward from the gradient.
+        func student(_ rows: Range<Int>, _ crossEntropy: (Tensor, Tensor) throws(CUDAError) -> Void) throws(CUDAError) {
             let n = rows.count
             let student = loss.studentChunk.view(shape: [n, k]), gradient = loss.gradientChunk.view(shape: [n, k])
             try ibotHead.logits(rows: rows, output: student, self.ibotRows)
-            try kernels.crossEntropy(student: student, teachers: pointer(loss.ibotPointer, 1), teacherCount: 1, gradient: gradient,
-                                     rowLoss: rowLoss(loss.ibotRowLoss, rows), firstNonFinite: flags[3], rows: n, prototypes: k,
-                                     temperature: tau, weight: Float(ibotWeight), rowOffset: rows.lowerBound)
+            try crossEntropy(student, gradient)
             try ibotHead.backwardLogits(rows: rows, logitsGradient: gradient, self.ibotRows)
         }
         func teacher(_ rows: Range<Int>) throws(CUDAError) -> Tensor {
@@ -58,14 +57,26 @@ extension CUDATrainingStep {
         }
         if let sinkhorn {
             try sinkhorn.run(chunks: chunks.chunks, temperature: teacherTemperature, firstNonFinite: flags[1], logits: teacher,
-                             use: { rows, _ throws(CUDAError) in try student(rows) })
+                             use: { rows, _ throws(CUDAError) in
+                try student(rows) { logits, gradient throws(CUDAError) in
+                    try kernels.crossEntropy(student: logits, teachers: pointer(loss.ibotPointer, 1), teacherCount: 1, gradient: gradient,
+                                             rowLoss: rowLoss(loss.ibotRowLoss, rows), firstNonFinite: flags[3], rows: rows.count,
+                                             prototypes: k, temperature: tau, weight: Float(ibotWeight), rowOffset: rows.lowerBound)
+                }
+            })
         } else {
+            // Centring: the teacher chunk queued for the next centre, then its softmax recomputed inside the
+            // cross-entropy (centered_cross_entropy_rows), never stored.
             for rows in chunks.chunks {
                 let n = rows.count, logits = try teacher(rows)
                 try kernels.centerAccumulate(logits: logits, pending: state.pending[1], rows: n, prototypes: k)
-                try kernels.centeredSoftmax(logits: logits, center: state.centers[1], output: logits, firstNonFinite: flags[1], rows: n,
-                                            prototypes: k, temperature: teacherTemperature, rowOffset: rows.lowerBound)
-                try student(rows)
+                try student(rows) { studentLogits, gradient throws(CUDAError) in
+                    try kernels.centeredCrossEntropy(teacher: logits, center: state.centers[1], student: studentLogits, gradient: gradient,
+                                                     rowLoss: rowLoss(loss.ibotRowLoss, rows), teacherNonFinite: flags[1],
+                                                     studentNonFinite: flags[3], rows: n, prototypes: k,
+                                                     teacherTemperature: teacherTemperature, temperature: tau, weight: Float(ibotWeight),
+                                                     rowOffset: rows.lowerBound)
+                }
             }
         }
 
