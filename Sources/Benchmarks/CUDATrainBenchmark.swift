@@ -117,7 +117,9 @@ public enum CUDATrainBenchmark {
     /// Runs the benchmark.
     /// - Throws: `CUDAError` (no driver: which library did not load; out of memory), `TrainingError`, `BenchmarkError`.
     public static func run(_ options: Options) throws -> Report {
-        let backend = try CUDABackend(ordinal: options.ordinal, nvrtcPath: options.nvrtcPath)
+        // The step's stream at the device's highest priority, the teacher's at the default: the teacher's forward of
+        // the next batch fills the step's gaps (its memory-bound loss rows, the host's one wait) instead of delaying it.
+        let backend = try CUDABackend(ordinal: options.ordinal, nvrtcPath: options.nvrtcPath, priority: .high)
         let teacherBackend = try CUDABackend(ordinal: options.ordinal, nvrtcPath: options.nvrtcPath)
         let host = CPUBackend(threads: CPUBackend.availableCores)
         let k = options.prototypes

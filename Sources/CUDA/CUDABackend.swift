@@ -35,11 +35,13 @@ public final class CUDABackend: @unchecked Sendable {
     static let workspaceBytes = 32 << 20
 
     /// Opens device `ordinal`: loads the driver, NVRTC and cuBLASLt, compiles and loads every kernel source.
-    /// - Parameter nvrtcPath: an NVRTC library file or folder to try first.
+    /// - Parameters:
+    ///   - nvrtcPath: an NVRTC library file or folder to try first.
+    ///   - priority: the priority of the backend's stream (`.high` for the student step beside a teacher).
     /// - Throws: `CUDAError`: a library that does not load (listing what was tried), a failed driver call, a compile
     ///   error naming the kernel file with NVRTC's log, a cuBLASLt status.
-    public init(ordinal: Int = 0, nvrtcPath: String? = nil) throws(CUDAError) {
-        let context = try CUDAContext(ordinal: ordinal)
+    public init(ordinal: Int = 0, nvrtcPath: String? = nil, priority: CUDAContext.StreamPriority = .normal) throws(CUDAError) {
+        let context = try CUDAContext(ordinal: ordinal, priority: priority)
         self.context = context
         let nvrtc = try nvrtcPath == nil ? NVRTC.shared() : NVRTC.load(candidates: NVRTC.candidates(explicitPath: nvrtcPath))
         let blas = try CUBLASLt.load()

@@ -28,10 +28,20 @@ public final class CUDAContext: @unchecked Sendable {
     /// The stream (non-blocking with respect to the legacy default stream).
     let stream: OpaquePointer
 
-    /// Initialises the driver, retains device `ordinal`'s primary context and creates a stream.
+    /// The scheduling priority of a context's stream (`cuStreamCreateWithPriority`): where two streams share the
+    /// device, the block scheduler starts the pending blocks of the higher-priority stream first.
+    public enum StreamPriority: Sendable {
+        /// The device's default (priority 0).
+        case normal
+        /// The device's greatest priority (`cuCtxGetStreamPriorityRange`): the student step, so the teacher's
+        /// forward on a normal stream fills the gaps of the step instead of delaying it.
+        case high
+    }
+
+    /// Initialises the driver, retains device `ordinal`'s primary context and creates a stream of `priority`.
     /// - Throws: `CUDAError.libraryMissing` (no driver), `.driver` naming the failing call (e.g. `cuInit` with
     ///   `CUDA_ERROR_NO_DEVICE`), `.noDevice`.
-    public init(ordinal: Int, driver given: CUDADriver? = nil) throws(CUDAError) {
+    public init(ordinal: Int, priority: StreamPriority = .normal, driver given: CUDADriver? = nil) throws(CUDAError) {
         let driver: CUDADriver
         if let given { driver = given } else { driver = try CUDADriver.shared() }
         self.driver = driver
@@ -62,9 +72,14 @@ public final class CUDAContext: @unchecked Sendable {
         guard let context else { throw .driver(call: "cuDevicePrimaryCtxRetain", code: -1, name: "null context", message: "") }
         self.context = context
         try driver.check(driver.cuCtxSetCurrent(context), "cuCtxSetCurrent")
+        var level: Int32 = 0
+        if priority == .high {
+            var least: Int32 = 0
+            try driver.check(driver.cuCtxGetStreamPriorityRange(&least, &level), "cuCtxGetStreamPriorityRange")
+        }
         var stream: OpaquePointer?
-        try driver.check(driver.cuStreamCreate(&stream, 1), "cuStreamCreate")
-        guard let stream else { throw .driver(call: "cuStreamCreate", code: -1, name: "null stream", message: "") }
+        try driver.check(driver.cuStreamCreateWithPriority(&stream, 1, level), "cuStreamCreateWithPriority(\(level))")
+        guard let stream else { throw .driver(call: "cuStreamCreateWithPriority", code: -1, name: "null stream", message: "") }
         self.stream = stream
     }
 

@@ -28,7 +28,8 @@ public struct CUDADriver: @unchecked Sendable {
     let cuDevicePrimaryCtxRetain: @convention(c) (UnsafeMutablePointer<Handle>, Int32) -> Result
     let cuDevicePrimaryCtxRelease: @convention(c) (Int32) -> Result
     let cuCtxSetCurrent: @convention(c) (Handle) -> Result
-    let cuStreamCreate: @convention(c) (UnsafeMutablePointer<Handle>, UInt32) -> Result
+    let cuCtxGetStreamPriorityRange: @convention(c) (UnsafeMutablePointer<Int32>, UnsafeMutablePointer<Int32>) -> Result
+    let cuStreamCreateWithPriority: @convention(c) (UnsafeMutablePointer<Handle>, UInt32, Int32) -> Result
     let cuStreamDestroy: @convention(c) (Handle) -> Result
     let cuStreamSynchronize: @convention(c) (Handle) -> Result
     let cuMemAlloc: @convention(c) (UnsafeMutablePointer<UInt64>, Int) -> Result
@@ -95,7 +96,8 @@ public struct CUDADriver: @unchecked Sendable {
         cuDevicePrimaryCtxRetain = try l.function("cuDevicePrimaryCtxRetain")
         cuDevicePrimaryCtxRelease = try l.function("cuDevicePrimaryCtxRelease_v2")
         cuCtxSetCurrent = try l.function("cuCtxSetCurrent")
-        cuStreamCreate = try l.function("cuStreamCreate")
+        cuCtxGetStreamPriorityRange = try l.function("cuCtxGetStreamPriorityRange")
+        cuStreamCreateWithPriority = try l.function("cuStreamCreateWithPriority")
         cuStreamDestroy = try l.function("cuStreamDestroy_v2")
         cuStreamSynchronize = try l.function("cuStreamSynchronize")
         cuMemAlloc = try l.function("cuMemAlloc_v2")

@@ -302,7 +302,8 @@ public struct StudentTrainerStage: Stage {
             throw ParameterError(key: "objective", "feature distillation runs on the CPU (device: cpu); the device step is DINO + iBOT")
         }
         let backend: CUDABackend
-        do { backend = try CUDABackend(ordinal: 0) } catch {
+        // The highest stream priority: a teacher-inference stage on the same device fills the step's gaps.
+        do { backend = try CUDABackend(ordinal: 0, priority: .high) } catch {
             throw DeviceUnavailableError(stage: context.stageName, device: context.device, reason: "\(error)")
         }
         context.logger.info("student-trainer: the step runs on \(backend.device) (\(backend.properties.name))")
