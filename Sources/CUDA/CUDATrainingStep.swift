@@ -85,12 +85,13 @@ public final class CUDATrainingStep: @unchecked Sendable {
 
     /// Uploads the student (`parameters` in `layout` order), zero moments and centres, the EMA at the student's
     /// backbone, and the teacher heads; compiles nothing (the backend has the kernels).
-    /// - Parameter logitBudgetBytes: the scratch of one logit chunk (`LogitChunkPlan`).
+    /// - Parameter logitBudgetBytes: the scratch of one logit chunk (`LogitChunkPlan`); 2 GiB: the paper's iBOT rows
+    ///   in 11 chunks (each chunk's prototype gradient GEMM reads and writes the f32 `[K, 256]` dW once).
     /// - Throws: `TrainingError.invalidConfiguration` as `DistillationTrainer.init` (heads, K, sizes, schedules) and
     ///   for what the device step does not do (a projector, more than 8 teacher crops); `CUDAError` from the
     ///   device (out of memory, a shape the kernels refuse).
     public init(settings: DistillationTrainer.Settings, layout: StudentLayout, parameters: [Float], teacherHeads: TeacherHeads,
-                backend: CUDABackend, logitBudgetBytes: Int = 1 << 30) throws {
+                backend: CUDABackend, logitBudgetBytes: Int = 1 << 31) throws {
         guard let dinoConfig = layout.heads.first(where: { $0.name == "dino_head" })?.config,
               let ibotConfig = layout.heads.first(where: { $0.name == "ibot_head" })?.config, layout.projector == nil else {
             throw TrainingError.invalidConfiguration("the device step needs a student with a dino_head and an ibot_head and no projector")
