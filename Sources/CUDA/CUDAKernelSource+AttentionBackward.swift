@@ -72,23 +72,26 @@ extern "C" __global__ void qkv_split_backward(const bf16_t* __restrict__ dq, con
         target[c] = source[(((long long)b * heads + h) * tokens + t) * head_dim + e];
     }
 }
-/* δ[pair·stride + i] = Σ_e dO[b, i, h·HD + e]·O[b, i, h·HD + e] in f32 (head_dim a multiple of 4). */
+/* δ[pair·stride + i] = Σ_e dO[b, i, h·HD + e]·O[b, i, h·HD + e] in f32 (head_dim a multiple of 4); one (token row,
+   head) per thread, grid-stride. */
 extern "C" __global__ void attention_backward_delta(const bf16_t* __restrict__ dout, const bf16_t* __restrict__ o,
                                                     float* __restrict__ delta, int batch, int tokens, int heads, int head_dim,
                                                     int stride) {
-    const long long index = blockIdx.x * (long long)blockDim.x + threadIdx.x;
-    if (index >= (long long)batch * tokens * heads) return;
-    const long long row = index / heads;
-    const int h = (int)(index - row * heads), b = (int)(row / tokens), i = (int)(row - (long long)b * tokens);
-    const long long offset = row * heads * head_dim + (long long)h * head_dim;
-    float sum = 0.0f;
-    for (int e = 0; e < head_dim; e += 4) {
-        float x[4], y[4];
-        load_four(dout + offset + e, x);
-        load_four(o + offset + e, y);
-        for (int u = 0; u < 4; ++u) sum = fmaf(x[u], y[u], sum);
+    const long long count = (long long)batch * tokens * heads;
+    for (long long index = blockIdx.x * (long long)blockDim.x + threadIdx.x; index < count;
+         index += (long long)gridDim.x * blockDim.x) {
+        const long long row = index / heads;
+        const int h = (int)(index - row * heads), b = (int)(row / tokens), i = (int)(row - (long long)b * tokens);
+        const long long offset = row * heads * head_dim + (long long)h * head_dim;
+        float sum = 0.0f;
+        for (int e = 0; e < head_dim; e += 4) {
+            float x[4], y[4];
+            load_four(dout + offset + e, x);
+            load_four(o + offset + e, y);
+            for (int u = 0; u < 4; ++u) sum = fmaf(x[u], y[u], sum);
+        }
+        delta[((long long)b * heads + h) * stride + i] = sum;
     }
-    delta[((long long)b * heads + h) * stride + i] = sum;
 }
 
 /* dQ per (image, head, 64 query rows): grid ⌈L/64⌉ · B·H (query tile fastest), blockDim.x = 128, 16 query rows per
