@@ -76,8 +76,8 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
     const int row0 = query_tile * ATTENTION_TILE + warp * 16 + g, row1 = row0 + 8;
     const bool active = query_tile * ATTENTION_TILE + warp * 16 < tokens;   /* uniform over the warp */
 
-    attention_tile_load<HD>(stages[0], k_base, stride, v_base, stride, 0, tokens);
-    copy_async_commit();
+    auto load = [&](int stage, int first) { attention_tile_load<HD>(stages[stage], k_base, stride, v_base, stride, first, tokens); };
+    tile_pipeline_start(load);
     unsigned qa[HD / 16][4];
     load_row_fragments<HD>(qa, q_base, stride, row0, tokens, t);
     float o[HD / 8][4];
@@ -86,13 +86,7 @@ __device__ __forceinline__ void attention_fused(const bf16_t* __restrict__ qkv, 
     float max0 = negative_infinity, max1 = negative_infinity, sum0 = 0.0f, sum1 = 0.0f;
 
     for (int kt = 0; kt < tiles; ++kt) {
-        if (kt + 1 < tiles) {
-            attention_tile_load<HD>(stages[(kt + 1) & 1], k_base, stride, v_base, stride, (kt + 1) * ATTENTION_TILE, tokens);
-            copy_async_commit();
-            copy_async_wait<1>();
-        } else {
-            copy_async_wait<0>();
-        }
+        tile_pipeline_advance(kt, tiles, load);
         __syncthreads();                               /* tile kt is in shared memory, every thread's part of it */
         const AttentionStage<HD>& stage = stages[kt & 1];
         const int remaining = tokens - kt * ATTENTION_TILE;   /* valid keys of this tile (≥ 1) */

@@ -113,8 +113,8 @@ __device__ __forceinline__ void attention_backward_dq(const bf16_t* __restrict__
     const int row0 = query_tile * ATTENTION_TILE + warp * 16 + g, row1 = row0 + 8;
     const bool active = query_tile * ATTENTION_TILE + warp * 16 < tokens;
 
-    attention_tile_load<HD>(stages[0], k_base, stride, v_base, stride, 0, tokens);
-    copy_async_commit();
+    auto load = [&](int stage, int first) { attention_tile_load<HD>(stages[stage], k_base, stride, v_base, stride, first, tokens); };
+    tile_pipeline_start(load);
     unsigned qa[HD / 16][4], da[HD / 16][4];
     load_row_fragments<HD>(qa, q_base, stride, row0, tokens, t);
     load_row_fragments<HD>(da, do_base, dim, row0, tokens, t);
@@ -126,13 +126,7 @@ __device__ __forceinline__ void attention_backward_dq(const bf16_t* __restrict__
     for (int dn = 0; dn < HD / 8; ++dn) dq[dn][0] = dq[dn][1] = dq[dn][2] = dq[dn][3] = 0.0f;
 
     for (int kt = 0; kt < tiles; ++kt) {
-        if (kt + 1 < tiles) {
-            attention_tile_load<HD>(stages[(kt + 1) & 1], k_base, stride, v_base, stride, (kt + 1) * ATTENTION_TILE, tokens);
-            copy_async_commit();
-            copy_async_wait<1>();
-        } else {
-            copy_async_wait<0>();
-        }
+        tile_pipeline_advance(kt, tiles, load);
         __syncthreads();
         const AttentionStage<HD>& stage = stages[kt & 1];
         const int remaining = tokens - kt * ATTENTION_TILE;
@@ -184,9 +178,10 @@ __device__ __forceinline__ void attention_backward_dkdv(const bf16_t* __restrict
     const int key0 = key_tile * ATTENTION_TILE + warp * 16 + g, key1 = key0 + 8;
     const bool active = key_tile * ATTENTION_TILE + warp * 16 < tokens;
 
-    /* The 16-byte chunks of a query tile's lse (threads 0–15) and δ (16–31); chunks past the padded stride are
-       zero-filled (those queries are masked). */
-    auto load_stats = [&](int stage, int first) {
+    /* A query tile: Q and dO rows, and the 16-byte chunks of their lse (threads 0–15) and δ (16–31); chunks past
+       the padded stride are zero-filled (those queries are masked). */
+    auto load = [&](int stage, int first) {
+        attention_tile_load<HD>(stages[stage], q_base, stride, do_base, dim, first, tokens);
         if (threadIdx.x < 32) {
             const int which = threadIdx.x >> 4, chunk = threadIdx.x & 15, query = first + 4 * chunk;
             const float* source = which == 0 ? stats_lse : stats_delta;
@@ -194,9 +189,7 @@ __device__ __forceinline__ void attention_backward_dkdv(const bf16_t* __restrict
             copy_async_16(&stats[stage][which][4 * chunk], source + (valid ? query : 0), valid);
         }
     };
-    attention_tile_load<HD>(stages[0], q_base, stride, do_base, dim, 0, tokens);
-    load_stats(0, 0);
-    copy_async_commit();
+    tile_pipeline_start(load);
     unsigned ka[HD / 16][4], va[HD / 16][4];
     load_row_fragments<HD>(ka, k_base, stride, key0, tokens, t);
     load_row_fragments<HD>(va, v_base, stride, key0, tokens, t);
@@ -207,14 +200,7 @@ __device__ __forceinline__ void attention_backward_dkdv(const bf16_t* __restrict
     }
 
     for (int qt = 0; qt < tiles; ++qt) {
-        if (qt + 1 < tiles) {
-            attention_tile_load<HD>(stages[(qt + 1) & 1], q_base, stride, do_base, dim, (qt + 1) * ATTENTION_TILE, tokens);
-            load_stats((qt + 1) & 1, (qt + 1) * ATTENTION_TILE);
-            copy_async_commit();
-            copy_async_wait<1>();
-        } else {
-            copy_async_wait<0>();
-        }
+        tile_pipeline_advance(qt, tiles, load);
         __syncthreads();
         const AttentionStage<HD>& stage = stages[qt & 1];
         const float* tile_lse = stats[qt & 1][0];

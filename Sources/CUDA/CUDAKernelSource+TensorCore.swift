@@ -112,6 +112,24 @@ template <int HD> __device__ __forceinline__ void attention_tile_load(AttentionS
     }
 }
 
+/* The two-stage cp.async pipeline over `tiles` tiles: `tile_pipeline_start` queues tile 0 (load(stage, first row));
+   `tile_pipeline_advance` at tile kt queues tile kt + 1 into the other stage and waits until tile kt has landed
+   (this thread's copies: the caller's __syncthreads then makes every thread's visible). The caller also needs a
+   __syncthreads after computing on a stage, before the next advance copies over it. */
+template <typename Load> __device__ __forceinline__ void tile_pipeline_start(Load load) {
+    load(0, 0);
+    copy_async_commit();
+}
+template <typename Load> __device__ __forceinline__ void tile_pipeline_advance(int kt, int tiles, Load load) {
+    if (kt + 1 < tiles) {
+        load((kt + 1) & 1, (kt + 1) * ATTENTION_TILE);
+        copy_async_commit();
+        copy_async_wait<1>();
+    } else {
+        copy_async_wait<0>();
+    }
+}
+
 /* Lane (g, t)'s A fragments (mma.m16n8k16, 16 rows × HD) of rows row0 = first + g and row1 = row0 + 8 of a
    [token][HD] operand (row i at base + i·stride), 4-byte loads; rows ≥ tokens are zeros. */
 template <int HD> __device__ __forceinline__ void load_row_fragments(unsigned (*a)[4], const bf16_t* base, long long stride,
