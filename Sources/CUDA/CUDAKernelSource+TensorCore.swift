@@ -43,20 +43,17 @@ __device__ __forceinline__ unsigned pack_bf16x2(float low, float high) {
 #ifndef CUDAEMU
 __device__ __forceinline__ unsigned shared_address(const void* p) { return (unsigned)__cvta_generic_to_shared(p); }
 #endif
-__device__ __forceinline__ void load_matrix_x4(unsigned* r, const bf16_t* row) {
+template <bool Transposed> __device__ __forceinline__ void load_matrix_x4(unsigned* r, const bf16_t* row) {
 #ifdef CUDAEMU
-    cudaemu_ldmatrix_x4(r, row, 0);
+    cudaemu_ldmatrix_x4(r, row, Transposed ? 1 : 0);
 #else
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(row)) : "memory");
-#endif
-}
-__device__ __forceinline__ void load_matrix_x4_transposed(unsigned* r, const bf16_t* row) {
-#ifdef CUDAEMU
-    cudaemu_ldmatrix_x4(r, row, 1);
-#else
-    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
-                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(row)) : "memory");
+    if constexpr (Transposed) {
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(row)) : "memory");
+    } else {
+        asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                     : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3]) : "r"(shared_address(row)) : "memory");
+    }
 #endif
 }
 
@@ -157,7 +154,7 @@ template <int HD> __device__ __forceinline__ void tile_product_transposed(float 
         if (j * 8 >= valid) continue;
         for (int ks = 0; ks < HD / 16; ks += 2) {
             unsigned b[4];
-            load_matrix_x4(b, &tile[j * 8 + row][ks * 16 + column]);
+            load_matrix_x4<false>(b, &tile[j * 8 + row][ks * 16 + column]);
             mma_bf16_16816(c[j], a[ks], b);
             mma_bf16_16816(c[j], a[ks + 1], b + 2);
         }
@@ -176,7 +173,7 @@ template <int HD> __device__ __forceinline__ void tile_product(float (*acc)[4], 
                                 pack_bf16x2(p[2 * kk + 1][0], p[2 * kk + 1][1]), pack_bf16x2(p[2 * kk + 1][2], p[2 * kk + 1][3])};
         for (int dn = 0; dn < HD / 8; dn += 2) {
             unsigned b[4];
-            load_matrix_x4_transposed(b, &tile[kk * 16 + row][dn * 8 + column]);
+            load_matrix_x4<true>(b, &tile[kk * 16 + row][dn * 8 + column]);
             mma_bf16_16816(acc[dn], pa, b);
             mma_bf16_16816(acc[dn + 1], pa, b + 2);
         }

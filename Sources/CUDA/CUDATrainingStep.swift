@@ -172,7 +172,8 @@ public final class CUDATrainingStep: @unchecked Sendable {
         let passes = [global] + (local.map { [$0] } ?? [])
         scratch = try CUDATrainingScratch(config: config, backend: backend, rows: passes.map(\.rows).max()!,
                                           scoreElements: passes.map(\.scoreElements).max()!,
-                                          scoreGradientElements: passes.map(\.scoreGradientElements).max()!)
+                                          scoreGradientElements: passes.map(\.scoreGradientElements).max()!,
+                                          fusedAttention: global.fusedAttention)
         dinoRows = try dinoHead.makeActivations(rows: locals + globals)
         ibotRows = try ibotHead.makeActivations(rows: ibotRowCount)
         teacherDINORows = try teacherDINO.makeActivations(rows: globals)

@@ -55,19 +55,21 @@ struct CUDAViTTraining: @unchecked Sendable {
             .pointer(first.norm1.address), .int(rows), .int(d), .float(eps),
         ])
         let headSize = rows * d
-        let qkv = s.qkv.view(shape: [rows, 3 * d]), attended = s.attended.view(shape: [b, heads, length, hd])
+        let qkv = s.qkv.view(shape: [rows, 3 * d])
         for (index, c) in a.blocks.enumerated() {
             let prefix = "blocks.\(index)."
             try backend.matmul(.linear(rows: rows, inFeatures: d, outFeatures: 3 * d, bias: config.qkvBias),
-                               a: p.bf16(prefix + "attn.qkv.weight"), b: c.norm1, d: c.lse == nil ? qkv : c.heads,
+                               a: p.bf16(prefix + "attn.qkv.weight"), b: c.norm1, d: a.fusedAttention ? c.heads : qkv,
                                bias: config.qkvBias ? p.bf16(prefix + "attn.qkv.bias") : nil)
-            if let lse = c.lse {
+            switch c.saved {
+            case .logSumExp(let lse):
                 try FusedAttention.forward(backend, qkv: c.heads, output: c.attention, lse: lse, lseStride: a.paddedLength, batch: b,
                                            tokens: length, heads: heads, headDim: hd)
-            } else if let probabilities = c.probabilities {
+            case .probabilities(let probabilities):
                 let q = c.heads.view(offset: 0, shape: [headSize]), kk = c.heads.view(offset: headSize, shape: [headSize])
                 let v = c.heads.view(offset: 2 * headSize, shape: [headSize])
                 let scores = s.scores.view(shape: [pairs, length, a.paddedLength])
+                let attended = s.attended.view(shape: [b, heads, length, hd])
                 try kernels.qkvSplit(qkv: qkv, q: q, k: kk, v: v, batch: b, tokens: length, heads: heads, headDim: hd)
                 try backend.matmul(.attentionScores(tokens: length, headDim: hd, ldScores: a.paddedLength, pairs: pairs),
                                    a: kk, b: q, d: scores, alpha: 1 / Float(hd).squareRoot())
@@ -201,11 +203,12 @@ struct CUDAViTTraining: @unchecked Sendable {
         try linearBackward(x: c.attention, weight: prefix + "attn.proj.weight", bias: prefix + "attn.proj.bias", dy: dbranch, dx: dnorm,
                            rows: rows, inFeatures: d, outFeatures: d, partials: s.partials)
         let dqkv = s.qkv.view(shape: [rows, 3 * d])
-        if let lse = c.lse {
+        switch c.saved {
+        case .logSumExp(let lse):
             try FusedAttention.backward(backend, qkv: c.heads, output: c.attention, outputGradient: dnorm, lse: lse,
                                         delta: s.scores.view(shape: [pairs * a.paddedLength]), stride: a.paddedLength, qkvGradient: dqkv,
                                         batch: b, tokens: length, heads: heads, headDim: hd)
-        } else if let probabilities = c.probabilities {
+        case .probabilities(let probabilities):
             let headSize = rows * d
             let dO = s.attended.view(shape: [headSize])
             try kernels.mergeHeadsBackward(dout: dnorm, dheads: dO, batch: b, tokens: length, heads: heads, headDim: hd)

@@ -10,8 +10,8 @@ import Models
 /// | `input` (residual before the block, f32) | `[rows, D]` | `norm1` |
 /// | `norm1` | `[rows, D]` | `attn.qkv` (dW) |
 /// | `heads`: the `attn.qkv` output (fused attention), or q, k, v split (unfused) | `[rows, 3D]`, `[3, B, H, L, hd]` | the attention backward |
-/// | `lse`, fused: each query row's log2-sum-exp2 (f32) | `[B·H, Lpad]` | the fused backward (P recomputed) |
-/// | `probabilities`, unfused | `[B·H, L, Lpad]` | softmax backward, `dV = Pᵀ·dO` |
+/// | `saved`: fused, each query row's log2-sum-exp2 (f32) | `[B·H, Lpad]` | the fused backward (P recomputed) |
+/// | `saved`: unfused, the probabilities | `[B·H, L, Lpad]` | softmax backward, `dV = Pᵀ·dO` |
 /// | `attention` (heads merged) | `[rows, D]` | `attn.proj` (dW) |
 /// | `projection` (`attn.proj` output) | `[rows, D]` | `ls1` |
 /// | `middle` (residual after attention, f32) | `[rows, D]` | `norm2` |
@@ -24,10 +24,17 @@ import Models
 /// its gradient (f32), and, for a grid other than the stored one, the bicubic resampling matrix of `pos_embed`.
 /// Transient buffers (qkv, scores, the backward's gradients) live in `CUDATrainingScratch`, shared by the passes.
 final class CUDAViTTrainingActivations: @unchecked Sendable {
+    /// What the attention backward reads besides `heads` and `attention`.
+    enum SavedAttention {
+        /// Fused: each query row's log2-sum-exp2 `[B·H, Lpad]` f32 (P recomputed by the backward).
+        case logSumExp(Tensor)
+        /// Unfused: the bf16 probabilities `[B·H, L, Lpad]`.
+        case probabilities(Tensor)
+    }
+
     struct Block {
         let input, norm1, heads, attention, projection, middle, norm2, hidden, activated, mlpOutput: Tensor
-        /// Fused attention: `lse`; unfused: `probabilities` (the other nil).
-        let lse, probabilities: Tensor?
+        let saved: SavedAttention
     }
 
     let config: ViTConfig
@@ -103,8 +110,8 @@ final class CUDAViTTrainingActivations: @unchecked Sendable {
                                 attention: try make([rows, d]), projection: try make([rows, d]), middle: try make([rows, d], .f32),
                                 norm2: try make([rows, d]), hidden: try make([rows, config.mlpHiddenFeatures]),
                                 activated: try make([rows, config.mlpOutputInFeatures]), mlpOutput: try make([rows, d]),
-                                lse: fusedAttention ? try make([pairs, paddedLength], .f32) : nil,
-                                probabilities: fusedAttention ? nil : try make([pairs, length, paddedLength])))
+                                saved: fusedAttention ? .logSumExp(try make([pairs, paddedLength], .f32))
+                                    : .probabilities(try make([pairs, length, paddedLength]))))
         }
         self.blocks = blocks
         residual = try make([rows, d], .f32)
@@ -142,7 +149,7 @@ final class CUDAViTTrainingActivations: @unchecked Sendable {
 
 /// The transient buffers of the device training passes, sized for the largest pass and shared by all of them
 /// (one pass runs at a time): the forward's qkv, scores and per-head output, and the backward's gradients (what the
-/// fused attention does not use is one element).
+/// fused attention does not use — dS, the per-head output, dq/dk/dv — is one element).
 final class CUDATrainingScratch: @unchecked Sendable {
     /// qkv `[rows, 3D]` (the forward's GEMM output; its gradient in the backward).
     let qkv: Tensor
@@ -150,9 +157,9 @@ final class CUDATrainingScratch: @unchecked Sendable {
     let scores: Tensor
     /// dS `[B·H, L, Lpad]` bf16 (unfused).
     let scoreGradient: Tensor
-    /// Per-head attention output `[B, H, L, hd]`; dO in the backward.
+    /// Per-head attention output `[B, H, L, hd]`; dO in the backward (unfused).
     let attended: Tensor
-    /// dq, dk, dv `[3, B, H, L, hd]`.
+    /// dq, dk, dv `[3, B, H, L, hd]` (unfused).
     let headsGradient: Tensor
     /// The residual stream's gradient `[rows, D]` f32.
     let residualGradient: Tensor
@@ -167,15 +174,17 @@ final class CUDATrainingScratch: @unchecked Sendable {
     /// `patch_embed.proj.weight` as bf16 rows padded to kpad `[D, kpad]` (remade by every forward).
     let patchWeight: Tensor
 
-    /// - Parameters: `scoreElements`, `scoreGradientElements`: the largest pass's (`CUDAViTTrainingActivations`).
-    init(config: ViTConfig, backend: CUDABackend, rows: Int, scoreElements: Int, scoreGradientElements: Int) throws(CUDAError) {
+    /// - Parameters: `scoreElements`, `scoreGradientElements`: the largest pass's (`CUDAViTTrainingActivations`);
+    ///   `fusedAttention`: the passes' attention runs fused (`FusedAttention.supports(headDim:)`).
+    init(config: ViTConfig, backend: CUDABackend, rows: Int, scoreElements: Int, scoreGradientElements: Int,
+         fusedAttention: Bool) throws(CUDAError) {
         let d = config.embedDim
         func make(_ count: Int, _ dtype: DType = .bf16) throws(CUDAError) -> Tensor { try backend.makeTensor(shape: [count], dtype: dtype) }
         qkv = try make(rows * 3 * d)
         scores = try make(scoreElements, .f32)
         scoreGradient = try make(max(scoreGradientElements, 1))
-        attended = try make(rows * d)
-        headsGradient = try make(3 * rows * d)
+        attended = try make(fusedAttention ? 1 : rows * d)
+        headsGradient = try make(fusedAttention ? 1 : 3 * rows * d)
         residualGradient = try make(rows * d, .f32)
         branchGradient = try make(rows * d)
         normGradient = try make(rows * d)
