@@ -12,9 +12,9 @@
 #                                          # training kernels, then the whole training step and a 200-step loss curve),
 #                                          # the PyTorch anchor (pytorch_baseline.py --batch 32: inference and the
 #                                          # training step), `distill bench vit --device cuda` and `distill bench train
-#                                          # --device cuda`, then graphs/h0-mini.yaml at batch 32, each under a
-#                                          # timeout, under 10 minutes in all; JSON
-#                                          # and logs go to $OUT.
+#                                          # --device cuda`, then graphs/h0-mini.yaml at batch 32, then (time
+#                                          # allowing) the step through the unfused attention, each under a
+#                                          # timeout, under 10 minutes in all; JSON and logs go to $OUT.
 #
 # The device call (from the repository root, with the pack carried):
 #   run(command: "set -o pipefail; bash tools/device/cuda-check.sh run 2>&1 | tee $OUT/run.log", carry: [".device"], timeout_s: 600)
@@ -68,17 +68,30 @@ pack() {
     fi
 }
 
-# step NAME TIMEOUT COMMAND...: runs with a timeout, prints the duration and status, never stops the script.
+# step NAME TIMEOUT COMMAND...: runs with a timeout, prints the duration and status, never stops the script; the
+# exit status is left in LAST_RC.
 step() {
-    local name=$1 limit=$2 start rc
+    local name=$1 limit=$2 start
     shift 2
     echo
     echo "== $name (timeout ${limit}s) =="
     start=$(date +%s)
     timeout --kill-after=10 "$limit" "$@"
-    rc=$?
-    echo "-- $name: exit $rc after $(( $(date +%s) - start ))s"
-    RESULTS+=("$name: exit $rc")
+    LAST_RC=$?
+    echo "-- $name: exit $LAST_RC after $(( $(date +%s) - start ))s"
+    RESULTS+=("$name: exit $LAST_RC")
+}
+
+# spare_step NAME TIMEOUT COMMAND...: `step`, only if its timeout still fits the call's 600 s (SECONDS counts from the
+# script's start; 25 s kept for the summary and the copy back).
+spare_step() {
+    if (( SECONDS + $2 > 575 )); then
+        echo
+        echo "== $1: skipped (${SECONDS}s used, its ${2}s would not fit) =="
+        RESULTS+=("$1: skipped for time")
+        return
+    fi
+    step "$@"
 }
 
 # THERE: unpacks the pack into $work and writes $work/distill.sh, which runs the pack's `distill` with the pack's
@@ -113,20 +126,28 @@ run() {
         export DISTILL_CUBLASLT=$(ls "$wheels"/*/lib/libcublasLt.so.1[23] 2>/dev/null | head -1)
         echo "cuBLASLt from the wheels: ${DISTILL_CUBLASLT:-none}"
     fi
-    # Limits sum to 570 s (+ unpacking and the queries above): the whole run stays under the 600 s of one call.
+    # These limits sum to 490 s (+ unpacking and the queries above); the graph step and the spare ones after it run
+    # only while their limits fit: the whole run stays under the 600 s of one call.
     step "distill cuda compile --arch sm_90" 30 "$distill" cuda compile --arch sm_90
     step "distill cuda parity --part forward" 70 bash -c "set -o pipefail; '$distill' cuda parity --part forward 2>&1 | tee '$out/parity.txt'"
     step "distill cuda parity --part kernels" 40 bash -c "set -o pipefail; '$distill' cuda parity --part kernels 2>&1 | tee '$out/parity-kernels.txt'"
     step "distill cuda parity --part train" 70 bash -c "set -o pipefail; '$distill' cuda parity --part train --steps 200 2>&1 | tee '$out/parity-train.txt'"
+    local train_parity=$LAST_RC
     step "pytorch_baseline.py --batch 32" 120 bash -c "set -o pipefail; python3 '$pack/pytorch_baseline.py' --batch 32 --out '$out/baseline.json' 2>&1 | tee '$out/baseline.log'"
     local anchor=()
     [[ -s "$out/baseline.json" ]] && anchor=(--anchor-json "$out/baseline.json")
     step "distill bench vit --device cuda" 70 bash -c "'$distill' bench vit --device cuda ${anchor[*]} --profile --json > '$out/bench.json'"
     step "distill bench train --device cuda" 90 bash -c "'$distill' bench train --device cuda ${anchor[*]} --profile --json > '$out/bench-train.json'"
+    # Time allowing: the step through the unfused attention (the fused one's A/B, and the figure to fall back on if the
+    # fused training attention failed) and, if the train parity failed, that parity through the unfused path.
+    spare_step "distill bench train --device cuda, unfused attention" 90 bash -c "DISTILL_CUDA_ATTENTION=unfused '$distill' bench train --device cuda ${anchor[*]} --json > '$out/bench-train-unfused.json'"
+    if (( train_parity != 0 )); then
+        spare_step "distill cuda parity --part train, unfused attention" 70 bash -c "set -o pipefail; DISTILL_CUDA_ATTENTION=unfused '$distill' cuda parity --part train --steps 20 2>&1 | tee '$out/parity-train-unfused.txt'"
+    fi
     # graphs/h0-mini.yaml itself, both stages on the GPU at batch 32, random weights: the carried shards (`distill
     # tile` of CMU-1-Small-Region.svs, 52 tiles: one step) and robustness tiles (the probe set stays behind).
     if [[ -d .device/shards && -d .device/robustness ]]; then
-        step "distill run graphs/h0-mini.yaml (B 32, random weights)" 90 bash -c "set -o pipefail; DATASET=.device/shards BATCH=32 AUGMENT_REPLICAS=16 \
+        spare_step "distill run graphs/h0-mini.yaml (B 32, random weights)" 90 bash -c "set -o pipefail; DATASET=.device/shards BATCH=32 AUGMENT_REPLICAS=16 \
             '$distill' run graphs/h0-mini.yaml --run-dir '$work/h0-mini' --set evaluator.probe_tiles= \
             --set evaluator.robustness_tiles=.device/robustness 2>&1 | tail -40; rc=\$?; ls -l '$work/h0-mini'; exit \$rc"
     fi
@@ -136,9 +157,12 @@ run() {
     [[ -s "$out/parity.txt" ]] && grep -E 'passed|FAIL' "$out/parity.txt" | tail -20
     [[ -s "$out/parity-kernels.txt" ]] && grep -E 'passed|FAIL' "$out/parity-kernels.txt" | tail -20
     [[ -s "$out/parity-train.txt" ]] && grep -E 'passed|FAIL|loss curve' "$out/parity-train.txt" | tail -20
+    [[ -s "$out/parity-train-unfused.txt" ]] && grep -E 'passed|FAIL|loss curve' "$out/parity-train-unfused.txt" | tail -20
     [[ -s "$out/baseline.json" ]] && python3 -c "import json,sys; d=json.load(open(sys.argv[1])); print('pytorch training step: %s img/s, batch %s, peak %s GiB (anchors 124.7 img/s, 56.3 GiB)' % (d.get('distill_imgs_s'), d.get('distill_batch_per_gpu'), d.get('peak_mem_GiB')))" "$out/baseline.json"
-    if [[ -s "$out/bench-train.json" ]]; then
-        python3 - "$out/bench-train.json" <<'PY'
+    for json_file in "$out/bench-train.json" "$out/bench-train-unfused.json"; do
+        [[ -s "$json_file" ]] || continue
+        [[ "$json_file" == *unfused* ]] && echo "-- the same step through the unfused attention (DISTILL_CUDA_ATTENTION=unfused):"
+        python3 - "$json_file" <<'PY'
 import json, sys
 r = json.load(open(sys.argv[1]))
 a = r.get("anchor") or {}
@@ -157,7 +181,7 @@ rows = r.get("profile") or []
 total = sum(x["milliseconds"] for x in rows)
 for x in rows[:14]: print(f"    {x['milliseconds']:8.2f} ms {100 * x['milliseconds'] / total:5.1f} % {x['calls']:5d}  {x['name']}")
 PY
-    fi
+    done
     if [[ -s "$out/bench.json" ]]; then
         python3 - "$out/bench.json" <<'PY'
 import json, sys
