@@ -10,6 +10,7 @@ import Training
 /// y = F.normalize(z)  (f32 + bf16)      l2_normalize_rows            l2_normalize_backward
 /// W = g ⊙ V/‖V‖  (bf16)                 weight_norm_rows             weight_norm_backward → g, V
 /// logits = y·Wᵀ per row chunk (f32)     GEMM                         dy = dlogits·W, dW += dlogitsᵀ·y (β = 1)
+/// teacher centre: Σ logits = (Σ y)·Wᵀ   center_accumulate_projected
 /// ```
 ///
 /// Parameters in `parameters` (DINOv2 names without the module prefix); a frozen head (the teacher's) has no
@@ -53,6 +54,14 @@ struct CUDADINOHead: @unchecked Sendable {
         let n = config.bottleneckFeatures
         try backend.matmul(.linear(rows: range.count, inFeatures: n, outFeatures: config.prototypes, bias: false, outputF32: true),
                            a: a.weight, b: a.normalizedBF16.view(offset: range.lowerBound * n, shape: [range.count, n]), d: output)
+    }
+
+    /// Adds the column sums of the logits of all `a.rows` rows to a centre's `pending` f64 `[K]`, from `y` and `W`
+    /// (`CUDATrainingKernels.centerAccumulate`: the logits themselves are not read); `partials` f32 scratch of
+    /// `LaunchConfiguration.parts(rows: a.rows)·bottleneck` elements. After `forwardFeatures`.
+    func accumulateCenter(pending: Tensor, partials: Tensor, _ a: CUDADINOHeadActivations) throws(CUDAError) {
+        try kernels.centerAccumulate(normalized: a.normalizedBF16, weight: a.weight, pending: pending, partials: partials, rows: a.rows,
+                                     bottleneck: config.bottleneckFeatures, prototypes: config.prototypes)
     }
 
     /// The last layer's backward for rows `range` from `logitsGradient` `[range.count, K]` bf16: dL/d`normalized`

@@ -447,14 +447,27 @@ public enum CUDAKernelParity {
 
     static func loss(_ h: Harness) throws -> [CUDAParity.Row] {
         var result: [CUDAParity.Row] = []
-        let (rows, k, chunk) = (40, 4096, 16)
+        let (rows, k, chunk, bottleneck) = (40, 4096, 16, 64)
         let temperature: Float = 0.055
         var centering = SoftmaxCentering(prototypes: k)
         let center = try h.device([Float](repeating: 0, count: k)), pending = try h.words(k)
+        let partials = try h.output(LaunchConfiguration.parts(rows: chunk) * bottleneck)
         var pendingRows = 0
         var probabilities: [Float] = []
         for step in 0..<2 {
-            let logits = h.random(rows * k, seed: UInt64(70 + step), scale: 3)
+            // The logits of a head's last layer, T = y·Wᵀ (bf16 operands, f32 products): the CPU centres T, the
+            // device's centre sums come from y and W.
+            let y = h.rounded(h.random(rows * bottleneck, seed: UInt64(70 + step), scale: 2))
+            let w = h.rounded(h.random(k * bottleneck, seed: UInt64(72 + step)))
+            var logits = [Float](repeating: 0, count: rows * k)
+            for r in 0..<rows {
+                for column in 0..<k {
+                    var dot: Float = 0
+                    for j in 0..<bottleneck { dot += y[r * bottleneck + j] * w[column * bottleneck + j] }
+                    logits[r * k + column] = dot
+                }
+            }
+            let dY = try h.deviceBF16(y), dW = try h.deviceBF16(w)
             centering.beginStep()
             let cOut = h.host([Float](repeating: 0, count: rows * k))
             try centering.teacherProbabilities(teacherLogits: h.host(logits), rows: rows, temperature: temperature, output: cOut,
@@ -466,7 +479,8 @@ public enum CUDAKernelParity {
             for start in stride(from: 0, to: rows, by: chunk) {
                 let n = min(chunk, rows - start)
                 let view = dLogits.view(offset: start * k, shape: [n, k])
-                try h.kernels.centerAccumulate(logits: view, pending: pending, rows: n, prototypes: k)
+                try h.kernels.centerAccumulate(normalized: dY.view(offset: start * bottleneck, shape: [n * bottleneck]), weight: dW,
+                                               pending: pending, partials: partials, rows: n, bottleneck: bottleneck, prototypes: k)
                 try h.kernels.centeredSoftmax(logits: view, center: center, output: output.view(offset: start * k, shape: [n, k]),
                                               firstNonFinite: flag, rows: n, prototypes: k, temperature: temperature, rowOffset: start)
                 pendingRows += n
@@ -474,8 +488,8 @@ public enum CUDAKernelParity {
             probabilities = h.cpu.download(cOut)
             result.append(h.row("center_update + centered_softmax_rows", "\(rows)×\(k), chunks of \(chunk), step \(step)",
                                 "probabilities", cuda: try h.floats(output), expected: probabilities, tolerance: f32Tolerance))
-            result.append(h.row("center_update", "\(rows)×\(k), step \(step)", "centre", cuda: try h.floats(center),
-                                expected: centering.center, tolerance: exactTolerance))
+            result.append(h.row("center_accumulate_projected + center_update", "y \(rows)×\(bottleneck), W \(k)×\(bottleneck), step \(step)",
+                                "centre (Σ y·Wᵀ against Σ T)", cuda: try h.floats(center), expected: centering.center, tolerance: f32Tolerance))
         }
         // Cross-entropy against two teachers (a DINO local crop's pairing), weight 1/(rows·2).
         let student = h.random(rows * k, seed: 80, scale: 4)

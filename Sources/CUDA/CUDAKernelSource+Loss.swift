@@ -5,13 +5,17 @@ extension CUDAKernelSource {
     /// `first_nonfinite` (`atomicMin` of the flat index `(row_offset + row)·K + k`; the host sets it to all ones
     /// before the step and names the tensor, row and prototype after it, as `TrainingError.nonFiniteLogit`).
     ///
-    /// - `center_accumulate`: `pending[k] += Σ_rows T[r, k]` with the CPU's order: f32 sums over blocks of 64 rows,
-    ///   each added to the f64 `pending` (one thread per prototype, `LaunchConfiguration.elementwise(count: K)`);
+    /// - `center_accumulate_projected`: `pending[k] += Σ_rows T[r, k]` without reading the logits — they are the
+    ///   head's last layer `T = y·Wᵀ` (`y` the normalised bottleneck rows, `W` the weight-normalised prototypes, no
+    ///   bias), so `Σ_r T[r, k] = (Σ_r y_r)·W_k`: the block sums `column_partial_sums_bf16`'s f32 partials of `y`
+    ///   (64 rows each, as the CPU's 64-row f32 blocks) into f64 `Σy` in shared memory, then one warp per prototype
+    ///   forms the f64 dot product with `W_k` (`LaunchConfiguration.centerProjection`). The iBOT rows' centre read
+    ///   2.1 G f32 logits (8.6 GB) per paper step; this reads `W` (64 MB) and the partials;
     /// - `center_update`: at the start of a step with queued rows, `c ← c·m + float(pending/rows)·(1 − m)` in f32
     ///   (rounded intrinsics, no FMA), `pending ← 0` (DINOv2's lagged `apply_center_update`);
     /// - `centered_softmax_rows`: `P = softmax((T − c)/τ_t)` per row, `z` formed as `(t − c)/τ` in f32, then
     ///   `exp(z − max)·(1/Σ)` (`CPUBackend.softmax`; max and Σ in one pass, the online softmax); one block per row (`LaunchConfiguration.rows(_:dim:)` with `dim` = K: 1,024 threads at K = 131,072); `P` may
-    ///   be `T` (in place, after `center_accumulate` read it);
+    ///   be `T` (in place);
     /// - `cross_entropy_rows`: per student row, `z = S/τ_s`, teacher rows `P_t` from `teachers` (device pointers,
     ///   each a `[rows, K]` chunk paired row by row): `row_loss[r] = lse·ΣP − ΣP·z` (f64; `lse = max(z) −
     ///   log(1/Σ)` as the CPU takes it from the softmax at the maximum) and the bf16 gradient
@@ -28,10 +32,10 @@ extension CUDAKernelSource {
     ///   passes over its chunks once per column pass (`CUDASinkhorn`).
     public static let loss = CUDAKernelSource(
         file: "loss.cu",
-        kernels: ["center_accumulate", "center_update", "centered_softmax_rows", "cross_entropy_rows", "centered_cross_entropy_rows",
+        kernels: ["center_accumulate_projected", "center_update", "centered_softmax_rows", "cross_entropy_rows", "centered_cross_entropy_rows",
                   "sinkhorn_column_partial", "sinkhorn_row_scaling", "sinkhorn_probabilities"],
         code: #"""
-#define CENTER_ROW_BLOCK 64
+#define CENTER_MAX_BOTTLENECK 1024
 #define NEGATIVE_INFINITY_F64 __longlong_as_double(0xfff0000000000000ULL)
 
 /* One value into a thread's running softmax statistics: the maximum m and Σ exp(z − m), rescaled when m grows
@@ -57,17 +61,23 @@ static __device__ __forceinline__ void flag_nonfinite(float value, unsigned long
     if (!isfinite(value)) atomicMin(first, index);
 }
 
-extern "C" __global__ void center_accumulate(const float* __restrict__ t, double* __restrict__ pending, int rows, int k) {
-    for (long long column = blockIdx.x * (long long)blockDim.x + threadIdx.x; column < k;
-         column += (long long)gridDim.x * blockDim.x) {
-        double total = pending[column];
-        for (int start = 0; start < rows; start += CENTER_ROW_BLOCK) {
-            const int stop = min(rows, start + CENTER_ROW_BLOCK);
-            float partial = 0.0f;
-            for (int r = start; r < stop; ++r) partial = __fadd_rn(partial, t[(long long)r * k + column]);
-            total += (double)partial;
-        }
-        pending[column] = total;
+extern "C" __global__ void center_accumulate_projected(const float* __restrict__ partials, int parts,
+                                                       const bf16_t* __restrict__ weight, double* __restrict__ pending, int n, int k) {
+    __shared__ double sums[CENTER_MAX_BOTTLENECK];
+    if (n > CENTER_MAX_BOTTLENECK) return;
+    for (int j = threadIdx.x; j < n; j += blockDim.x) {
+        double total = 0.0;
+        for (int part = 0; part < parts; ++part) total += (double)partials[(long long)part * n + j];
+        sums[j] = total;
+    }
+    __syncthreads();
+    const int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+    for (long long column = (long long)blockIdx.x * warps + (threadIdx.x >> 5); column < k; column += (long long)gridDim.x * warps) {
+        const bf16_t* row = weight + column * n;
+        double dot = 0.0;
+        for (int j = lane; j < n; j += 32) dot += sums[j] * (double)bf16_to_f32(row[j]);
+        for (int offset = 16; offset > 0; offset >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
+        if (lane == 0) pending[column] += dot;
     }
 }
 

@@ -261,10 +261,20 @@ public struct CUDATrainingKernels: Sendable {
                     .float(Float(momentum)), .float(Float(1 - momentum))])
     }
 
-    /// `SoftmaxCentering.accumulate` of a chunk `[rows, K]`.
-    public func centerAccumulate(logits: Tensor, pending: Tensor, rows: Int, prototypes: Int) throws(CUDAError) {
-        try launch("center_accumulate", .elementwise(count: prototypes),
-                   [Self.pointer(logits), Self.pointer(pending), .int(rows), .int(prototypes)])
+    /// `SoftmaxCentering.accumulate` of the logits `y·Wᵀ` of `rows` rows, from the head's last-layer operands instead
+    /// of the logits (`column_partial_sums_bf16`, then `center_accumulate_projected`): `normalized` bf16
+    /// `[rows, n]`, `weight` bf16 `[K, n]`, `pending` f64 `[K]` (as `[2K]` words) `+=`, `partials` f32 scratch of
+    /// `LaunchConfiguration.parts(rows:)·n` elements. `n` ≤ 1,024 (the kernel's shared sums).
+    public func centerAccumulate(normalized: Tensor, weight: Tensor, pending: Tensor, partials: Tensor, rows: Int, bottleneck n: Int,
+                                 prototypes: Int) throws(CUDAError) {
+        let parts = LaunchConfiguration.parts(rows: rows)
+        precondition(n <= LaunchConfiguration.centerProjectionMaxBottleneck && partials.count >= parts * n
+                     && normalized.count >= rows * n && weight.count >= prototypes * n && pending.count >= 2 * prototypes,
+                     "centre projection of \(rows)×\(n) onto \(prototypes) prototypes")
+        try launch("column_partial_sums_bf16", .columnParts(rows: rows),
+                   [Self.pointer(normalized), Self.pointer(partials), .int(rows), .int(n), .int(LaunchConfiguration.rowsPerPart)])
+        try launch("center_accumulate_projected", .centerProjection(prototypes: prototypes),
+                   [Self.pointer(partials), .int(parts), Self.pointer(weight), Self.pointer(pending), .int(n), .int(prototypes)])
     }
 
     /// `SoftmaxCentering.probabilities` of a chunk (`output` may be `logits`); NaN/∞ flagged in `firstNonFinite`.

@@ -19,14 +19,13 @@ extension CUDATrainingStep {
         let pointer = { (index: Int, count: Int) in self.loss.pointers.view(offset: 16 * index, shape: [2 * count]) }
         let rowLoss = { (tensor: Tensor, rows: Range<Int>) in tensor.view(offset: 2 * rows.lowerBound, shape: [2 * rows.count]) }
 
-        // DINO: the teacher's CLS logits, queued for the next centre, then centred and softmaxed in place (or
-        // Sinkhorn-Knopp's probabilities in place).
+        // DINO: the teacher's CLS logits (their column sums were queued for the next centre in the forward), centred
+        // and softmaxed in place (or Sinkhorn-Knopp's probabilities in place).
         try teacherDINO.logits(rows: 0..<globals, output: loss.dinoProbabilities, teacherDINORows)
         if let sinkhorn {
             try sinkhorn.run(chunks: [0..<globals], temperature: teacherTemperature, firstNonFinite: flags[0],
                              logits: { _ throws(CUDAError) in self.loss.dinoProbabilities }, use: { _, _ throws(CUDAError) in })
         } else {
-            try kernels.centerAccumulate(logits: loss.dinoProbabilities, pending: state.pending[0], rows: globals, prototypes: k)
             try kernels.centeredSoftmax(logits: loss.dinoProbabilities, center: state.centers[0], output: loss.dinoProbabilities,
                                         firstNonFinite: flags[0], rows: globals, prototypes: k, temperature: teacherTemperature, rowOffset: 0)
         }
@@ -65,11 +64,10 @@ extension CUDATrainingStep {
                 }
             })
         } else {
-            // Centring: the teacher chunk queued for the next centre, then its softmax recomputed inside the
-            // cross-entropy (centered_cross_entropy_rows), never stored.
+            // Centring: the teacher chunk's softmax recomputed inside the cross-entropy (centered_cross_entropy_rows),
+            // never stored.
             for rows in chunks.chunks {
                 let n = rows.count, logits = try teacher(rows)
-                try kernels.centerAccumulate(logits: logits, pending: state.pending[1], rows: n, prototypes: k)
                 try student(rows) { studentLogits, gradient throws(CUDAError) in
                     try kernels.centeredCrossEntropy(teacher: logits, center: state.centers[1], student: studentLogits, gradient: gradient,
                                                      rowLoss: rowLoss(loss.ibotRowLoss, rows), teacherNonFinite: flags[1],

@@ -12,7 +12,8 @@ import Training
 /// values = schedules[iteration]; center_update (the lagged centres)            CUDATrainingState
 /// student forward on the global and the local crops, activations kept         CUDAViTTraining.forward
 /// heads: CLS rows (local, then global) → dino_head, global patches → ibot_head CUDADINOHead.forwardFeatures
-/// teacher heads on the teacher tokens; DINO teacher probabilities (centred)    centered_softmax_rows
+/// teacher heads on the teacher tokens, their logits' column sums for the centres center_accumulate_projected
+/// DINO teacher probabilities (centred)                                        centered_softmax_rows
 /// per LogitChunkPlan chunk: logits GEMM → cross_entropy_rows → dW, dnormalized  (never [rows, K] at once for iBOT)
 /// one wait: the non-finite flags and the row losses (a NaN/∞ stops the step here, nothing applied)
 /// heads backward → x_norm gradients → backbone backward (global, then local)    β = 1 GEMMs into one f32 buffer
@@ -66,8 +67,8 @@ public final class CUDATrainingStep: @unchecked Sendable {
 
     /// The loss pass's buffers: the chunk's teacher and student logits (f32) and gradient (bf16), the DINO teacher
     /// probabilities `[Ng·B, K]`, the row losses (f64), the CLS rows and teacher tokens in f32, the four
-    /// non-finite flags (u64: teacher DINO, teacher iBOT, student DINO, student iBOT), and the teacher pointer
-    /// tables of `cross_entropy_rows`.
+    /// non-finite flags (u64: teacher DINO, teacher iBOT, student DINO, student iBOT), the teacher pointer
+    /// tables of `cross_entropy_rows`, and the column partials of the centres' sums (f32).
     struct LossBuffers {
         let teacherChunk: Tensor, studentChunk: Tensor, gradientChunk: Tensor
         let dinoProbabilities: Tensor
@@ -75,6 +76,7 @@ public final class CUDATrainingStep: @unchecked Sendable {
         let clsTokens: Tensor
         let teacherCLS: Tensor, teacherPatches: Tensor
         let flags: Tensor
+        let centerPartials: Tensor
         /// u64 device pointers: per DINO chunk its teachers' rows, then the iBOT chunk's one teacher.
         let pointers: Tensor
         /// The DINO chunks: student rows (in `[local; global]` order), the crop's name, its teacher count and its
@@ -206,6 +208,11 @@ public final class CUDATrainingStep: @unchecked Sendable {
         let pointers = try backend.makeTensor(shape: [2 * words.count], dtype: .f32)
         try words.withUnsafeBytes { bytes in Swift.Result { () throws(CUDAError) in try backend.upload(bytes, to: pointers) } }.get()
         let dt = teacherHeads.dino.config.inFeatures
+        let bottleneck = max(teacherHeads.dino.config.bottleneckFeatures, teacherHeads.ibot.config.bottleneckFeatures)
+        guard bottleneck <= LaunchConfiguration.centerProjectionMaxBottleneck else {
+            throw TrainingError.invalidConfiguration("teacher head bottleneck \(bottleneck) over the device step's "
+                                                     + "\(LaunchConfiguration.centerProjectionMaxBottleneck)")
+        }
         loss = LossBuffers(teacherChunk: teacherChunk, studentChunk: try backend.makeTensor(shape: [chunkElements], dtype: .f32),
                            gradientChunk: try backend.makeTensor(shape: [chunkElements], dtype: .bf16), dinoProbabilities: dinoProbabilities,
                            dinoRowLoss: try backend.makeTensor(shape: [2 * (locals + globals)], dtype: .f32),
@@ -213,7 +220,10 @@ public final class CUDATrainingStep: @unchecked Sendable {
                            clsTokens: try backend.makeTensor(shape: [max(locals, globals), config.embedDim], dtype: .f32),
                            teacherCLS: try backend.makeTensor(shape: [globals, dt], dtype: .f32),
                            teacherPatches: try backend.makeTensor(shape: [ibotRowCount, dt], dtype: .f32),
-                           flags: try backend.makeTensor(shape: [8], dtype: .f32), pointers: pointers, dinoChunks: dinoChunks,
+                           flags: try backend.makeTensor(shape: [8], dtype: .f32),
+                           centerPartials: try backend.makeTensor(shape: [LaunchConfiguration.parts(rows: max(globals, ibotRowCount)) * bottleneck],
+                                                                  dtype: .f32),
+                           pointers: pointers, dinoChunks: dinoChunks,
                            ibotPointer: pointerRows.count)
 
         let modules = table.modules
@@ -378,6 +388,12 @@ public final class CUDATrainingStep: @unchecked Sendable {
         try convert(loss.teacherPatches, into: teacherIBOTRows.input)
         try teacherDINO.forwardFeatures(teacherDINORows)
         try teacherIBOT.forwardFeatures(teacherIBOTRows)
+        // The teacher logits' column sums, queued for the next centres (from y and W: the logits are made later,
+        // chunk by chunk, and never read for this).
+        if sinkhorn == nil {
+            try teacherDINO.accumulateCenter(pending: state.pending[0], partials: loss.centerPartials, teacherDINORows)
+            try teacherIBOT.accumulateCenter(pending: state.pending[1], partials: loss.centerPartials, teacherIBOTRows)
+        }
     }
 
     /// The heads' backward, their input gradients into the `x_norm` gradients, then the backbone (global, local).

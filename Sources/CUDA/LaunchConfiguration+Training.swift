@@ -1,5 +1,5 @@
 /// Launch geometry of the training kernels (docs/cuda.md, "Part 2"): the two-stage column reductions behind every
-/// bias, LayerNorm and LayerScale parameter gradient.
+/// bias, LayerNorm and LayerScale parameter gradient and the centres' sums.
 extension LaunchConfiguration {
     /// Rows summed by one block of the column-partial kernels (`column_partial_sums_*`, `layer_norm_backward_*`,
     /// `layer_scale_backward`): enough rows per block that the partials `[parts, cols]` stay small
@@ -20,6 +20,17 @@ extension LaunchConfiguration {
     public static func columnParts(rows: Int, rowsPerPart: Int = rowsPerPart) -> LaunchConfiguration {
         LaunchConfiguration(gridX: parts(rows: rows, rowsPerPart: rowsPerPart), blockX: rowLoopThreads)
     }
+
+    /// `center_accumulate_projected`: blocks of 8 warps, one prototype per warp at a time, at most
+    /// `centerProjectionBlocks` blocks (each first sums the partials, so more blocks would only repeat that).
+    public static func centerProjection(prototypes: Int) -> LaunchConfiguration {
+        LaunchConfiguration(gridX: min(max((prototypes + 7) / 8, 1), centerProjectionBlocks), blockX: 256)
+    }
+
+    /// The grid bound of `center_accumulate_projected` (about one block per SM of an H100/H200).
+    public static let centerProjectionBlocks = 128
+    /// Widest bottleneck `center_accumulate_projected` takes (its shared f64 sums, `CENTER_MAX_BOTTLENECK`).
+    public static let centerProjectionMaxBottleneck = 1024
 
     /// Widest row of `layer_norm_backward_warps_*` (24 columns per lane).
     public static let layerNormBackwardWarpColumns = 768

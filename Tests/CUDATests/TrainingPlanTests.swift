@@ -33,6 +33,13 @@ import Testing
         #expect(LaunchConfiguration.rows(819, dim: 131_072) == LaunchConfiguration(gridX: 819, blockX: 1024))
     }
 
+    @Test func centerProjectionIsBounded() {
+        // One warp per prototype at a time, 8 per block; each block sums the partials first, so the grid stops at 128.
+        #expect(LaunchConfiguration.centerProjection(prototypes: 131_072) == LaunchConfiguration(gridX: 128, blockX: 256))
+        #expect(LaunchConfiguration.centerProjection(prototypes: 512) == LaunchConfiguration(gridX: 64, blockX: 256))
+        #expect(LaunchConfiguration.centerProjection(prototypes: 9) == LaunchConfiguration(gridX: 2, blockX: 256))
+    }
+
     @Test func optimizerChunksStayInsideOneRangeAndGroupByModule() {
         // Backbone ranges 0 and 2 around a DINO-head range 1 (module 1), an empty range, chunks of 4.
         let ranges: [OptimizerChunkPlan.Range] = [

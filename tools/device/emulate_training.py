@@ -3,7 +3,8 @@ CPU with NumPy, kernel by kernel, with the kernels' own chunking, indexing, prec
 compares the results with the committed CPU-objective fixtures (Tests/Fixtures/objective, made by
 tools/fixtures/make_objective_fixtures.py from PyTorch):
 
-  loss path   center_update + center_accumulate (f32 sums over 64-row blocks into f64, lagged update),
+  loss path   center_update + center_accumulate_projected (f32 sums over 64-row blocks into f64, lagged update;
+              the fixtures hold logits, not the head's y and W, so the sums are of T = T·Iᵀ: y = T, W = I),
               centered_softmax_rows, cross_entropy_rows (f64 row sums, bf16 gradient) over LogitChunkPlan chunks
               with CrossEntropyPairing's teacher crops, and Sinkhorn-Knopp in its f64 log form:
               losses, gradients, centres, Sinkhorn probabilities of 3 steps + the Sinkhorn step
@@ -90,12 +91,14 @@ class DeviceCentering:
         self.pending[:] = 0
         self.rows = 0
 
-    def accumulate(self, t):                                     # center_accumulate, one chunk [rows, K]
-        for start in range(0, t.shape[0], 64):
+    def accumulate(self, t):                                     # center_accumulate_projected (y = t, W = I)
+        sums = np.zeros(t.shape[1], np.float64)
+        for start in range(0, t.shape[0], 64):                   # column_partial_sums: f32 parts of 64 rows
             partial = np.zeros(t.shape[1], F32)
             for r in range(start, min(start + 64, t.shape[0])):
                 partial = partial + t[r]                         # f32 adds in row order
-            self.pending += partial.astype(np.float64)
+            sums += partial.astype(np.float64)                   # the parts summed in f64, in order
+        self.pending += sums                                     # · W = I
         self.rows += t.shape[0]
 
     def softmax(self, t, tau):                                   # centered_softmax_rows
