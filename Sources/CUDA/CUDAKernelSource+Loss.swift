@@ -22,8 +22,9 @@ extension CUDAKernelSource {
     ///   `(w/τ_s)·(softmax(z)·Σ_t ΣP_t − Σ_t P_t)`, i.e. `(softmax(S/τs) − P)/(τs·rows)` for one teacher and
     ///   `w = 1/rows`; one block per row, two passes over `K` (max, Σ, ΣP and ΣP·z in the first: the online softmax);
     /// - `centered_cross_entropy_rows`: the two above for the iBOT pairs (one teacher row per student row) without
-    ///   storing P — the teacher's statistics in a first pass, P recomputed in the cross-entropy's two: the same bits,
-    ///   8 bytes per logit less traffic;
+    ///   storing P, in two passes: the student's and the teacher's statistics and `ΣP·z` together (online, `ΣP` = 1),
+    ///   then the gradient with P recomputed — 16 bytes per logit read and 2 written, against 28 and 6 for the two
+    ///   kernels through memory;
     /// - Sinkhorn-Knopp in the CPU's log form (f64), over row chunks: `sinkhorn_column_partial` merges a chunk's
     ///   `max_b` and `Σ_b exp(z_bk + c_b − max)` into a running pair per prototype and, after the last chunk, sets
     ///   `a_k = −log Σ_b exp(z_bk + c_b)` (one thread per prototype; it also flags NaN/∞ logits),
@@ -172,14 +173,33 @@ struct CenteredTeacher {
     }
 };
 
+/* The cross-entropy's second pass over one row, once the student's maximum and 1/Σ of z = S/τ are known: the bf16
+   gradient factor·(softmax(z)·ΣP − Σ_t P_t) with scale = factor·ΣP (factor = w/τ). */
+template <int W, typename Teachers> static __device__ __forceinline__ void cross_entropy_gradient(const float* __restrict__ sr, const Teachers& teachers,
+                                                                                                bf16_t* __restrict__ gr, int k, float tau,
+                                                                                                float maximum, float inverse, float factor,
+                                                                                                float scale) {
+    const int n = k / W;
+    for (int q = threadIdx.x; q < n; q += blockDim.x) {
+        float s[W], g[W];
+        load_columns<W>(sr + W * q, s);
+        for (int e = 0; e < W; ++e) g[e] = __fmul_rn(__fmul_rn(expf(__fdiv_rn(s[e], tau) - maximum), inverse), scale);
+        for (int i = 0; i < teachers.count; ++i) {
+            float t[W];
+            teachers.template load<W>(q, i, t);
+            for (int e = 0; e < W; ++e) g[e] = __fsub_rn(g[e], __fmul_rn(factor, t[e]));
+        }
+        store_columns<W>(gr + W * q, g);
+    }
+}
+
 /* One row of the cross-entropy, W columns per access (W = 4: K a multiple of 4, the student and teacher rows 16-byte
-   aligned, the gradient 8-byte aligned); `teachers` gives the row's teacher probabilities (StoredTeachers,
-   CenteredTeacher). */
-template <int W, typename Teachers> static __device__ __forceinline__ void cross_entropy_row(const float* __restrict__ sr, const Teachers& teachers,
-                                                                                           bf16_t* __restrict__ gr, double* __restrict__ row_loss,
-                                                                                           unsigned long long* __restrict__ first_nonfinite,
-                                                                                           unsigned long long flat, int k, float tau, float weight,
-                                                                                           float* scratch, double* scratch64) {
+   aligned, the gradient 8-byte aligned); `teachers` gives the row's stored teacher probabilities. */
+template <int W> static __device__ __forceinline__ void cross_entropy_row(const float* __restrict__ sr, const StoredTeachers& teachers,
+                                                                         bf16_t* __restrict__ gr, double* __restrict__ row_loss,
+                                                                         unsigned long long* __restrict__ first_nonfinite,
+                                                                         unsigned long long flat, int k, float tau, float weight,
+                                                                         float* scratch, double* scratch64) {
     const int n = k / W;
     float maximum = __int_as_float(0xff800000), sum = 0.0f;
     double mass = 0.0, cross = 0.0;
@@ -204,18 +224,7 @@ template <int W, typename Teachers> static __device__ __forceinline__ void cross
     mass = block_sum_f64(mass, scratch64);
     cross = block_sum_f64(cross, scratch64);
     const float factor = __fdiv_rn(weight, tau);
-    const float scale = __fmul_rn(factor, (float)mass);
-    for (int q = threadIdx.x; q < n; q += blockDim.x) {
-        float s[W], g[W];
-        load_columns<W>(sr + W * q, s);
-        for (int e = 0; e < W; ++e) g[e] = __fmul_rn(__fmul_rn(expf(__fdiv_rn(s[e], tau) - maximum), inverse), scale);
-        for (int i = 0; i < teachers.count; ++i) {
-            float t[W];
-            teachers.template load<W>(q, i, t);
-            for (int e = 0; e < W; ++e) g[e] = __fsub_rn(g[e], __fmul_rn(factor, t[e]));
-        }
-        store_columns<W>(gr + W * q, g);
-    }
+    cross_entropy_gradient<W>(sr, teachers, gr, k, tau, maximum, inverse, factor, __fmul_rn(factor, (float)mass));
     if (threadIdx.x == 0) {
         const double log_sum_exp = (double)maximum - log((double)inverse);
         *row_loss = log_sum_exp * mass - cross;
@@ -247,10 +256,12 @@ extern "C" __global__ void cross_entropy_rows(const float* __restrict__ student,
 }
 
 /* centered_softmax_rows then cross_entropy_rows with that one teacher row (the iBOT pairs: row r of the student
-   chunk against row r of the teacher chunk), without storing P: pass 1 the teacher's statistics, pass 2 P recomputed
-   for ΣP, ΣP·z and the student's statistics, pass 3 the gradient — the same bits as the two kernels through memory,
-   8 bytes per logit less traffic (P neither written nor read back). Teacher NaN/∞ flagged in `teacher_nonfinite`,
-   the student's in `student_nonfinite`. */
+   chunk against row r of the teacher chunk), without storing P, in two passes over the row: the first gathers the
+   student's statistics, the teacher's (the same online maximum and Σ as centered_softmax_statistics, so P is the same
+   bits) and C = Σ exp(u − max_t)·z (f64, rescaled as max_t grows), so ΣP·z = C/Σ_t and ΣP = 1; the second writes
+   the gradient with P recomputed. Per logit 16 bytes read, 2 written (the two kernels through memory: 28 read,
+   6 written). The gradient equals the two kernels' but for ΣP (1 here, their f64 sum of the f32 P there); teacher
+   NaN/∞ flagged in `teacher_nonfinite`, the student's in `student_nonfinite`. */
 template <int W> static __device__ __forceinline__ void centered_cross_entropy_row(const float* tr, const float* __restrict__ center,
                                                                                   const float* __restrict__ sr, bf16_t* __restrict__ gr,
                                                                                   double* __restrict__ row_loss,
@@ -258,9 +269,43 @@ template <int W> static __device__ __forceinline__ void centered_cross_entropy_r
                                                                                   unsigned long long* __restrict__ student_nonfinite,
                                                                                   unsigned long long flat, int k, float teacher_tau,
                                                                                   float tau, float weight, float* scratch, double* scratch64) {
+    const int n = k / W;
+    float maximum = __int_as_float(0xff800000), sum = 0.0f;
+    float teacher_maximum = __int_as_float(0xff800000), teacher_sum = 0.0f;
+    double cross = 0.0;
+    for (int q = threadIdx.x; q < n; q += blockDim.x) {
+        float s[W], t[W], c[W];
+        load_columns<W>(sr + W * q, s);
+        load_columns<W>(tr + W * q, t);
+        load_columns<W>(center + W * q, c);
+        for (int e = 0; e < W; ++e) {
+            const unsigned long long index = flat + (unsigned long long)(q * W + e);
+            flag_nonfinite(s[e], index, student_nonfinite);
+            flag_nonfinite(t[e], index, teacher_nonfinite);
+            const float z = __fdiv_rn(s[e], tau);
+            online_softmax_add(z, maximum, sum);
+            const float previous = teacher_maximum;
+            online_softmax_add(__fdiv_rn(__fsub_rn(t[e], c[e]), teacher_tau), teacher_maximum, teacher_sum);
+            /* exp(u − max_t): 1 for a new maximum, which rescales the terms before it. */
+            const float weight_t = teacher_maximum == previous
+                ? expf(__fdiv_rn(__fsub_rn(t[e], c[e]), teacher_tau) - teacher_maximum) : 1.0f;
+            if (teacher_maximum != previous) cross *= (double)expf(previous - teacher_maximum);
+            cross += (double)weight_t * (double)z;
+        }
+    }
+    const float inverse = 1.0f / block_softmax_sum(maximum, sum, scratch);
+    const float own_teacher_maximum = teacher_maximum;
     CenteredTeacher teacher = {tr, center, teacher_tau, 0.0f, 0.0f};
-    teacher.inverse = centered_softmax_statistics<W>(tr, center, teacher_nonfinite, flat, k, teacher_tau, teacher.maximum, scratch);
-    cross_entropy_row<W>(sr, teacher, gr, row_loss, student_nonfinite, flat, k, tau, weight, scratch, scratch64);
+    teacher.inverse = 1.0f / block_softmax_sum(teacher_maximum, teacher_sum, scratch);
+    teacher.maximum = teacher_maximum;
+    cross = block_sum_f64(cross == 0.0 ? 0.0 : cross * (double)expf(own_teacher_maximum - teacher_maximum), scratch64);
+    cross *= (double)teacher.inverse;
+    const float factor = __fdiv_rn(weight, tau);
+    cross_entropy_gradient<W>(sr, teacher, gr, k, tau, maximum, inverse, factor, factor);
+    if (threadIdx.x == 0) {
+        const double log_sum_exp = (double)maximum - log((double)inverse);
+        *row_loss = log_sum_exp - cross;
+    }
 }
 
 extern "C" __global__ void centered_cross_entropy_rows(const float* __restrict__ teacher, const float* __restrict__ center,

@@ -297,8 +297,8 @@ public struct CUDATrainingKernels: Sendable {
     }
 
     /// `centeredSoftmax` of `teacher` then `crossEntropy` against it for one teacher row per student row (the iBOT
-    /// pairs), without storing the probabilities (`centered_cross_entropy_rows`: the same bits as the two kernels,
-    /// `teacher` left as it is): `teacher`, `student` `[rows, K]` f32 logits, `center` `[K]`, `gradient` bf16
+    /// pairs), without storing the probabilities (`centered_cross_entropy_rows`: the same P as the two kernels, `ΣP`
+    /// taken as 1, two passes over the logits; `teacher` left as it is): `teacher`, `student` `[rows, K]` f32 logits, `center` `[K]`, `gradient` bf16
     /// `[rows, K]`, `rowLoss` f64 `[rows]` (unweighted); NaN/∞ flagged in `teacherNonFinite` / `studentNonFinite`.
     public func centeredCrossEntropy(teacher: Tensor, center: Tensor, student: Tensor, gradient: Tensor, rowLoss: Tensor,
                                      teacherNonFinite: Tensor, studentNonFinite: Tensor, rows: Int, prototypes: Int,
