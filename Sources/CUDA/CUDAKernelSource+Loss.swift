@@ -9,7 +9,8 @@ extension CUDAKernelSource {
     ///   head's last layer `T = y·Wᵀ` (`y` the normalised bottleneck rows, `W` the weight-normalised prototypes, no
     ///   bias), so `Σ_r T[r, k] = (Σ_r y_r)·W_k`: the block sums `column_partial_sums_bf16`'s f32 partials of `y`
     ///   (64 rows each, as the CPU's 64-row f32 blocks) into f64 `Σy` in shared memory, then one warp per prototype
-    ///   forms the f64 dot product with `W_k` (`LaunchConfiguration.centerProjection`). The iBOT rows' centre read
+    ///   forms the f64 dot product with `W_k`, four bf16 per lane and access when `n` is a multiple of 4
+    ///   (`LaunchConfiguration.centerProjection`). The iBOT rows' centre read
     ///   2.1 G f32 logits (8.6 GB) per paper step; this reads `W` (64 MB) and the partials;
     /// - `center_update`: at the start of a step with queued rows, `c ← c·m + float(pending/rows)·(1 − m)` in f32
     ///   (rounded intrinsics, no FMA), `pending ← 0` (DINOv2's lagged `apply_center_update`);
@@ -50,6 +51,21 @@ static __device__ __forceinline__ void online_softmax_add(float z, float& maximu
     }
 }
 
+/* online_softmax_add that also carries paired = Σ exp(z − maximum)·x (f64) for a value x that goes with z, rescaled
+   with the sum (the same arithmetic for maximum and sum). */
+static __device__ __forceinline__ void online_softmax_add_paired(float z, float x, float& maximum, float& sum, double& paired) {
+    if (z > maximum) {
+        const float rescale = expf(maximum - z);
+        sum = sum * rescale + 1.0f;
+        paired = paired * (double)rescale + (double)x;
+        maximum = z;
+    } else {
+        const float weight = expf(z - maximum);
+        sum += weight;
+        paired += (double)weight * (double)x;
+    }
+}
+
 /* The block's Σ exp(z − max) from every thread's running pair; `maximum` becomes the block's maximum. */
 static __device__ __forceinline__ float block_softmax_sum(float& maximum, float sum, float* scratch) {
     const float block_maximum = block_max(maximum, scratch);
@@ -73,10 +89,19 @@ extern "C" __global__ void center_accumulate_projected(const float* __restrict__
     }
     __syncthreads();
     const int lane = threadIdx.x & 31, warps = blockDim.x >> 5;
+    const bool vectors = (n & 3) == 0 && (unsigned long long)weight % 8 == 0;
     for (long long column = (long long)blockIdx.x * warps + (threadIdx.x >> 5); column < k; column += (long long)gridDim.x * warps) {
         const bf16_t* row = weight + column * n;
         double dot = 0.0;
-        for (int j = lane; j < n; j += 32) dot += sums[j] * (double)bf16_to_f32(row[j]);
+        if (vectors) {
+            for (int j = 4 * lane; j < n; j += 128) {
+                float w[4];
+                load_columns<4>(row + j, w);
+                for (int e = 0; e < 4; ++e) dot += sums[j + e] * (double)w[e];
+            }
+        } else {
+            for (int j = lane; j < n; j += 32) dot += sums[j] * (double)bf16_to_f32(row[j]);
+        }
         for (int offset = 16; offset > 0; offset >>= 1) dot += __shfl_xor_sync(0xffffffffu, dot, offset);
         if (lane == 0) pending[column] += dot;
     }
@@ -284,13 +309,7 @@ template <int W> static __device__ __forceinline__ void centered_cross_entropy_r
             flag_nonfinite(t[e], index, teacher_nonfinite);
             const float z = __fdiv_rn(s[e], tau);
             online_softmax_add(z, maximum, sum);
-            const float previous = teacher_maximum;
-            online_softmax_add(__fdiv_rn(__fsub_rn(t[e], c[e]), teacher_tau), teacher_maximum, teacher_sum);
-            /* exp(u − max_t): 1 for a new maximum, which rescales the terms before it. */
-            const float weight_t = teacher_maximum == previous
-                ? expf(__fdiv_rn(__fsub_rn(t[e], c[e]), teacher_tau) - teacher_maximum) : 1.0f;
-            if (teacher_maximum != previous) cross *= (double)expf(previous - teacher_maximum);
-            cross += (double)weight_t * (double)z;
+            online_softmax_add_paired(__fdiv_rn(__fsub_rn(t[e], c[e]), teacher_tau), z, teacher_maximum, teacher_sum, cross);
         }
     }
     const float inverse = 1.0f / block_softmax_sum(maximum, sum, scratch);

@@ -76,7 +76,8 @@ public final class CUDATrainingStep: @unchecked Sendable {
         let clsTokens: Tensor
         let teacherCLS: Tensor, teacherPatches: Tensor
         let flags: Tensor
-        let centerPartials: Tensor
+        /// nil with Sinkhorn-Knopp.
+        let centerPartials: Tensor?
         /// u64 device pointers: per DINO chunk its teachers' rows, then the iBOT chunk's one teacher.
         let pointers: Tensor
         /// The DINO chunks: student rows (in `[local; global]` order), the crop's name, its teacher count and its
@@ -208,11 +209,14 @@ public final class CUDATrainingStep: @unchecked Sendable {
         let pointers = try backend.makeTensor(shape: [2 * words.count], dtype: .f32)
         try words.withUnsafeBytes { bytes in Swift.Result { () throws(CUDAError) in try backend.upload(bytes, to: pointers) } }.get()
         let dt = teacherHeads.dino.config.inFeatures
+        // Centring's column sums (none with Sinkhorn-Knopp): f32 partials of the widest teacher bottleneck.
         let bottleneck = max(teacherHeads.dino.config.bottleneckFeatures, teacherHeads.ibot.config.bottleneckFeatures)
-        guard bottleneck <= LaunchConfiguration.centerProjectionMaxBottleneck else {
-            throw TrainingError.invalidConfiguration("teacher head bottleneck \(bottleneck) over the device step's "
+        guard sinkhornIterations != nil || bottleneck <= LaunchConfiguration.centerProjectionMaxBottleneck else {
+            throw TrainingError.invalidConfiguration("teacher head bottleneck \(bottleneck) over the centring's "
                                                      + "\(LaunchConfiguration.centerProjectionMaxBottleneck)")
         }
+        let centerPartials = sinkhornIterations != nil ? nil
+            : try backend.makeTensor(shape: [LaunchConfiguration.parts(rows: max(globals, ibotRowCount)) * bottleneck], dtype: .f32)
         loss = LossBuffers(teacherChunk: teacherChunk, studentChunk: try backend.makeTensor(shape: [chunkElements], dtype: .f32),
                            gradientChunk: try backend.makeTensor(shape: [chunkElements], dtype: .bf16), dinoProbabilities: dinoProbabilities,
                            dinoRowLoss: try backend.makeTensor(shape: [2 * (locals + globals)], dtype: .f32),
@@ -221,8 +225,7 @@ public final class CUDATrainingStep: @unchecked Sendable {
                            teacherCLS: try backend.makeTensor(shape: [globals, dt], dtype: .f32),
                            teacherPatches: try backend.makeTensor(shape: [ibotRowCount, dt], dtype: .f32),
                            flags: try backend.makeTensor(shape: [8], dtype: .f32),
-                           centerPartials: try backend.makeTensor(shape: [LaunchConfiguration.parts(rows: max(globals, ibotRowCount)) * bottleneck],
-                                                                  dtype: .f32),
+                           centerPartials: centerPartials,
                            pointers: pointers, dinoChunks: dinoChunks,
                            ibotPointer: pointerRows.count)
 
@@ -361,7 +364,9 @@ public final class CUDATrainingStep: @unchecked Sendable {
 
     // MARK: the passes
 
-    /// The backbone on both crop sizes and the student heads up to their normalised features.
+    /// The backbone on both crop sizes, the student heads up to their normalised features, the teacher heads and (with
+    /// centring) the teacher logits' column sums added to the pending centre sums — so it runs once per step: a second
+    /// run would count those sums twice.
     private func forward() throws(CUDAError) {
         let d = layout.backbone.embedDim, prefix = layout.backbone.prefixTokens
         var offset = 0
@@ -390,9 +395,9 @@ public final class CUDATrainingStep: @unchecked Sendable {
         try teacherIBOT.forwardFeatures(teacherIBOTRows)
         // The teacher logits' column sums, queued for the next centres (from y and W: the logits are made later,
         // chunk by chunk, and never read for this).
-        if sinkhorn == nil {
-            try teacherDINO.accumulateCenter(pending: state.pending[0], partials: loss.centerPartials, teacherDINORows)
-            try teacherIBOT.accumulateCenter(pending: state.pending[1], partials: loss.centerPartials, teacherIBOTRows)
+        if let partials = loss.centerPartials {
+            try teacherDINO.accumulateCenter(pending: state.pending[0], partials: partials, teacherDINORows)
+            try teacherIBOT.accumulateCenter(pending: state.pending[1], partials: partials, teacherIBOTRows)
         }
     }
 

@@ -286,7 +286,7 @@ public final class CUDAViTForward: @unchecked Sendable {
     private func residualLayerNorm(_ a: CUDAViTActivations, gamma: Tensor?, norm: String, output: Tensor) throws(CUDAError) {
         let rows = a.batch * a.length, d = config.embedDim
         try backend.launch(output.dtype == .f32 ? "residual_layer_norm_f32" : "residual_layer_norm_bf16", .rows(rows, dim: d), [
-            .pointer(a.residual.address), .pointer(a.branch.address), .pointer(gamma?.address ?? 0),
+            .pointer(a.residual.address), .pointer(a.residual.address), .pointer(a.branch.address), .pointer(gamma?.address ?? 0),
             .pointer(f32(norm + ".weight").address), .pointer(f32(norm + ".bias").address), .pointer(output.address),
             .int(rows), .int(d), .float(config.normEps),
         ])

@@ -83,8 +83,7 @@ struct CUDAViTTraining: @unchecked Sendable {
             }
             try backend.matmul(.linear(rows: rows, inFeatures: d, outFeatures: d, bias: true),
                                a: p.bf16(prefix + "attn.proj.weight"), b: c.attention, d: c.projection, bias: p.bf16(prefix + "attn.proj.bias"))
-            try backend.copy(from: c.input, to: c.middle)
-            try residualLayerNorm(residual: c.middle, branch: c.projection, gamma: p.optionalF32(prefix + "ls1.gamma"),
+            try residualLayerNorm(source: c.input, residual: c.middle, branch: c.projection, gamma: p.optionalF32(prefix + "ls1.gamma"),
                                   norm: prefix + "norm2", output: c.norm2, rows: rows)
             let hidden = config.mlpHiddenFeatures
             try backend.matmul(.linear(rows: rows, inFeatures: d, outFeatures: hidden, bias: false),
@@ -102,19 +101,19 @@ struct CUDAViTTraining: @unchecked Sendable {
                                a: p.bf16(prefix + "mlp.fc2.weight"), b: c.activated, d: c.mlpOutput, bias: p.bf16(prefix + "mlp.fc2.bias"))
             let last = index == config.depth - 1
             let next = last ? a.residual : a.blocks[index + 1].input
-            try backend.copy(from: c.middle, to: next)
-            try residualLayerNorm(residual: next, branch: c.mlpOutput, gamma: p.optionalF32(prefix + "ls2.gamma"),
+            try residualLayerNorm(source: c.middle, residual: next, branch: c.mlpOutput, gamma: p.optionalF32(prefix + "ls2.gamma"),
                                   norm: last ? "norm" : "blocks.\(index + 1).norm1",
                                   output: last ? a.output.view(shape: [rows, d]) : a.blocks[index + 1].norm1, rows: rows)
         }
     }
 
-    /// `residual += gamma ⊙ branch; output = LayerNorm(residual)` (bf16, or f32 for the final norm).
-    private func residualLayerNorm(residual: Tensor, branch: Tensor, gamma: Tensor?, norm: String, output: Tensor,
+    /// `residual = source + gamma ⊙ branch; output = LayerNorm(residual)` (bf16, or f32 for the final norm): each
+    /// block's residuals are saved for the backward, so the sum goes into the next saved buffer.
+    private func residualLayerNorm(source: Tensor, residual: Tensor, branch: Tensor, gamma: Tensor?, norm: String, output: Tensor,
                                    rows: Int) throws(CUDAError) {
         let d = config.embedDim
         try backend.launch(output.dtype == .f32 ? "residual_layer_norm_f32" : "residual_layer_norm_bf16", .rows(rows, dim: d), [
-            .pointer(residual.address), .pointer(branch.address), .pointer(gamma?.address ?? 0),
+            .pointer(source.address), .pointer(residual.address), .pointer(branch.address), .pointer(gamma?.address ?? 0),
             .pointer(parameters.f32(norm + ".weight").address), .pointer(parameters.f32(norm + ".bias").address),
             .pointer(output.address), .int(rows), .int(d), .float(config.normEps),
         ])
