@@ -187,6 +187,33 @@ public enum CUDAKernelParity {
 
     // MARK: MLP activations, attention
 
+    /// `bias_swiglu_backward` on `x [rows, 2·hidden]` (bf16 values) and `bias`: dx against `CPUBackend.swiGLUBackward`,
+    /// the bias gradient (starting from 1) against the CPU's column sums of its dx, and against `addColumnSums` of the
+    /// stored dx — the same bits (hidden a multiple of 4: four columns per access; else one).
+    static func swiGLUBackward(_ h: Harness, rows: Int, hidden: Int, x: [Float], bias: [Float], seed: UInt64) throws -> [CUDAParity.Row] {
+        let width = 2 * hidden, input = "\(rows)×2·\(hidden)"
+        let biased = (0..<x.count).map { x[$0] + bias[$0 % width] }
+        let dy = h.rounded(h.random(rows * hidden, seed: seed))
+        let cDx = h.host([Float](repeating: 0, count: x.count))
+        h.cpu.swiGLUBackward(input: h.host(biased), outputGradient: h.host(dy), inputGradient: cDx, rows: rows, hidden: hidden)
+        let expectedDx = h.cpu.download(cDx)
+        let expectedBias = (0..<width).map { c in 1 + (0..<rows).reduce(Float(0)) { $0 + expectedDx[$1 * width + c] } }
+        let dx = try h.output(x.count, .bf16), biasGradient = try h.device([Float](repeating: 1, count: width))
+        let partials = try h.output(LaunchConfiguration.parts(rows: rows) * width)
+        try h.kernels.biasSwiGLUBackward(x: try h.deviceBF16(x), bias: try h.device(bias), dy: try h.deviceBF16(dy), dx: dx,
+                                         biasGradient: biasGradient, partials: partials, rows: rows, hidden: hidden)
+        let summed = try h.device([Float](repeating: 1, count: width))
+        try h.kernels.addColumnSums(of: dx, rows: rows, cols: width, into: summed, partials: try h.output(LaunchConfiguration.parts(rows: rows) * width))
+        let fused = try h.floats(biasGradient)
+        return [
+            h.row("bias_swiglu_backward", input, "dx", cuda: try h.floats(dx), expected: expectedDx, tolerance: bf16Tolerance),
+            h.row("bias_swiglu_backward", input, "fc1 bias gradient (Σ rows of the CPU's dx)", cuda: fused, expected: expectedBias,
+                  tolerance: bf16Tolerance),
+            h.row("bias_swiglu_backward", input, "fc1 bias gradient = column_partial_sums_bf16 of the stored dx", cuda: fused,
+                  expected: try h.floats(summed), tolerance: 0),
+        ]
+    }
+
     static func activationsAndAttention(_ h: Harness) throws -> [CUDAParity.Row] {
         var result: [CUDAParity.Row] = []
         let rows = 150, hidden = 1024
@@ -204,14 +231,12 @@ public enum CUDAKernelParity {
         try h.kernels.biasGELUBackward(x: dx16, bias: dBias, dy: try h.deviceBF16(dy), dx: dx, rows: rows, cols: cols)
         result.append(h.row("bias_gelu_store", input, "y", cuda: try h.floats(y), expected: h.cpu.download(cGELU), tolerance: bf16Tolerance))
         result.append(h.row("bias_gelu_backward", input, "dx", cuda: try h.floats(dx), expected: h.cpu.download(cGrad), tolerance: bf16Tolerance))
-        // SwiGLU: x [rows, 2·hidden] → y [rows, hidden].
-        let dySwi = h.rounded(h.random(rows * hidden, seed: 34))
-        let cSwi = h.host([Float](repeating: 0, count: x.count))
-        h.cpu.swiGLUBackward(input: h.host(biased), outputGradient: h.host(dySwi), inputGradient: cSwi, rows: rows, hidden: hidden)
-        let dxSwi = try h.output(x.count, .bf16)
-        try h.kernels.biasSwiGLUBackward(x: dx16, bias: dBias, dy: try h.deviceBF16(dySwi), dx: dxSwi, rows: rows, hidden: hidden)
-        result.append(h.row("bias_swiglu_backward", "\(rows)×2·\(hidden)", "dx", cuda: try h.floats(dxSwi), expected: h.cpu.download(cSwi),
-                            tolerance: bf16Tolerance))
+        // SwiGLU: x [rows, 2·hidden] → y [rows, hidden]; its backward also sums fc1's bias gradient.
+        result += try swiGLUBackward(h, rows: rows, hidden: hidden, x: x, bias: bias, seed: 34)
+        let (oddRows, oddHidden) = (70, 1022)
+        result += try swiGLUBackward(h, rows: oddRows, hidden: oddHidden,
+                                     x: h.rounded(h.random(oddRows * 2 * oddHidden, seed: 36, scale: 3)),
+                                     bias: h.random(2 * oddHidden, seed: 37), seed: 38)
         // Softmax backward over rows of ld = 264 with 261 columns (ViT-B at 224 px), reference in Double.
         let (softRows, columns, ld) = (96, 261, 264)
         var probabilities = [Float](repeating: 0, count: softRows * ld)

@@ -88,10 +88,17 @@ public struct CUDATrainingKernels: Sendable {
                    [Self.pointer(x), Self.pointer(bias), Self.pointer(dy), Self.pointer(dx), .int(rows), .int(cols)])
     }
 
-    /// `Backend.swiGLUBackward` at `x + bias` (`x [rows, 2·hidden]`, gate first): `dx [rows, 2·hidden]` bf16.
-    public func biasSwiGLUBackward(x: Tensor, bias: Tensor, dy: Tensor, dx: Tensor, rows: Int, hidden: Int) throws(CUDAError) {
-        try launch("bias_swiglu_backward", .rowLoop(rows),
-                   [Self.pointer(x), Self.pointer(bias), Self.pointer(dy), Self.pointer(dx), .int(rows), .int(hidden)])
+    /// `Backend.swiGLUBackward` at `x + bias` (`x [rows, 2·hidden]`, gate first): `dx [rows, 2·hidden]` bf16, and
+    /// the bias's gradient `biasGradient [2·hidden]` f32 `+= Σ_rows dx` (the stored bf16 dx, as `addColumnSums`
+    /// would sum it) through `partials` (`LaunchConfiguration.parts(rows:)·2·hidden` f32).
+    public func biasSwiGLUBackward(x: Tensor, bias: Tensor, dy: Tensor, dx: Tensor, biasGradient: Tensor, partials: Tensor, rows: Int,
+                                   hidden: Int) throws(CUDAError) {
+        let parts = LaunchConfiguration.parts(rows: rows)
+        precondition(partials.count >= parts * 2 * hidden && biasGradient.count >= 2 * hidden, "SwiGLU backward of \(rows)×2·\(hidden)")
+        try launch("bias_swiglu_backward", .columnParts(rows: rows),
+                   [Self.pointer(x), Self.pointer(bias), Self.pointer(dy), Self.pointer(dx), Self.pointer(partials), .int(rows), .int(hidden),
+                    .int(LaunchConfiguration.rowsPerPart)])
+        try addPartials(partials, parts: parts, cols: 2 * hidden, into: biasGradient)
     }
 
     // MARK: attention_backward.cu (and the forward permutations they invert)

@@ -184,14 +184,19 @@ struct CUDAViTTraining: @unchecked Sendable {
                                        dGamma: p.optionalGradient(prefix + "ls2.gamma"), partials: s.partials, rows: rows, dim: d)
         try linearBackward(x: c.activated, weight: prefix + "mlp.fc2.weight", bias: prefix + "mlp.fc2.bias", dy: dbranch, dx: dact,
                            rows: rows, inFeatures: activatedWidth, outFeatures: d, partials: s.partials)
+        // fc1's bias gradient: SwiGLU's backward sums it as it writes dx; after GELU's, a column sum of dx.
+        let fc1Bias: String?
         switch config.mlpLayer {
         case .swigluPacked:
-            try kernels.biasSwiGLUBackward(x: c.hidden, bias: p.f32(prefix + "mlp.fc1.bias"), dy: dact, dx: dhidden, rows: rows,
+            try kernels.biasSwiGLUBackward(x: c.hidden, bias: p.f32(prefix + "mlp.fc1.bias"), dy: dact, dx: dhidden,
+                                           biasGradient: p.gradient(prefix + "mlp.fc1.bias"), partials: s.partials, rows: rows,
                                            hidden: hidden / 2)
+            fc1Bias = nil
         case .gelu:
             try kernels.biasGELUBackward(x: c.hidden, bias: p.f32(prefix + "mlp.fc1.bias"), dy: dact, dx: dhidden, rows: rows, cols: hidden)
+            fc1Bias = prefix + "mlp.fc1.bias"
         }
-        try linearBackward(x: c.norm2, weight: prefix + "mlp.fc1.weight", bias: prefix + "mlp.fc1.bias", dy: dhidden, dx: dnorm,
+        try linearBackward(x: c.norm2, weight: prefix + "mlp.fc1.weight", bias: fc1Bias, dy: dhidden, dx: dnorm,
                            rows: rows, inFeatures: d, outFeatures: hidden, partials: s.partials)
         try kernels.layerNormBackward(x: c.middle, weight: p.f32(prefix + "norm2.weight"), dy: dnorm, dx: dres,
                                       dWeight: p.gradient(prefix + "norm2.weight"), dBias: p.gradient(prefix + "norm2.bias"),
