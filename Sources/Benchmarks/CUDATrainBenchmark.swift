@@ -89,6 +89,10 @@ public enum CUDATrainBenchmark {
         public var modelFLOPsUtilization: Double?
         /// The last timed step's total loss (finite: the step ran).
         public var lastLoss: Double
+        /// The step's attention path ("fused" or "unfused", `CUDATrainingStep.attention`) and whether its forward and
+        /// backward ran as CUDA graphs (false with `DISTILL_CUDA_GRAPHS=0` or a failed capture).
+        public var attention: String
+        public var cudaGraphs: Bool
         public var anchor: Anchor?
         public var anchorUnavailable: String?
         public var ratioOverPyTorch: Double?
@@ -102,6 +106,7 @@ public enum CUDATrainBenchmark {
                  imagesPerSecond = "images_per_s", serialMedianSeconds = "serial_median_s", serialImagesPerSecond = "serial_images_per_s",
                  poolPeakGiB = "pool_peak_GiB", deviceUsedGiB = "device_used_GiB",
                  teraFLOPsPerStep = "tflop_per_step", peakTFLOPs = "peak_tflops", modelFLOPsUtilization = "mfu", lastLoss = "last_loss",
+                 attention, cudaGraphs = "cuda_graphs",
                  anchor, anchorUnavailable = "anchor_unavailable", ratioOverPyTorch = "ratio_over_pytorch",
                  targetImagesPerSecond = "target_images_per_s", targetPeakGiB = "target_peak_GiB", profile
         }
@@ -201,7 +206,8 @@ public enum CUDATrainBenchmark {
                       serialImagesPerSecond: Double(options.batch) / serialMedianSeconds,
                       poolPeakGiB: Double(backend.memoryUsage.peak + teacherBackend.memoryUsage.peak) / gib,
                       deviceUsedGiB: Double(memory.total - memory.free) / gib, teraFLOPsPerStep: flops / 1e12, peakTFLOPs: peak,
-                      modelFLOPsUtilization: peak.map { flops / medianSeconds / ($0 * 1e12) }, lastLoss: last, anchor: options.anchor,
+                      modelFLOPsUtilization: peak.map { flops / medianSeconds / ($0 * 1e12) }, lastLoss: last, attention: step.attention,
+                      cudaGraphs: step.usesGraphs && CUDAGraph.enabled && step.graphFailure == nil, anchor: options.anchor,
                       anchorUnavailable: options.anchorUnavailable,
                       ratioOverPyTorch: options.anchor?.imagesPerSecond.map { imagesPerSecond / $0 }, profile: profile)
     }

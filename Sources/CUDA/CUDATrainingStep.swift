@@ -46,6 +46,9 @@ public final class CUDATrainingStep: @unchecked Sendable {
     /// step, captured on the second, replayed after); the loss pass between them, whose arguments change with τ_t,
     /// always runs call by call. `CUDATrainingParity` turns it off for its call-by-call reference.
     public var usesGraphs = true
+    /// The backbone's attention in this step: "fused" (FlashAttention-2 kernels, head dims 32 and 64) or "unfused"
+    /// (batched GEMMs; other head dims, or `DISTILL_CUDA_ATTENTION=unfused`).
+    public var attention: String { global.fusedAttention ? "fused" : "unfused" }
     /// Why a capture failed, when one did (those passes then stay call by call).
     public var graphFailure: String? { forwardPass.failure ?? backwardPass.failure }
     let forwardPass = CUDAGraphedPass(), backwardPass = CUDAGraphedPass()

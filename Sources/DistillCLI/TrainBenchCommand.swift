@@ -214,8 +214,9 @@ extension TrainBench {
         } else if let why = report.anchorUnavailable {
             Console.out("  anchor unavailable: \(why)")
         }
-        Console.out(String(format: "  targets: ≥ %.0f images/s, ≤ %.0f GiB (issue #10); last loss %.4f", report.targetImagesPerSecond,
-                           report.targetPeakGiB, report.lastLoss))
+        Console.out(String(format: "  targets: ≥ %.0f images/s, ≤ %.0f GiB (issue #10); last loss %.4f; attention %@, CUDA graphs %@",
+                           report.targetImagesPerSecond, report.targetPeakGiB, report.lastLoss, report.attention,
+                           report.cudaGraphs ? "on" : "off"))
         if let rows = report.profile { Console.out(ProfileTable.lines(rows, title: "one step").joined(separator: "\n")) }
     }
 }

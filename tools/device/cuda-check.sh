@@ -167,7 +167,8 @@ import json, sys
 r = json.load(open(sys.argv[1]))
 a = r.get("anchor") or {}
 mfu = lambda v: "-" if v is None else f"{100 * v:.1f} %"
-print(f"bench train: {r['teacher']} -> {r['student']}, B {r['batch']}, {r['crops']} px, K {r['prototypes']}, {r['tflop_per_step']:.1f} TFLOP/step")
+print(f"bench train: {r['teacher']} -> {r['student']}, B {r['batch']}, {r['crops']} px, K {r['prototypes']}, {r['tflop_per_step']:.1f} TFLOP/step, "
+      f"attention {r.get('attention', '?')}, CUDA graphs {r.get('cuda_graphs', '?')}")
 print(f"  {'side':8} {'img/s':>8} {'s/step':>8} {'peak GiB':>9} {'MFU':>7}")
 print(f"  {'swift':8} {r['images_per_s']:8.1f} {r['median_s']:8.3f} {r['pool_peak_GiB']:9.2f} {mfu(r.get('mfu')):>7}   (cuMemGetInfo {r['device_used_GiB']:.2f} GiB)")
 print(f"  {'serial':8} {r['serial_images_per_s']:8.1f} {r['serial_median_s']:8.3f}   (teacher forward, then the step; the line above overlaps them)")
