@@ -198,6 +198,11 @@ struct CenteredTeacher {
     }
 };
 
+/* A row's loss lse·ΣP − ΣP·z (f64), lse = max(z) − log(1/Σ) as the CPU takes it from the softmax at the maximum. */
+static __device__ __forceinline__ double cross_entropy_row_loss(float maximum, float inverse, double mass, double cross) {
+    return ((double)maximum - log((double)inverse)) * mass - cross;
+}
+
 /* The cross-entropy's second pass over one row, once the student's maximum and 1/Σ of z = S/τ are known: the bf16
    gradient factor·(softmax(z)·ΣP − Σ_t P_t) with scale = factor·ΣP (factor = w/τ). */
 template <int W, typename Teachers> static __device__ __forceinline__ void cross_entropy_gradient(const float* __restrict__ sr, const Teachers& teachers,
@@ -250,10 +255,7 @@ template <int W> static __device__ __forceinline__ void cross_entropy_row(const 
     cross = block_sum_f64(cross, scratch64);
     const float factor = __fdiv_rn(weight, tau);
     cross_entropy_gradient<W>(sr, teachers, gr, k, tau, maximum, inverse, factor, __fmul_rn(factor, (float)mass));
-    if (threadIdx.x == 0) {
-        const double log_sum_exp = (double)maximum - log((double)inverse);
-        *row_loss = log_sum_exp * mass - cross;
-    }
+    if (threadIdx.x == 0) *row_loss = cross_entropy_row_loss(maximum, inverse, mass, cross);
 }
 
 extern "C" __global__ void cross_entropy_rows(const float* __restrict__ student, const unsigned long long* __restrict__ teachers,
@@ -321,10 +323,7 @@ template <int W> static __device__ __forceinline__ void centered_cross_entropy_r
     cross *= (double)teacher.inverse;
     const float factor = __fdiv_rn(weight, tau);
     cross_entropy_gradient<W>(sr, teacher, gr, k, tau, maximum, inverse, factor, factor);
-    if (threadIdx.x == 0) {
-        const double log_sum_exp = (double)maximum - log((double)inverse);
-        *row_loss = log_sum_exp - cross;
-    }
+    if (threadIdx.x == 0) *row_loss = cross_entropy_row_loss(maximum, inverse, 1.0, cross);
 }
 
 extern "C" __global__ void centered_cross_entropy_rows(const float* __restrict__ teacher, const float* __restrict__ center,

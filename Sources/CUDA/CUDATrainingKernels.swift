@@ -30,11 +30,21 @@ public struct CUDATrainingKernels: Sendable {
     /// `target [cols]` f32 `+=` the column sums of `x [rows, cols]` (bf16 or f32), through `partials`
     /// (`[parts(rows), cols]` f32 scratch).
     public func addColumnSums(of x: Tensor, rows: Int, cols: Int, into target: Tensor, partials: Tensor) throws(CUDAError) {
+        precondition(target.count >= cols, "column sums of \(rows)×\(cols)")
+        let parts = try columnPartialSums(of: x, rows: rows, cols: cols, partials: partials)
+        try addPartials(partials, parts: parts, cols: cols, into: target)
+    }
+
+    /// `partials [parts(rows), cols]` f32 = the column sums of `x [rows, cols]` (bf16 or f32) per part of
+    /// `LaunchConfiguration.rowsPerPart` rows (`column_partial_sums_*`).
+    /// - Returns: the number of parts.
+    @discardableResult
+    public func columnPartialSums(of x: Tensor, rows: Int, cols: Int, partials: Tensor) throws(CUDAError) -> Int {
         let parts = LaunchConfiguration.parts(rows: rows)
-        precondition(partials.count >= parts * cols && target.count >= cols && x.count >= rows * cols, "column sums of \(rows)×\(cols)")
+        precondition(partials.count >= parts * cols && x.count >= rows * cols, "column sums of \(rows)×\(cols)")
         try launch(x.dtype == .bf16 ? "column_partial_sums_bf16" : "column_partial_sums_f32", .columnParts(rows: rows),
                    [Self.pointer(x), Self.pointer(partials), .int(rows), .int(cols), .int(LaunchConfiguration.rowsPerPart)])
-        try addPartials(partials, parts: parts, cols: cols, into: target)
+        return parts
     }
 
     /// `target [cols] += Σ_p partials[p, cols]` (`accumulate_partials`).
@@ -274,12 +284,9 @@ public struct CUDATrainingKernels: Sendable {
     /// `LaunchConfiguration.parts(rows:)·n` elements. `n` ≤ 1,024 (the kernel's shared sums).
     public func centerAccumulate(normalized: Tensor, weight: Tensor, pending: Tensor, partials: Tensor, rows: Int, bottleneck n: Int,
                                  prototypes: Int) throws(CUDAError) {
-        let parts = LaunchConfiguration.parts(rows: rows)
-        precondition(n <= LaunchConfiguration.centerProjectionMaxBottleneck && partials.count >= parts * n
-                     && normalized.count >= rows * n && weight.count >= prototypes * n && pending.count >= 2 * prototypes,
+        precondition(n <= LaunchConfiguration.centerProjectionMaxBottleneck && weight.count >= prototypes * n && pending.count >= 2 * prototypes,
                      "centre projection of \(rows)×\(n) onto \(prototypes) prototypes")
-        try launch("column_partial_sums_bf16", .columnParts(rows: rows),
-                   [Self.pointer(normalized), Self.pointer(partials), .int(rows), .int(n), .int(LaunchConfiguration.rowsPerPart)])
+        let parts = try columnPartialSums(of: normalized, rows: rows, cols: n, partials: partials)
         try launch("center_accumulate_projected", .centerProjection(prototypes: prototypes),
                    [Self.pointer(partials), .int(parts), Self.pointer(weight), Self.pointer(pending), .int(n), .int(prototypes)])
     }
@@ -305,8 +312,9 @@ public struct CUDATrainingKernels: Sendable {
 
     /// `centeredSoftmax` of `teacher` then `crossEntropy` against it for one teacher row per student row (the iBOT
     /// pairs), without storing the probabilities (`centered_cross_entropy_rows`: the same P as the two kernels, `ΣP`
-    /// taken as 1, two passes over the logits; `teacher` left as it is): `teacher`, `student` `[rows, K]` f32 logits, `center` `[K]`, `gradient` bf16
-    /// `[rows, K]`, `rowLoss` f64 `[rows]` (unweighted); NaN/∞ flagged in `teacherNonFinite` / `studentNonFinite`.
+    /// taken as 1, two passes over the logits; `teacher` left as it is): `teacher`, `student` `[rows, K]` f32 logits,
+    /// `center` `[K]`, `gradient` bf16 `[rows, K]`, `rowLoss` f64 `[rows]` (unweighted); NaN/∞ flagged in
+    /// `teacherNonFinite` / `studentNonFinite`.
     public func centeredCrossEntropy(teacher: Tensor, center: Tensor, student: Tensor, gradient: Tensor, rowLoss: Tensor,
                                      teacherNonFinite: Tensor, studentNonFinite: Tensor, rows: Int, prototypes: Int,
                                      teacherTemperature: Float, temperature: Float, weight: Float, rowOffset: Int) throws(CUDAError) {
