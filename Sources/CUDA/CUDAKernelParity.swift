@@ -142,27 +142,52 @@ public enum CUDAKernelParity {
         return result
     }
 
+    /// `layer_scale_backward` (dres f32, branch bf16) against `CPUBackend.layerScaleResidualBackward`; its bias sums
+    /// against the CPU's dbranch summed in Double and against `column_partial_sums_bf16` of the stored dbranch — the
+    /// same bits.
+    static func layerScaleBackward(_ h: Harness, rows: Int, dim: Int, layerScale: Bool) throws -> [CUDAParity.Row] {
+        let input = "\(rows)×\(dim)" + (layerScale ? "" : ", no LayerScale")
+        let dres = h.random(rows * dim, seed: 18), branch = h.rounded(h.random(rows * dim, seed: 19)), gamma = h.random(dim, seed: 20)
+        let startGamma = h.random(dim, seed: 15), startBias = h.random(dim, seed: 16)
+        let cBranch = h.host([Float](repeating: 0, count: rows * dim)), cGamma = h.host(startGamma)
+        h.cpu.layerScaleResidualBackward(residualGradient: h.host(dres), branch: h.host(branch), gamma: layerScale ? h.host(gamma) : nil,
+                                         branchGradient: cBranch, gammaGradient: layerScale ? cGamma : nil, rows: rows, dim: dim)
+        let expectedBranch = h.cpu.download(cBranch), storedBranch = h.rounded(expectedBranch)
+        let expectedBias = (0..<dim).map { c in
+            Float((0..<rows).reduce(Double(startBias[c])) { $0 + Double(storedBranch[$1 * dim + c]) })
+        }
+        let dBranch = try h.output(rows * dim, .bf16), dGamma = try h.device(startGamma), dBias = try h.device(startBias)
+        let partials = try h.output(2 * LaunchConfiguration.parts(rows: rows) * dim)
+        try h.kernels.layerScaleBackward(dres: try h.device(dres), branch: try h.deviceBF16(branch), gamma: layerScale ? try h.device(gamma) : nil,
+                                         dBranch: dBranch, dGamma: layerScale ? dGamma : nil, biasGradient: dBias, partials: partials,
+                                         rows: rows, dim: dim)
+        let summed = try h.device(startBias)
+        try h.kernels.addColumnSums(of: dBranch, rows: rows, cols: dim, into: summed, partials: try h.output(LaunchConfiguration.parts(rows: rows) * dim))
+        let bias = try h.floats(dBias)
+        var result = [
+            h.row("layer_scale_backward", input, "dbranch", cuda: try h.floats(dBranch), expected: expectedBranch, tolerance: bf16Tolerance),
+            h.row("layer_scale_backward", input, "bias gradient (+=, Σ rows of the rounded CPU dbranch)", cuda: bias, expected: expectedBias,
+                  tolerance: f32Tolerance),
+            h.row("layer_scale_backward", input, "bias gradient = column_partial_sums_bf16 of the stored dbranch", cuda: bias,
+                  expected: try h.floats(summed), tolerance: 0),
+        ]
+        if layerScale {
+            result.append(h.row("layer_scale_backward", input, "dgamma (+=)", cuda: try h.floats(dGamma), expected: h.cpu.download(cGamma),
+                                tolerance: f32Tolerance))
+        }
+        return result
+    }
+
     static func normalization(_ h: Harness) throws -> [CUDAParity.Row] {
         let rows = 200, dim = 768
-        let input = "\(rows)×\(dim)"
-        let startW = h.random(dim, seed: 15)
         // LayerNorm backward at the student's width (the warp-per-row kernel, four columns per access), at a width
         // that is not a multiple of 4 (the same kernel, one column per access) and wider (the block-per-part kernel).
         var result = try layerNormBackward(h, rows: rows, dim: dim) + layerNormBackward(h, rows: 50, dim: 766)
             + layerNormBackward(h, rows: 130, dim: 1024)
-        // LayerScale backward: dres f32, branch bf16.
-        let dres = h.random(rows * dim, seed: 18), branch = h.rounded(h.random(rows * dim, seed: 19)), gamma = h.random(dim, seed: 20)
-        let cBranch = h.host([Float](repeating: 0, count: rows * dim)), cGamma = h.host(startW)
-        h.cpu.layerScaleResidualBackward(residualGradient: h.host(dres), branch: h.host(branch), gamma: h.host(gamma),
-                                         branchGradient: cBranch, gammaGradient: cGamma, rows: rows, dim: dim)
-        let dBranch = try h.output(rows * dim, .bf16), dGamma = try h.device(startW)
-        try h.kernels.layerScaleBackward(dres: try h.device(dres), branch: try h.deviceBF16(branch), gamma: try h.device(gamma),
-                                         dBranch: dBranch, dGamma: dGamma, partials: try h.output(LaunchConfiguration.parts(rows: rows) * dim),
-                                         rows: rows, dim: dim)
-        result.append(h.row("layer_scale_backward", input, "dbranch", cuda: try h.floats(dBranch), expected: h.cpu.download(cBranch),
-                            tolerance: bf16Tolerance))
-        result.append(h.row("layer_scale_backward", input, "dgamma (+=)", cuda: try h.floats(dGamma), expected: h.cpu.download(cGamma),
-                            tolerance: f32Tolerance))
+        // LayerScale backward (with the next GEMM's bias sums) at the student's width (four columns per access), at
+        // one that is not a multiple of 4 (one column) and without LayerScale (a copy).
+        result += try layerScaleBackward(h, rows: rows, dim: dim, layerScale: true)
+            + layerScaleBackward(h, rows: 50, dim: 766, layerScale: true) + layerScaleBackward(h, rows: 70, dim: dim, layerScale: false)
         // Column sums of a bf16 matrix (every bias gradient), reference in Double: four columns per access, then one
         // (501 columns; a matrix one element past an 8-byte boundary).
         for (cols, offset) in [(500, 0), (501, 0), (500, 1)] {

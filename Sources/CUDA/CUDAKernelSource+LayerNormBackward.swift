@@ -16,9 +16,11 @@ extension CUDAKernelSource {
     ///   per access when `dim` is a multiple of 4 and the rows are aligned), and the 8 warps' sums meet in shared
     ///   memory at the end (`LaunchConfiguration.layerNormBackwardWarps`).
     /// - `layer_scale_backward`: from the residual gradient `dres` f32 `[rows, dim]`, `dbranch` bf16 =
-    ///   `gamma ⊙ dres` (a copy without gamma) — the input of the branch's last GEMM's backward — and
-    ///   `dgamma_partials[part] = Σ_rows dres ⊙ branch` (`branch`: the forward's bf16 branch output). One block
-    ///   per part of rows, threads striding over columns.
+    ///   `gamma ⊙ dres` (a copy without gamma) — the input of the branch's last GEMM's backward —,
+    ///   `dgamma_partials[part] = Σ_rows dres ⊙ branch` (`branch`: the forward's bf16 branch output) and, when
+    ///   given, `dbias_partials[part] = Σ_rows dbranch` (the stored bf16 values: that GEMM's bias gradient, as
+    ///   `column_partial_sums_bf16` would sum it). One block per part of rows, threads striding over columns, four
+    ///   adjacent columns per access when `dim` is a multiple of 4 and the rows are aligned.
     public static let layerNormBackward = CUDAKernelSource(
         file: "layer_norm_backward.cu",
         kernels: ["layer_norm_backward_bf16", "layer_norm_backward_f32", "layer_norm_backward_warps_bf16",
@@ -215,25 +217,52 @@ extern "C" __global__ void layer_norm_backward_warps_f32(const float* __restrict
     layer_norm_backward_warps_any(x, weight, dy, dx, dweight_partials, dbias_partials, rows, dim, eps, rows_per_part);
 }
 
-/* gamma null: no LayerScale (dbranch = dres, no partials written). */
-extern "C" __global__ void layer_scale_backward(const float* __restrict__ dres, const bf16_t* __restrict__ branch,
-                                                const float* __restrict__ gamma, bf16_t* __restrict__ dbranch,
-                                                float* __restrict__ dgamma_partials, int rows, int dim, int rows_per_part) {
+/* One part of rows, W adjacent columns per thread (W = 4: one 16-byte dres / 8-byte branch and dbranch access), every
+   column's sums in row order. gamma null: no LayerScale (dbranch = dres, branch not read, no dγ partials);
+   dbias_partials null: no bias sums. The bias sums add the stored (bf16-rounded) dbranch: column_partial_sums_bf16's
+   partials of dbranch, bit for bit. */
+template <int W>
+static __device__ __forceinline__ void layer_scale_backward_columns(const float* __restrict__ dres, const bf16_t* __restrict__ branch,
+                                                                    const float* __restrict__ gamma, bf16_t* __restrict__ dbranch,
+                                                                    float* __restrict__ dgamma_partials,
+                                                                    float* __restrict__ dbias_partials,
+                                                                    int rows, int dim, int rows_per_part) {
     const int part = blockIdx.x;
     const int first = part * rows_per_part;
     if (first >= rows) return;
     const int last = min(rows, first + rows_per_part);
-    for (int c = threadIdx.x; c < dim; c += blockDim.x) {
-        const float scale = gamma ? gamma[c] : 1.0f;
-        float sum = 0.0f;
+    for (int c = threadIdx.x * W; c < dim; c += blockDim.x * W) {
+        float scale[W], gamma_sum[W], bias_sum[W];
+        if (gamma) load_columns<W>(gamma + c, scale);
+        else for (int e = 0; e < W; ++e) scale[e] = 1.0f;
+        for (int e = 0; e < W; ++e) { gamma_sum[e] = 0.0f; bias_sum[e] = 0.0f; }
         for (int r = first; r < last; ++r) {
             const long long i = (long long)r * dim + c;
-            const float g = dres[i];
-            dbranch[i] = f32_to_bf16(scale * g);
-            sum += g * bf16_to_f32(branch[i]);
+            float g[W], out[W];
+            load_columns<W>(dres + i, g);
+            for (int e = 0; e < W; ++e) out[e] = scale[e] * g[e];
+            store_columns<W>(dbranch + i, out);
+            if (dbias_partials) for (int e = 0; e < W; ++e) bias_sum[e] += bf16_to_f32(f32_to_bf16(out[e]));
+            if (gamma) {
+                float b[W];
+                load_columns<W>(branch + i, b);
+                for (int e = 0; e < W; ++e) gamma_sum[e] += g[e] * b[e];
+            }
         }
-        if (gamma) dgamma_partials[(long long)part * dim + c] = sum;
+        const long long o = (long long)part * dim + c;
+        if (gamma) for (int e = 0; e < W; ++e) dgamma_partials[o + e] = gamma_sum[e];
+        if (dbias_partials) for (int e = 0; e < W; ++e) dbias_partials[o + e] = bias_sum[e];
     }
+}
+
+extern "C" __global__ void layer_scale_backward(const float* __restrict__ dres, const bf16_t* __restrict__ branch,
+                                                const float* __restrict__ gamma, bf16_t* __restrict__ dbranch,
+                                                float* __restrict__ dgamma_partials, float* __restrict__ dbias_partials,
+                                                int rows, int dim, int rows_per_part) {
+    const bool aligned = dim % 4 == 0 && (unsigned long long)dres % 16 == 0 && (unsigned long long)dbranch % 8 == 0
+                      && (unsigned long long)branch % 8 == 0 && (unsigned long long)gamma % 16 == 0;
+    if (aligned) layer_scale_backward_columns<4>(dres, branch, gamma, dbranch, dgamma_partials, dbias_partials, rows, dim, rows_per_part);
+    else layer_scale_backward_columns<1>(dres, branch, gamma, dbranch, dgamma_partials, dbias_partials, rows, dim, rows_per_part);
 }
 """#)
 }

@@ -75,14 +75,21 @@ public struct CUDATrainingKernels: Sendable {
     }
 
     /// `Backend.layerScaleResidualBackward`: `dBranch [rows, dim]` bf16 = `gamma ⊙ dres`, `dGamma [dim] +=`
-    /// (both skipped for gamma nil: a copy); `partials` f32 scratch of `parts(rows)·dim`.
+    /// (both skipped for gamma nil: a copy), and the branch's last linear layer's bias gradient `biasGradient [dim]
+    /// += Σ_rows dBranch` (the stored bf16 values, as `addColumnSums` would sum them; skipped for nil);
+    /// `partials` f32 scratch of `2·parts(rows)·dim`.
     public func layerScaleBackward(dres: Tensor, branch: Tensor, gamma: Tensor?, dBranch: Tensor, dGamma: Tensor?,
-                                   partials: Tensor, rows: Int, dim: Int) throws(CUDAError) {
+                                   biasGradient: Tensor?, partials: Tensor, rows: Int, dim: Int) throws(CUDAError) {
         let configuration = LaunchConfiguration.columnParts(rows: rows)
+        let parts = configuration.gridX
+        precondition(partials.count >= 2 * parts * dim, "layer_scale_backward partials")
+        let gammaPartials = partials.view(offset: 0, shape: [parts, dim])
+        let biasPartials = partials.view(offset: parts * dim, shape: [parts, dim])
         try launch("layer_scale_backward", configuration,
-                   [Self.pointer(dres), Self.pointer(branch), Self.pointer(gamma), Self.pointer(dBranch), Self.pointer(partials),
-                    .int(rows), .int(dim), .int(LaunchConfiguration.rowsPerPart)])
-        if let dGamma { try addPartials(partials, parts: configuration.gridX, cols: dim, into: dGamma) }
+                   [Self.pointer(dres), Self.pointer(branch), Self.pointer(gamma), Self.pointer(dBranch), Self.pointer(gammaPartials),
+                    Self.pointer(biasGradient == nil ? nil : biasPartials), .int(rows), .int(dim), .int(LaunchConfiguration.rowsPerPart)])
+        if let dGamma { try addPartials(gammaPartials, parts: parts, cols: dim, into: dGamma) }
+        if let biasGradient { try addPartials(biasPartials, parts: parts, cols: dim, into: biasGradient) }
     }
 
     // MARK: activations_training.cu

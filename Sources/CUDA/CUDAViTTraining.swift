@@ -179,10 +179,11 @@ struct CUDAViTTraining: @unchecked Sendable {
         let dres = s.residualGradient.view(shape: [rows, d]), dbranch = s.branchGradient.view(shape: [rows, d])
         let dnorm = s.normGradient.view(shape: [rows, d])
         let dact = s.activatedGradient.view(shape: [rows, activatedWidth]), dhidden = s.hiddenGradient.view(shape: [rows, hidden])
-        // MLP branch.
+        // MLP branch (fc2's and, below, proj's bias gradients summed by the LayerScale backward as it stores dbranch).
         try kernels.layerScaleBackward(dres: dres, branch: c.mlpOutput, gamma: p.optionalF32(prefix + "ls2.gamma"), dBranch: dbranch,
-                                       dGamma: p.optionalGradient(prefix + "ls2.gamma"), partials: s.partials, rows: rows, dim: d)
-        try linearBackward(x: c.activated, weight: prefix + "mlp.fc2.weight", bias: prefix + "mlp.fc2.bias", dy: dbranch, dx: dact,
+                                       dGamma: p.optionalGradient(prefix + "ls2.gamma"), biasGradient: p.gradient(prefix + "mlp.fc2.bias"),
+                                       partials: s.partials, rows: rows, dim: d)
+        try linearBackward(x: c.activated, weight: prefix + "mlp.fc2.weight", bias: nil, dy: dbranch, dx: dact,
                            rows: rows, inFeatures: activatedWidth, outFeatures: d, partials: s.partials)
         // fc1's bias gradient: SwiGLU's backward sums it as it writes dx; after GELU's, a column sum of dx.
         let fc1Bias: String?
@@ -203,8 +204,9 @@ struct CUDAViTTraining: @unchecked Sendable {
                                       partials: s.partials, rows: rows, dim: d, eps: eps)
         // Attention branch.
         try kernels.layerScaleBackward(dres: dres, branch: c.projection, gamma: p.optionalF32(prefix + "ls1.gamma"), dBranch: dbranch,
-                                       dGamma: p.optionalGradient(prefix + "ls1.gamma"), partials: s.partials, rows: rows, dim: d)
-        try linearBackward(x: c.attention, weight: prefix + "attn.proj.weight", bias: prefix + "attn.proj.bias", dy: dbranch, dx: dnorm,
+                                       dGamma: p.optionalGradient(prefix + "ls1.gamma"), biasGradient: p.gradient(prefix + "attn.proj.bias"),
+                                       partials: s.partials, rows: rows, dim: d)
+        try linearBackward(x: c.attention, weight: prefix + "attn.proj.weight", bias: nil, dy: dbranch, dx: dnorm,
                            rows: rows, inFeatures: d, outFeatures: d, partials: s.partials)
         let dqkv = s.qkv.view(shape: [rows, 3 * d])
         switch c.saved {
