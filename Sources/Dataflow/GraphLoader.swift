@@ -40,12 +40,20 @@ public struct GraphLoader: Sendable {
     ///   - overrides: `KEY=VALUE` strings from `--set`.
     /// - Throws: ``GraphErrors`` with every mistake found.
     public func load(path: String, overrides: [String] = []) throws(GraphErrors) -> GraphSpec {
-        let text: String
-        do {
-            text = try String(contentsOfFile: path, encoding: .utf8)
-        } catch {
-            throw GraphErrors([GraphError(file: path, line: nil, key: "", message: "cannot read the graph file: \(Self.reason(error))")])
+        func unreadable(_ reason: String) -> GraphErrors {
+            GraphErrors([GraphError(file: path, line: nil, key: "", message: "cannot read the graph file: \(reason)")])
         }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw unreadable("it is a directory (give a graph's .yaml file)")
+        }
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw unreadable(Self.reason(error))
+        }
+        guard let text = String(data: data, encoding: .utf8) else { throw unreadable("it is not UTF-8 text (a graph file is YAML)") }
         return try load(yaml: text, path: path, overrides: overrides)
     }
 

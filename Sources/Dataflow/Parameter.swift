@@ -68,12 +68,17 @@ public struct ParameterSpec: Sendable {
     public let defaultValue: ParameterValue?
     /// One line for `distill stages` and error messages.
     public let summary: String
+    /// Whether a resumed run (`distill run --resume`) must have the value of the run it continues (a schedule's
+    /// length, the batch, the learning rate…): a different one is refused before the run starts (``RunSession``).
+    public let fixedOnResume: Bool
 
-    public init(_ name: String, _ kind: ParameterKind, default defaultValue: ParameterValue? = nil, _ summary: String) {
+    public init(_ name: String, _ kind: ParameterKind, default defaultValue: ParameterValue? = nil, _ summary: String,
+                fixedOnResume: Bool = false) {
         self.name = name
         self.kind = kind
         self.defaultValue = defaultValue
         self.summary = summary
+        self.fixedOnResume = fixedOnResume
     }
 
     /// `true`/`yes`/`on` or `false`/`no`/`off` (any case), as graph files write flags; nil otherwise.

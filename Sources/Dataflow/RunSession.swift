@@ -48,7 +48,8 @@ public final class RunSession: Sendable {
     private let signals: Task<Void, Never>?
 
     /// Creates the run directory, opens the log and starts the monitor. Stages are built but not run.
-    /// - Throws: ``RunDirectoryError`` when the directory or its files cannot be written,
+    /// - Throws: ``RunDirectoryError`` when the directory or its files cannot be written, or a resumed run changes
+    ///   what ``ResumeCheck`` keeps (nothing in the run directory is touched then),
     ///   ``MonitorError`` when the monitor address cannot be bound, or a stage initialiser's error.
     public init(graph: GraphSpec, registry: StageRegistry, options: RunOptions = RunOptions()) async throws {
         self.graph = graph
@@ -58,6 +59,7 @@ public final class RunSession: Sendable {
             guard let exact = options.runDirectory, FileManager.default.fileExists(atPath: exact + "/graph.yaml") else {
                 throw RunDirectoryError(message: "nothing to resume in \(options.runDirectory ?? "(no run directory)"): it holds no graph.yaml of an earlier run")
             }
+            try Self.checkResume(graph, directory: exact, registry: registry)
             directory = exact
         } else {
             directory = try Self.makeRunDirectory(graph: graph, exact: options.runDirectory)
@@ -197,6 +199,23 @@ public final class RunSession: Sendable {
     }
 
     /// Writes to a temporary file in the same directory and renames it over `path`.
+    /// Refuses to resume the run in `directory` with a `graph` that changes what ``ResumeCheck`` keeps.
+    /// - Throws: ``RunDirectoryError`` listing every difference, or naming the run's unreadable `graph.yaml`.
+    static func checkResume(_ graph: GraphSpec, directory: String, registry: StageRegistry) throws {
+        let path = directory + "/graph.yaml"
+        let stored: GraphSpec
+        do {
+            stored = try GraphLoader(registry: registry).load(path: path)
+        } catch {
+            throw RunDirectoryError(message: "cannot resume \(directory): its \(path) does not load: \(error)")
+        }
+        let differences = ResumeCheck.differences(stored: stored, resumed: graph, registry: registry)
+        guard differences.isEmpty else {
+            throw RunDirectoryError(message: "cannot resume \(directory) with other settings — a resumed run continues the same schedule (start a new run for these):\n  "
+                                    + differences.joined(separator: "\n  "))
+        }
+    }
+
     static func writeAtomically(_ text: String, to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         do {

@@ -58,6 +58,15 @@ struct TileCommand: AsyncParsableCommand {
             throw ValidationError("no such slide file or directory: \(input)")
         }
         if mppOverride != nil && mppCSV != nil { throw ValidationError("give --mpp-override or --mpp-csv, not both") }
+        let plausible = MPPOverrideTable.plausibleMPP
+        if let mppOverride, !plausible.contains(mppOverride) {
+            throw ValidationError("--mpp-override \(mppOverride) is not a level-0 µm/px in \(plausible.lowerBound)…\(plausible.upperBound)")
+        }
+        if !plausible.contains(mpp) { throw ValidationError("--mpp \(mpp) is not a µm/px in \(plausible.lowerBound)…\(plausible.upperBound)") }
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
+            throw ValidationError("--out \(out) is a file, not a dataset folder")
+        }
         if !["reject", "bright-objects"].contains(fluorescence) {
             throw ValidationError("--fluorescence must be reject or bright-objects")
         }

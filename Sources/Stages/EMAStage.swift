@@ -17,7 +17,7 @@ import Training
 /// latest.safetensors` in one atomic write (``TrainCheckpoint``: student, heads, EMA, optimiser moments, centres,
 /// step, data cursor, seed) — the EMA and the trainer state of one file always belong to the same step. At the
 /// end it exports the EMA and the student backbones with timm's names to `<run dir>/export/student-ema.safetensors`
-/// and `student.safetensors` (``TimmExport``).
+/// and `student.safetensors` (``TimmExport``) — unless no step was taken (step 0: untrained weights).
 public struct EMAStage: Stage {
     public static let summary = "The spare EMA of the student: updated after every step, emitted as snapshots"
     public static let input = InputPort<TrainerUpdate>("in")
@@ -84,7 +84,9 @@ public struct EMAStage: Stage {
             last = update
         }
         if let last, let ema, lastSent != last.step { try await send(last, ema) }
-        if export, let last, let ema, let directory = context.runDirectory {
+        if export, let last, last.step == 0 {
+            context.logger.warning("ema: no training step was taken: nothing exported")
+        } else if export, let last, let ema, let directory = context.runDirectory {
             let folder = (directory as NSString).appendingPathComponent("export")
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             let config = last.student.config

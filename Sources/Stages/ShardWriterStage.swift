@@ -19,6 +19,7 @@ public struct ShardWriterStage: Stage {
         ParameterSpec("tiles_per_shard", .integer(1...(1 << 24)), default: .integer(10_000), "tiles per shard"),
         ParameterSpec("zstd_level", .integer(-7...22), default: .integer(3), "zstd level"),
         ParameterSpec("log_table", .boolean, default: .boolean(true), "log the per-slide table at the end"),
+        ParameterSpec("mpp", .number, default: .number(0), "the tiles' µm/px: a dataset already holding tiles at another resolution is refused; 0 = not checked"),
     ]
 
     let out: String
@@ -26,6 +27,7 @@ public struct ShardWriterStage: Stage {
     let tilesPerShard: Int
     let zstdLevel: Int
     let logTable: Bool
+    let mpp: Double
 
     public init(parameters: StageParameters) throws {
         out = parameters.string("out")
@@ -34,6 +36,8 @@ public struct ShardWriterStage: Stage {
         tilesPerShard = parameters.integer("tiles_per_shard")
         zstdLevel = parameters.integer("zstd_level")
         logTable = parameters.boolean("log_table")
+        mpp = parameters.number("mpp")
+        guard mpp >= 0, mpp.isFinite else { throw ParameterError(key: "mpp", "must be 0 (not checked) or a positive µm/px") }
     }
 
     public func run(_ context: StageContext) async throws {
@@ -42,6 +46,10 @@ public struct ShardWriterStage: Stage {
                                             compression: ShardCompression(level: Int32(zstdLevel)),
                                             maxTilesPerShard: tilesPerShard)
         let writer = try DatasetWriter(directory: out, options: options)
+        if mpp > 0, let held = try Self.resolution(of: writer), abs(held - mpp) > 1e-6 * mpp {
+            try writer.close()
+            throw ParameterError(key: "mpp", "\(out) holds tiles at \(held) µm/px, this run cuts tiles at \(mpp) µm/px: a dataset holds one resolution, so tile into another folder")
+        }
         let resume = writer.resumeReport
         if resume.isResume {
             context.logger.info("resuming \(out): \(resume.completedSources) slides complete, \(resume.keptShards.count) shards kept, \(resume.rewrittenShards.count) rewritten, \(resume.removedFiles.count) leftover files removed")
@@ -99,6 +107,13 @@ public struct ShardWriterStage: Stage {
         context.logger.info("\(written) tiles written to \(out)\(logTable ? "\n" + Self.table(reports) : "")")
     }
 
+    /// The µm/px of the dataset's first tile, nil while it holds none.
+    /// - Throws: `ShardError` reading that shard.
+    static func resolution(of writer: DatasetWriter) throws -> Double? {
+        guard let shard = writer.index.shards.first(where: { $0.tiles > 0 }) else { return nil }
+        return try ShardReader(path: (writer.directory as NSString).appendingPathComponent(shard.file)).metadata(at: 0).mpp
+    }
+
     func writeSummary(_ reports: [SlideReport], context: StageContext) throws {
         guard let runDirectory = context.runDirectory else { return }
         try Self.writeSummary(reports, directory: runDirectory, dataset: out)
@@ -117,7 +132,7 @@ public struct ShardWriterStage: Stage {
             let failed: Int
         }
         let json = try encoder.encode(Summary(dataset: dataset, slides: sorted, tiles: sorted.reduce(0) { $0 + $1.tiles },
-                                              failed: sorted.filter { !$0.isFinal }.count))
+                                              failed: sorted.filter(\.isFailure).count))
         try atomicWrite(json, to: (directory as NSString).appendingPathComponent("tiling-summary.json"))
         var csv = "slide,status,tiles,tile_errors,mpp,mpp_source,error\n"
         for r in sorted {
@@ -171,8 +186,10 @@ public struct ShardWriterStage: Stage {
                 .joined(separator: "  ")
         }
         let total = reports.reduce(0) { $0 + $1.tiles }
-        let failed = reports.filter { !$0.isFinal }.count
+        let failed = reports.filter(\.isFailure).count
+        let interrupted = reports.filter { $0.status == .interrupted }.count
         return ([format(header)] + rows.map(format)).joined(separator: "\n")
             + "\n\(reports.count) slides, \(total) tiles, \(failed) failed"
+            + (interrupted > 0 ? ", \(interrupted) interrupted (tiled again on the next run)" : "")
     }
 }

@@ -38,6 +38,14 @@ public struct SlideListSource: Stage {
         guard !inputs.isEmpty else { throw ParameterError(key: "inputs", "give at least one slide file or directory") }
     }
 
+    /// Checks that every input exists, so a typo fails validation rather than the run.
+    /// - Throws: ``ParameterError`` for `inputs`, naming the missing path.
+    public func validate(replicas: Int) throws {
+        for input in inputs where !FileManager.default.fileExists(atPath: input) {
+            throw ParameterError(key: "inputs", "no such slide file or directory: \(input)")
+        }
+    }
+
     /// The jobs for `inputs`, sorted by path.
     /// - Throws: ``SlideListError`` when an input does not exist.
     public static func jobs(inputs: [String]) throws -> [SlideJob] {

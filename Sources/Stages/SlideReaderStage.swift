@@ -68,7 +68,9 @@ public struct SlideReaderStage: Stage {
         guard (0...1).contains(minTissue) else { throw ParameterError(key: "min_tissue", "must be between 0 and 1") }
         edge = TileGrid.EdgePolicy(rawValue: parameters.string("edge")) ?? .drop
         let override = parameters.number("mpp_override")
-        guard override >= 0, override.isFinite else { throw ParameterError(key: "mpp_override", "must be 0 (none) or a positive µm/px") }
+        guard override == 0 || MPPOverrideTable.plausibleMPP.contains(override) else {
+            throw ParameterError(key: "mpp_override", "must be 0 (none) or a level-0 µm/px in \(MPPOverrideTable.plausibleMPP.lowerBound)…\(MPPOverrideTable.plausibleMPP.upperBound) (the range mpp_csv accepts), not \(override)")
+        }
         mppOverride = override > 0 ? override : nil
         let csv = parameters.string("mpp_csv")
         mppCSV = csv.isEmpty ? nil : csv
@@ -78,6 +80,13 @@ public struct SlideReaderStage: Stage {
         maxTileErrors = parameters.integer("max_tile_errors")
         failFast = parameters.boolean("fail_fast")
         writeQC = parameters.boolean("qc")
+    }
+
+    /// Reads `mpp_csv`, so a missing or malformed table fails validation rather than the run.
+    /// - Throws: ``ParameterError`` for `mpp_csv`, with the table's error (file, line).
+    public func validate(replicas: Int) throws {
+        guard let mppCSV else { return }
+        do { _ = try MPPOverrideTable(contentsOf: mppCSV) } catch { throw ParameterError(key: "mpp_csv", "\(error)") }
     }
 
     public func run(_ context: StageContext) async throws {
@@ -179,9 +188,14 @@ public struct SlideReaderStage: Stage {
         }
         let kept = all.filter(\.kept)
         var handle = slide
-        for tile in kept {
+        for (index, tile) in kept.enumerated() {
             try Task.checkCancellation()
-            if context?.isDraining == true { break }
+            if context?.isDraining == true {
+                // Not complete: the writer leaves the slide unfinished, and the next run tiles it again.
+                report.status = .interrupted
+                report.error = "the run stopped after \(index) of \(kept.count) tiles"
+                break
+            }
             let pixels: RGBImage
             do {
                 if let tileFault, tileFault(tile) {

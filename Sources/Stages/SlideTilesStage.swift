@@ -5,7 +5,8 @@ import Foundation
 /// augmentation workers, and reports every slide: tiled ones at info level, slides that could not be tiled
 /// (unreadable, no resolution, fluorescence, quarantined) as warnings with their reason — reported and skipped,
 /// never fatal. A slide read again in a later epoch is reported once. Counts `slides_tiled`, `slides_skipped` and
-/// `tiles`; at the end writes `<run dir>/slides.json` (every slide's first report, atomically).
+/// `tiles`; at the end — also when its consumers stopped first, or the run failed — writes `<run dir>/slides.json`
+/// (every slide's first report so far, atomically).
 public struct SlideTilesStage: Stage {
     public static let summary = "Tiles of a slide reader's stream, passed on; slide reports logged (broken slides reported and skipped)"
     public static let input = InputPort<TileStreamItem>("in")
@@ -21,6 +22,8 @@ public struct SlideTilesStage: Stage {
         let out = try context.outbox(Self.output)
         var reports: [SlideReport] = []
         var seen = Set<String>()
+        // slides.json is written also when the consumers stop first (a drained run's trainer stops after its step).
+        defer { writeReports(reports, context: context) }
         while let item = try await inbox.next() {
             switch item {
             case .tile(let tile):
@@ -38,9 +41,18 @@ public struct SlideTilesStage: Stage {
                 }
             }
         }
+    }
+
+    /// `<run dir>/slides.json` (atomically); a failure to write it is logged, not thrown.
+    func writeReports(_ reports: [SlideReport], context: StageContext) {
         guard let directory = context.runDirectory else { return }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        try encoder.encode(reports).write(to: URL(fileURLWithPath: (directory as NSString).appendingPathComponent("slides.json")), options: .atomic)
+        let path = (directory as NSString).appendingPathComponent("slides.json")
+        do {
+            try encoder.encode(reports).write(to: URL(fileURLWithPath: path), options: .atomic)
+        } catch {
+            context.logger.error("slide-tiles: \(path) not written: \(error)")
+        }
     }
 }

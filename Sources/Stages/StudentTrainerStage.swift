@@ -29,7 +29,9 @@ import Training
 /// counted in `collapsed_steps`. A NaN/∞ logit or loss stops the
 /// run with ``TrainingStepError`` naming the step and the samples (slide, coordinates, sample id). The last,
 /// partial batch is dropped (DINOv2's `drop_last`). With `max_steps`, the stage stops after that many steps
-/// (its input closes; upstream stops).
+/// (its input closes; upstream stops); when the run drains (SIGINT/SIGTERM) it stops after the step in progress and
+/// hands on the train state, so the `ema` stage checkpoints that step. An input that ends before one whole batch
+/// (every slide skipped, no tissue) fails the run with ``StudentTrainerError``: no untrained weights are exported.
 ///
 /// Resuming (`distill run --resume RUN_DIR`), it restores the student, optimiser, centres and step from
 /// `<run dir>/checkpoints/latest.safetensors` (written by the `ema` stage), passes the saved EMA on, and skips
@@ -47,13 +49,15 @@ public struct StudentTrainerStage: Stage {
     public static let parameters: [ParameterSpec] = [
         ParameterSpec("model", .string, default: .string(""), "student ViT config (configs/models/*.yaml)"),
         ParameterSpec("objective", .choice(["dino_ibot", "features"]), default: .string("dino_ibot"),
-                      "dino_ibot: DINO + iBOT through the teacher's heads; features: feature distillation for a teacher without heads"),
+                      "dino_ibot: DINO + iBOT through the teacher's heads; features: feature distillation for a teacher without heads",
+                      fixedOnResume: true),
         ParameterSpec("teacher_model", .string, default: .string(""), "teacher ViT config: its width sizes the teacher heads"),
         ParameterSpec("teacher_weights", .string, default: .string(""),
-                      "safetensors holding the teacher's dino_head.* and ibot_head.*; empty = random heads from the run seed"),
-        ParameterSpec("feature_cosine_weight", .number, default: .number(1), "objective features: weight of the cosine term"),
-        ParameterSpec("feature_smooth_l1_weight", .number, default: .number(1), "objective features: weight of the smooth-L1 term"),
-        ParameterSpec("feature_beta", .number, default: .number(1), "objective features: smooth-L1 threshold β"),
+                      "safetensors holding the teacher's dino_head.* and ibot_head.*; empty = random heads from the run seed",
+                      fixedOnResume: true),
+        ParameterSpec("feature_cosine_weight", .number, default: .number(1), "objective features: weight of the cosine term", fixedOnResume: true),
+        ParameterSpec("feature_smooth_l1_weight", .number, default: .number(1), "objective features: weight of the smooth-L1 term", fixedOnResume: true),
+        ParameterSpec("feature_beta", .number, default: .number(1), "objective features: smooth-L1 threshold β", fixedOnResume: true),
         ParameterSpec("prototypes", .integer(1...(1 << 24)), default: .integer(131_072), "K, prototypes of both heads"),
         ParameterSpec("head_hidden", .integer(1...65536), default: .integer(2048), "hidden width of the heads' MLP"),
         ParameterSpec("dino_bottleneck", .integer(1...65536), default: .integer(384), "DINO head bottleneck"),
@@ -61,23 +65,23 @@ public struct StudentTrainerStage: Stage {
         ParameterSpec("teacher_head_hidden", .integer(1...65536), default: .integer(2048), "hidden width of the teacher's heads"),
         ParameterSpec("teacher_dino_bottleneck", .integer(1...65536), default: .integer(384), "teacher DINO head bottleneck"),
         ParameterSpec("teacher_ibot_bottleneck", .integer(1...65536), default: .integer(256), "teacher iBOT head bottleneck"),
-        ParameterSpec("batch", .integer(1...1 << 20), default: .integer(32), "samples per step (B)"),
-        ParameterSpec("epochs", .integer(1...1 << 20), default: .integer(100), "schedule length in epochs"),
-        ParameterSpec("epoch_length", .integer(1...1 << 30), default: .integer(1250), "iterations per epoch (OFFICIAL_EPOCH_LENGTH)"),
-        ParameterSpec("base_lr", .number, default: .number(0.004), "lr at batch 1024 (scaled by sqrt(B/1024))"),
-        ParameterSpec("min_lr", .number, default: .number(1e-6), "final lr"),
-        ParameterSpec("warmup_epochs", .integer(0...1 << 20), default: .integer(10), "lr warmup"),
-        ParameterSpec("weight_decay", .number, default: .number(0.04), "initial weight decay"),
-        ParameterSpec("weight_decay_end", .number, default: .number(0.4), "final weight decay"),
-        ParameterSpec("momentum", .number, default: .number(0.992), "initial EMA momentum (→ 1)"),
-        ParameterSpec("teacher_temp", .number, default: .number(0.07), "teacher temperature after warmup"),
-        ParameterSpec("warmup_teacher_temp", .number, default: .number(0.04), "initial teacher temperature"),
-        ParameterSpec("warmup_teacher_temp_epochs", .integer(0...1 << 20), default: .integer(30), "teacher temperature warmup"),
-        ParameterSpec("freeze_last_layer_epochs", .integer(0...1 << 20), default: .integer(1), "epochs the heads' last layers stay frozen"),
-        ParameterSpec("clip_grad", .number, default: .number(3.0), "gradient-norm bound per module"),
-        ParameterSpec("layerwise_decay", .number, default: .number(0.9), "layer-wise lr decay"),
-        ParameterSpec("patch_embed_lr_mult", .number, default: .number(0.2), "lr multiplier of the patch embedding"),
-        ParameterSpec("centering", .choice(["centering", "sinkhorn_knopp"]), default: .string("centering"), "teacher normalisation"),
+        ParameterSpec("batch", .integer(1...1 << 20), default: .integer(32), "samples per step (B)", fixedOnResume: true),
+        ParameterSpec("epochs", .integer(1...1 << 20), default: .integer(100), "schedule length in epochs", fixedOnResume: true),
+        ParameterSpec("epoch_length", .integer(1...1 << 30), default: .integer(1250), "iterations per epoch (OFFICIAL_EPOCH_LENGTH)", fixedOnResume: true),
+        ParameterSpec("base_lr", .number, default: .number(0.004), "lr at batch 1024 (scaled by sqrt(B/1024))", fixedOnResume: true),
+        ParameterSpec("min_lr", .number, default: .number(1e-6), "final lr", fixedOnResume: true),
+        ParameterSpec("warmup_epochs", .integer(0...1 << 20), default: .integer(10), "lr warmup", fixedOnResume: true),
+        ParameterSpec("weight_decay", .number, default: .number(0.04), "initial weight decay", fixedOnResume: true),
+        ParameterSpec("weight_decay_end", .number, default: .number(0.4), "final weight decay", fixedOnResume: true),
+        ParameterSpec("momentum", .number, default: .number(0.992), "initial EMA momentum (→ 1)", fixedOnResume: true),
+        ParameterSpec("teacher_temp", .number, default: .number(0.07), "teacher temperature after warmup", fixedOnResume: true),
+        ParameterSpec("warmup_teacher_temp", .number, default: .number(0.04), "initial teacher temperature", fixedOnResume: true),
+        ParameterSpec("warmup_teacher_temp_epochs", .integer(0...1 << 20), default: .integer(30), "teacher temperature warmup", fixedOnResume: true),
+        ParameterSpec("freeze_last_layer_epochs", .integer(0...1 << 20), default: .integer(1), "epochs the heads' last layers stay frozen", fixedOnResume: true),
+        ParameterSpec("clip_grad", .number, default: .number(3.0), "gradient-norm bound per module", fixedOnResume: true),
+        ParameterSpec("layerwise_decay", .number, default: .number(0.9), "layer-wise lr decay", fixedOnResume: true),
+        ParameterSpec("patch_embed_lr_mult", .number, default: .number(0.2), "lr multiplier of the patch embedding", fixedOnResume: true),
+        ParameterSpec("centering", .choice(["centering", "sinkhorn_knopp"]), default: .string("centering"), "teacher normalisation", fixedOnResume: true),
         ParameterSpec("max_steps", .integer(0...Int.max), default: .integer(0), "stop after this many steps; 0 = when the input ends"),
         ParameterSpec("checkpoint_every", .integer(0...Int.max), default: .integer(0), "attach the train state every N steps (the ema stage writes it); 0 = at the end only"),
         ParameterSpec("threads", .integer(0...4096), default: .integer(0), "CPU threads; 0 = every core"),
@@ -122,6 +126,15 @@ public struct StudentTrainerStage: Stage {
         s.warmupTeacherTemperature = parameters.number("warmup_teacher_temp")
         s.warmupTeacherTemperatureEpochs = parameters.integer("warmup_teacher_temp_epochs")
         s.freezeLastLayerEpochs = parameters.integer("freeze_last_layer_epochs")
+        for (key, value, valid, meaning) in [("base_lr", s.baseLR, s.baseLR > 0, "a positive lr"), ("min_lr", s.minLR, s.minLR >= 0, "an lr ≥ 0"),
+                                             ("weight_decay", s.weightDecay, s.weightDecay >= 0, "≥ 0"),
+                                             ("weight_decay_end", s.weightDecayEnd, s.weightDecayEnd >= 0, "≥ 0"),
+                                             ("momentum", s.momentum, (0...1).contains(s.momentum), "in 0…1"),
+                                             ("teacher_temp", s.teacherTemperature, s.teacherTemperature > 0, "a positive temperature"),
+                                             ("warmup_teacher_temp", s.warmupTeacherTemperature, s.warmupTeacherTemperature > 0, "a positive temperature")]
+        where !valid || !value.isFinite {
+            throw ParameterError(key: key, "must be \(meaning), not \(value)")
+        }
         do { _ = try TrainingSchedules(s) } catch { throw ParameterError(key: "epochs", "\(error)") }
         return s
     }
@@ -279,12 +292,23 @@ public struct StudentTrainerStage: Stage {
                 context.logger.info("student-trainer: \(step) steps done (max_steps)")
                 break
             }
+            if context.isDraining {
+                // The batches still in flight are not needed: the checkpoint below records where the data stopped.
+                context.logger.info("student-trainer: the run is draining: stopping after step \(step) (its checkpoint lets --resume continue)")
+                break
+            }
         }
         if !pending.isEmpty {
             context.logger.info("student-trainer: last \(pending.count) sample(s) dropped (a partial batch of \(batch))")
         }
         guard let trainer else {
-            context.logger.warning("student-trainer: fewer than \(batch) samples arrived: no step taken")
+            if context.isDraining {
+                context.logger.info("student-trainer: the run stopped before the first step")
+            } else if let resumed {
+                context.logger.warning("student-trainer: resumed at step \(resumed.iteration), but the input ended there: no step left to take")
+            } else {
+                throw StudentTrainerError(message: "no training step: \(pending.count) sample(s) arrived, fewer than one batch of \(batch) (were all slides skipped or without tissue? see the slide reports in run.log and slides.json)")
+            }
             return
         }
         if lastStateStep != trainer.iteration {

@@ -52,6 +52,7 @@ public struct TileGraph: Sendable {
             type: shard-writer
             params:
               out: ${TILE_OUT}
+              mpp: ${TILE_MPP:-0.5}
               size: ${TILE_SIZE:-224}
               tiles_per_shard: ${TILE_TILES_PER_SHARD:-10000}
               zstd_level: ${TILE_ZSTD_LEVEL:-3}

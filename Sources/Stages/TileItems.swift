@@ -67,6 +67,8 @@ public struct SlideReport: Sendable, Equatable, Codable {
         case quarantined
         /// Already complete in the dataset (resume): not read again.
         case skipped
+        /// Cut short by the run's drain (SIGINT/SIGTERM): its tiles so far are not kept, the next run tiles it again.
+        case interrupted
     }
 
     public let slideID: String
@@ -102,8 +104,12 @@ public struct SlideReport: Sendable, Equatable, Codable {
     }
 
     /// Whether the slide is done for good (its id joins the dataset's completed sources, so a re-run skips it):
-    /// tiled or deliberately not tiled. Failed and quarantined slides are tried again on the next run.
-    public var isFinal: Bool { status == .ok || status == .fluorescence || status == .skipped }
+    /// tiled. Failed, quarantined, interrupted and fluorescence-rejected slides are tried again on the next run (a
+    /// rejected slide costs a thumbnail, and the next run may tile it with `fluorescence: bright-objects`).
+    public var isFinal: Bool { status == .ok || status == .skipped }
+
+    /// Whether the slide could not be tiled because of an error (`failed`, `quarantined`): the summaries' failed count.
+    public var isFailure: Bool { status == .failed || status == .quarantined }
 }
 
 /// What flows from `slide-reader` to `shard-writer` on one edge, so a slide's report always arrives after

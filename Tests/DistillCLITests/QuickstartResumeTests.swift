@@ -79,6 +79,70 @@ import Glibc
         }
     }
 
+    /// Ctrl-C: the trainer stops after its step in progress (it does not work through the batches in flight), the
+    /// run ends well inside `drain_timeout` with the checkpoint of that step and `slides.json`; a resume with another
+    /// schedule is refused before the run directory is touched, and the resume as started ends as an uninterrupted
+    /// run, byte for byte.
+    @Test func sigintCheckpointsTheStepItStoppedAtThenResumeEqualsAnUninterruptedRun() async throws {
+        let distill = try Paths.requireDistill()
+        let root = NSTemporaryDirectory() + "distill-quickstart-sigint-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: root) }
+        let reference = try await Self.run(distill, ["--run-dir", root + "/reference"])
+        #expect(reference.status == 0, "\(reference.stderr)")
+
+        let stopped = root + "/stopped"
+        let child = try Subprocess(distill, ["run", Self.graph, "--run-dir", stopped], environment: Self.environment)
+        defer { child.killIfRunning() }
+        let clock = ContinuousClock()
+        let deadline = clock.now + .seconds(120)
+        while ((try? Self.curve(stopped).count) ?? 0) < 2 && clock.now < deadline && child.process.isRunning {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        let signalled = clock.now
+        child.signal(SIGINT)
+        let status = await child.finish(timeout: .seconds(60))
+        let stepsDone = try Self.curve(stopped).count
+        #expect(status == 130 || (status == 0 && stepsDone == 14), "\(String(describing: status)):\n\(child.stderr.value.text)")
+        #expect(clock.now - signalled < .seconds(8), "the drain took \(clock.now - signalled) (drain_timeout 10 s)")
+        let log = try String(contentsOfFile: stopped + "/run.log", encoding: .utf8)
+        #expect(!log.contains("drain timeout"), "\(log)")
+        #expect(log.contains("checkpoint of step \(stepsDone) written"), "\(stepsDone) steps in train.jsonl:\n\(log)")
+        #expect(FileManager.default.fileExists(atPath: stopped + "/slides.json"))
+
+        let graphBefore = FileManager.default.contents(atPath: stopped + "/graph.yaml")
+        let longer = try Subprocess(distill, ["run", Self.graph, "--resume", stopped],
+                                    environment: Self.environment.merging(["EPOCHS": "4"]) { $1 })
+        defer { longer.killIfRunning() }
+        #expect(await longer.finish(timeout: .seconds(60)) == 1)
+        #expect(longer.stderr.value.text.contains("trainer.epochs: 3 in the run, 4 now"), "\(longer.stderr.value.text)")
+        #expect(FileManager.default.contents(atPath: stopped + "/graph.yaml") == graphBefore)
+
+        let resumed = try await Self.run(distill, ["--resume", stopped])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(stepsDone == 14 || resumed.stderr.contains("at step \(stepsDone) "), "\(resumed.stderr)")
+        for file in ["export/student-ema.safetensors", "export/student.safetensors", "checkpoints/latest.safetensors"] {
+            let a = FileManager.default.contents(atPath: root + "/reference/" + file)
+            #expect(a != nil && a == FileManager.default.contents(atPath: stopped + "/" + file), "\(file) differs")
+        }
+        #expect(try Self.curve(stopped) == Self.curve(root + "/reference"))
+    }
+
+    /// No slide gives a tile (field case T4): the run fails naming the cause, and exports no untrained weights.
+    @Test func noTrainingDataFailsTheRunAndExportsNothing() async throws {
+        let distill = try Paths.requireDistill()
+        let directory = NSTemporaryDirectory() + "distill-nodata-\(UUID().uuidString)"
+        defer { try? FileManager.default.removeItem(atPath: directory) }
+        let child = try Subprocess(distill, ["run", Self.graph, "--run-dir", directory], environment: Self.environment.merging(
+            ["SLIDES": Paths.packageRoot.appendingPathComponent("../shared/data/slides/bad-input").standardized.path]) { $1 })
+        defer { child.killIfRunning() }
+        #expect(await child.finish(timeout: .seconds(120)) == 1)
+        #expect(child.stderr.value.text.contains("no training step: 0 sample(s) arrived, fewer than one batch of 8"),
+                "\(child.stderr.value.text)")
+        #expect(!FileManager.default.fileExists(atPath: directory + "/export"))
+        #expect(FileManager.default.fileExists(atPath: directory + "/slides.json"))
+    }
+
     @Test func resumingADirectoryWithoutARunIsOneClearError() async throws {
         let distill = try Paths.requireDistill()
         let empty = NSTemporaryDirectory() + "distill-empty-\(UUID().uuidString)"
