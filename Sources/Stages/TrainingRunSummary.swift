@@ -26,7 +26,8 @@ public enum TrainingRunSummary {
         }
         let outputs = ["train.jsonl": "loss curve (one JSON line per step)", "metrics.jsonl": "stats snapshots",
                        "eval": "evaluation reports", "checkpoints/latest.safetensors": "train state (resume with --resume)",
-                       "export/student-ema.safetensors": "EMA backbone, timm names", "export/student.safetensors": "student backbone, timm names"]
+                       "export/student-ema.safetensors": "EMA backbone, timm names", "export/student.safetensors": "student backbone, timm names",
+                       "slides.json": "each slide's report", "qc": "tissue-mask thumbnails, one PNG per slide"]
         lines.append("  outputs in \(runDirectory):")
         for (path, what) in outputs.sorted(by: { $0.key < $1.key })
         where FileManager.default.fileExists(atPath: (runDirectory as NSString).appendingPathComponent(path)) {
