@@ -140,6 +140,7 @@ public final class GraphRun: Sendable {
 
         var outcome: RunOutcome = .completed
         var hung: [HungTask] = []
+        var drainCutShort = false
         var phase = SupervisorPhase.running
         var deadlineTask: Task<Void, Never>?
         func cancel(_ indices: [Int]) {
@@ -186,6 +187,7 @@ public final class GraphRun: Sendable {
                     armDeadline(after: graph.run.drainTimeout)
                 case .draining:
                     phase = .stopping
+                    drainCutShort = true
                     logger.notice("\(request) again: stopping now")
                     cancel(unfinished())
                     armDeadline(after: 1)
@@ -199,6 +201,7 @@ public final class GraphRun: Sendable {
                     continue
                 case .draining:
                     phase = .stopping
+                    drainCutShort = true
                     logger.warning("drain timeout (\(graph.run.drainTimeout) s) passed: cancelling every stage")
                     cancel(unfinished())
                     armDeadline(after: 1)
@@ -225,7 +228,9 @@ public final class GraphRun: Sendable {
         case .stopped: finalState = "stopped"
         }
         state.withLock { $0.final = finalState }
-        return RunResult(outcome: outcome, hung: hung, snapshot: sampler.tick(state: finalState))
+        var result = RunResult(outcome: outcome, hung: hung, snapshot: sampler.tick(state: finalState))
+        result.drainCutShort = drainCutShort
+        return result
     }
 
     /// Asks the run to drain (first call) or to stop at once (second call). Safe from any thread.

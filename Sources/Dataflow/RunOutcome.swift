@@ -61,4 +61,7 @@ public struct RunResult: Sendable {
     public let hung: [HungTask]
     /// The final stats.
     public let snapshot: GraphSnapshot
+    /// Whether a stopped run's drain was cut short (a second stop request, or `drain_timeout`): stages were
+    /// cancelled with items in flight.
+    public var drainCutShort = false
 }

@@ -172,6 +172,8 @@ public final class RunSession: Sendable {
         switch result.outcome {
         case .completed: logger.info("run completed in \(Decimal3.string(result.snapshot.elapsedSeconds)) s")
         case .failed(let stage, let message): logger.error("run failed: stage '\(stage)': \(message)")
+        case .stopped(let request) where result.hung.isEmpty && result.drainCutShort:
+            logger.notice("run stopped by \(request); the drain was cut short (items in flight were dropped)")
         case .stopped(let request) where result.hung.isEmpty: logger.notice("run stopped by \(request) after draining")
         case .stopped(let request): logger.error("run stopped by \(request); \(result.hung.count) task(s) did not stop")
         }

@@ -15,9 +15,9 @@ struct CUDACompile: ParsableCommand {
         commandName: "compile",
         abstract: "Compile every CUDA kernel source with NVRTC for an architecture (needs libnvrtc, not a GPU).",
         discussion: """
-            Prints one row per kernel file: ok, CUBIN (or PTX) bytes, seconds. Exit 1 when a file fails, naming it with
-            NVRTC's log; exit 1 when NVRTC cannot be loaded, listing the files tried.
-            NVRTC is looked for in --nvrtc (a file or folder), $DISTILL_NVRTC, then libnvrtc.so.13 / .so.12 through the
+            Prints one row per kernel file: ok, CUBIN (or PTX) bytes, seconds. Exit 1 when a file fails, naming it with \
+            NVRTC's log; exit 1 when NVRTC cannot be loaded, listing the files tried. \
+            NVRTC is looked for in --nvrtc (a file or folder), $DISTILL_NVRTC, then libnvrtc.so.13 / .so.12 through the \
             dynamic linker, $CUDA_HOME/lib64 and /usr/local/cuda/lib64.
             """)
 
@@ -99,10 +99,10 @@ struct CUDAParityCommand: ParsableCommand {
         commandName: "parity",
         abstract: "Compare the CUDA forward (tiny models, a random ViT-B/14) and the training kernels with the CPU backend and timm's fixtures.",
         discussion: """
-            Prints one row per comparison: relative error max|a−b|/max|b| against its tolerance (1e-2 for bf16 results,
-            1e-4 for f32 kernel results, 1e-6 where the training kernels should carry the CPU's bits), NaN count
-            (device buffers are poisoned with NaN first, so an unwritten element shows), pass/fail. Runs from the
-            repository root (reads Tests/Fixtures/vit and configs/models). Exit 1 on any failure, or when the device
+            Prints one row per comparison: relative error max|a−b|/max|b| against its tolerance (1e-2 for bf16 results, \
+            1e-4 for f32 kernel results, 1e-6 where the training kernels should carry the CPU's bits), NaN count \
+            (device buffers are poisoned with NaN first, so an unwritten element shows), pass/fail. Runs from the \
+            repository root (reads Tests/Fixtures/vit and configs/models). Exit 1 on any failure, or when the device \
             cannot be opened (the message names the library or call).
             """)
 

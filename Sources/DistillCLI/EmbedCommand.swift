@@ -10,16 +10,16 @@ struct EmbedCommand: ParsableCommand {
         commandName: "embed",
         abstract: "Embed tiles (a tile shard dataset, a folder of PNG/JPEG tiles, or one image) with a ViT.",
         discussion: """
-            Tiles are normalised with the model config's mean/std (H-optimus-0's for h-optimus-0 and h0-mini) and pooled
-            as the CLS token (--pool cls) or CLS ⊕ mean of the patch tokens, registers excluded (--pool cls+mean).
-            Tiles of another size than the config's img_size are resized (shorter side, Pillow bicubic) and
-            center-cropped, as torchvision's Resize + CenterCrop; --fit require makes that an error instead.
-            --out FILE.h5 (or .hdf5) writes the TRIDENT/CLAM layout: features [N, D] float32, coords [N, 2] int64
-            (shard tiles only: level-0 x, y), tile_names [N], attributes encoder, pooling, name, patch_size, mpp.
-            --out FILE.npy writes plismbench's layout [N, 3 + D] (level, x, y, features); it needs coordinates, so
-            shard input. Without --weights the model gets random weights (a warning says so, and the file's encoder
-            attribute too): only for trying the pipeline. Writes are atomic.
-            --device cuda runs the ViT on GPU 0 in bf16 (docs/cuda.md), decoding the next batch while the GPU works; where
+            Tiles are normalised with the model config's mean/std (H-optimus-0's for h-optimus-0 and h0-mini) and pooled \
+            as the CLS token (--pool cls) or CLS ⊕ mean of the patch tokens, registers excluded (--pool cls+mean). \
+            Tiles of another size than the config's img_size are resized (shorter side, Pillow bicubic) and \
+            center-cropped, as torchvision's Resize + CenterCrop; --fit require makes that an error instead. \
+            --out FILE.h5 (or .hdf5) writes the TRIDENT/CLAM layout: features [N, D] float32, coords [N, 2] int64 \
+            (shard tiles only: level-0 x, y), tile_names [N], attributes encoder, pooling, name, patch_size, mpp. \
+            --out FILE.npy writes plismbench's layout [N, 3 + D] (level, x, y, features); it needs coordinates, so \
+            shard input. Without --weights the model gets random weights (a warning says so, and the file's encoder \
+            attribute too): only for trying the pipeline. Writes are atomic. \
+            --device cuda runs the ViT on GPU 0 in bf16 (docs/cuda.md), decoding the next batch while the GPU works; where \
             the CUDA driver or toolkit does not load, it exits 1 naming the library and the files tried.
             Exit codes: 0 done, 1 an input, model or output error (one line naming the file or tile), 64 bad options.
             """)

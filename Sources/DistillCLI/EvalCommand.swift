@@ -8,7 +8,7 @@ struct EvalCommand: ParsableCommand {
         commandName: "eval",
         abstract: "Evaluate embeddings: PLISM robustness, eva linear probe and kNN, HEST-style regression.",
         discussion: """
-            Feature files are HDF5 in the TRIDENT/CLAM layout (features [N, D], coords [N, 2], optional tile_names) or
+            Feature files are HDF5 in the TRIDENT/CLAM layout (features [N, D], coords [N, 2], optional tile_names) or \
             plismbench's .npy layout ([N, 3 + D]: level, x, y, features). Reports print as tables, or as JSON with --json.
             Exit codes: 0 done, 1 a file or metric error (one line naming the file, column, tile or slide), 64 bad options.
             """,
@@ -45,9 +45,9 @@ struct EvalRobustness: ParsableCommand {
         commandName: "robustness",
         abstract: "PLISM robustness: cosine similarity and top-k retrieval of matched tiles over every slide pair.",
         discussion: """
-            FEATURES_DIR holds one feature file per slide: NAME.h5 (TRIDENT layout), NAME.npy or NAME/features.npy
-            (plismbench layout). NAME is STAINING_SCANNER[_…], e.g. GMH_S60_to_GMH_S60.tif. Rows are matched across
-            slides by coordinate (files without coordinates by row order). Pairs where the staining is the same are
+            FEATURES_DIR holds one feature file per slide: NAME.h5 (TRIDENT layout), NAME.npy or NAME/features.npy \
+            (plismbench layout). NAME is STAINING_SCANNER[_…], e.g. GMH_S60_to_GMH_S60.tif. Rows are matched across \
+            slides by coordinate (files without coordinates by row order). Pairs where the staining is the same are \
             inter-scanner, where the scanner is the same inter-staining.
             """)
 
@@ -110,8 +110,8 @@ struct EvalProbe: ParsableCommand {
         commandName: "probe",
         abstract: "Linear probe with eva's protocol (AdamW, early stopping, best checkpoint, runs) and kNN.",
         discussion: """
-            Labels come from CSV files with a label column; rows are joined to tiles by the key column when the feature
-            file has tile_names, otherwise by row order. Without --val the test split is used for early stopping and
+            Labels come from CSV files with a label column; rows are joined to tiles by the key column when the feature \
+            file has tile_names, otherwise by row order. Without --val the test split is used for early stopping and \
             the scores are reported on it (as eva does for tasks without a separate validation split).
             """)
 
@@ -214,7 +214,7 @@ struct EvalRegression: ParsableCommand {
         commandName: "regression",
         abstract: "HEST-style regression: standardise, exact PCA, ridge (α = 100/(PCA dim · targets)), Pearson r per target.",
         discussion: """
-            Target CSVs have one numeric column per target (HEST: log1p expression of 50 genes) and optionally a key column
+            Target CSVs have one numeric column per target (HEST: log1p expression of 50 genes) and optionally a key column \
             of tile names (--key-column) to join on the feature file's tile_names; otherwise rows are matched by order.
             """)
 

@@ -9,7 +9,7 @@ struct RunCommand: AsyncParsableCommand {
         abstract: "Run a graph file.",
         discussion: """
             Writes runs/<graph>-<time>/ (or --run-dir) with graph.yaml, run.log, metrics.jsonl and summary.json.
-            Exit codes: 0 completed, 1 a stage failed, 2 invalid graph, 130 SIGINT / 143 SIGTERM (after draining).
+            Exit codes: 0 completed, 1 a stage failed, 2 invalid graph, 130 SIGINT / 143 SIGTERM (after draining). \
             Ctrl-C once drains the graph (sources stop, in-flight items finish); twice stops at once.
             """)
 

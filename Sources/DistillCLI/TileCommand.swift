@@ -9,11 +9,11 @@ struct TileCommand: AsyncParsableCommand {
         commandName: "tile",
         abstract: "Cut slides into tiles at a physical resolution and write tile shards.",
         discussion: """
-            Directories are walked recursively for slide files (and .dcm/.czi/.vsi files, which get their own error).
-            Runs graphs/tile.yaml (or the same graph built in) with its run directory under OUT/runs/: run.log,
-            qc/<slide>.png, tiling-summary.json and tiling-summary.csv. A slide that fails is reported in the summary
-            and the run goes on (unless --fail-fast). Re-running resumes: complete slides are skipped.
-            Exit codes: 0 the run completed (even if some slides failed), 1 the run failed, 2 invalid graph,
+            Directories are walked recursively for slide files (and .dcm/.czi/.vsi files, which get their own error). \
+            Runs graphs/tile.yaml (or the same graph built in) with its run directory under OUT/runs/: run.log, \
+            qc/<slide>.png, tiling-summary.json and tiling-summary.csv. A slide that fails is reported in the summary \
+            and the run goes on (unless --fail-fast). Re-running resumes: complete slides are skipped, the others (failed, interrupted, rejected) tried again.
+            Exit codes: 0 the run completed (even if some slides failed), 1 the run failed, 2 invalid graph, \
             64 invalid command line (e.g. an input that does not exist).
             """)
 

@@ -91,6 +91,13 @@ public struct TileInput: Sendable {
 
         init(source: Source) { self.source = source }
 
+        /// A shard error's problem without the shard path and tile index the error's `tile` already names.
+        static func problem(_ error: any Error) -> String {
+            guard let error = error as? ShardError else { return "\(error)" }
+            if case .tile(_, _, let problem) = error { return "\(problem)" }
+            return error.detail
+        }
+
         /// The next tile, or nil after the last.
         /// - Throws: `EmbeddingError.unreadableTile` naming the file (PNG/JPEG errors) or the shard and tile index
         ///   (`ShardError`).
@@ -111,14 +118,14 @@ public struct TileInput: Sendable {
                             reader = opened
                             tiles = opened.makeTileIterator()
                         } catch {
-                            throw .unreadableTile(tile: dataset.path(ofShard: shard), reason: "\(error)")
+                            throw .unreadableTile(tile: dataset.path(ofShard: shard), reason: Self.problem(error))
                         }
                     }
                     let tile: Tile?
                     do {
                         tile = try tiles!.next()
                     } catch {
-                        throw .unreadableTile(tile: "\(dataset.path(ofShard: shard)) #\(tiles!.index - 1)", reason: "\(error)")
+                        throw .unreadableTile(tile: "\(dataset.path(ofShard: shard)) #\(tiles!.index - 1)", reason: Self.problem(error))
                     }
                     guard let tile, let reader else {
                         tiles = nil

@@ -79,7 +79,11 @@ public struct ShardWriterStage: Stage {
                         quarantined = true
                     }
                     reports.append(report)
-                    context.logger.info("\(Self.line(report))")
+                    if report.status == .ok || report.status == .skipped {
+                        context.logger.info("\(Self.line(report))")
+                    } else {
+                        context.logger.warning("\(Self.line(report))")
+                    }
                 }
             }
         } catch {
