@@ -129,7 +129,7 @@ public struct SlideInspection: Sendable, Encodable {
             lines.append("associated images: " + associatedImages.map { "\($0.name) \($0.width) × \($0.height)" }.joined(separator: ", "))
         }
         switch pixelsReadable {
-        case true?: lines.append("pixels: readable (probe reads at every level)")
+        case true?: lines.append("pixels: a probe read at the centre of every level decodes (other tiles are not checked)")
         case false?: lines.append("pixels: UNREADABLE — \(readError ?? "unknown error")")
         case nil: break
         }

@@ -19,6 +19,26 @@ public struct SlideThumbnail: Sendable {
     /// thumbnail itself, a bound on the memory the read used, whatever the level's size (0 when made from a
     /// ``LevelRaster``).
     public let stripBufferPixels: Int
+    /// Parts of the level that did not decode, read as background (only with `tolerateDamage`; else empty).
+    public var damaged: [DamagedRegion] = []
+}
+
+/// A block of a level that did not decode (a damaged or truncated TIFF tile: field cases C1, C2), in level-0
+/// coordinates, with the read's error.
+public struct DamagedRegion: Sendable, Equatable {
+    /// The level read.
+    public let level: Int
+    /// Level-0 x, y of the block's top-left corner, px.
+    public let x: Int, y: Int
+    /// Its size in level-0 px.
+    public let width: Int, height: Int
+    /// The read error (``SlideError/readFailed(path:x:y:level:detail:)``).
+    public let error: SlideError
+
+    /// Whether the level-0 square `[x, x + side) × [y, y + side)` overlaps the block.
+    public func overlaps(x squareX: Int, y squareY: Int, side: Int) -> Bool {
+        squareX < x + width && x < squareX + side && squareY < y + height && y < squareY + side
+    }
 }
 
 extension Slide {
@@ -38,12 +58,19 @@ extension Slide {
     /// starts at level row `r = k × stripHeight`, read at level-0 `y = round(r × downsample)`; on a level
     /// with a non-integer downsample OpenSlide resamples by the sub-pixel remainder.
     ///
+    /// With `tolerateDamage`, a strip that does not decode (``SlideError/readFailed(path:x:y:level:detail:)``) is
+    /// read again block by block (the level's TIFF tile size, else 256 px) through a fresh handle (OpenSlide's is
+    /// unusable after an error), and the blocks that still fail are read as background and listed in
+    /// ``SlideThumbnail/damaged`` — one damaged tile then costs its own area, not the slide (field cases C1, C2).
+    ///
     /// - Parameters:
     ///   - maxSide: the thumbnail's longest side in px, 1…``maxThumbnailSide``.
     ///   - stripHeight: level rows per read; default: as many as fit in ``defaultStripPixels`` (at least 1).
+    ///   - tolerateDamage: read damaged blocks as background instead of failing.
     /// - Throws: ``SlideError/invalidRequest(path:detail:)`` for a bad `maxSide` or `stripHeight`; read errors as
-    ///   ``readRegion(x:y:level:width:height:)``.
-    public func thumbnail(maxSide: Int, stripHeight: Int? = nil) throws -> SlideThumbnail {
+    ///   ``readRegion(x:y:level:width:height:)`` (with `tolerateDamage`, only errors other than `readFailed`, and
+    ///   errors reopening the slide).
+    public func thumbnail(maxSide: Int, stripHeight: Int? = nil, tolerateDamage: Bool = false) throws -> SlideThumbnail {
         guard (1...Self.maxThumbnailSide).contains(maxSide) else {
             throw SlideError.invalidRequest(path: path, detail: "thumbnail side \(maxSide) px is outside 1…\(Self.maxThumbnailSide)")
         }
@@ -60,13 +87,20 @@ extension Slide {
         var argb = [UInt32](repeating: 0, count: source.width * rows)
         var rgbRow = [UInt8](repeating: 0, count: source.width * 3)
         var reduction = reducer.makeState()
+        var reader = self
+        var damaged: [DamagedRegion] = []
         var row = 0
         while row < source.height {
             let count = min(rows, source.height - row)
             let y0 = Int((Double(row) * source.downsample).rounded())
             try validate(x: 0, y: y0, level: source.index, width: source.width, height: count)
-            try argb.withUnsafeMutableBufferPointer { buffer in
-                try readARGB(into: buffer.baseAddress, x: 0, y: y0, level: source.index, width: source.width, height: count)
+            do {
+                try argb.withUnsafeMutableBufferPointer { buffer in
+                    try reader.readARGB(into: buffer.baseAddress, x: 0, y: y0, level: source.index, width: source.width, height: count)
+                }
+            } catch SlideError.readFailed where tolerateDamage {
+                reader = try Slide(path: path, maxReadPixels: maxReadPixels)
+                damaged += try readBlocks(into: &argb, level: source, firstRow: row, rows: count, reader: &reader)
             }
             strips += 1
             for stripRow in 0..<count {
@@ -81,10 +115,50 @@ extension Slide {
             row += count
         }
         reducer.finish(state: &reduction, output: &output)
-        return SlideThumbnail(
+        var thumbnail = SlideThumbnail(
             image: RGBImage(width: thumbWidth, height: thumbHeight, pixels: output), level: source.index,
             level0PerPixelX: Double(width) / Double(thumbWidth), level0PerPixelY: Double(height) / Double(thumbHeight),
             stripHeight: rows, stripsRead: strips, stripBufferPixels: source.width * rows)
+        thumbnail.damaged = damaged
+        return thumbnail
+    }
+
+    /// Reads level rows `firstRow ..< firstRow + rows` of `level` into `argb` (`level.width` px a row) block by
+    /// block — the level's TIFF tile size, else 256 × 256 px — with `reader`, replacing it by a fresh handle after
+    /// each failure; a failed block is left transparent (composited as background).
+    /// - Returns: the blocks that failed.
+    /// - Throws: errors other than `readFailed`, and errors reopening the slide.
+    func readBlocks(into argb: inout [UInt32], level: SlideLevel, firstRow: Int, rows: Int, reader: inout Slide) throws -> [DamagedRegion] {
+        let blockWidth = max(16, level.tileWidth ?? 256), blockHeight = max(16, level.tileHeight ?? 256)
+        var block = [UInt32](repeating: 0, count: blockWidth * blockHeight)
+        var damaged: [DamagedRegion] = []
+        for blockRow in stride(from: 0, to: rows, by: blockHeight) {
+            for column in stride(from: 0, to: level.width, by: blockWidth) {
+                let width = min(blockWidth, level.width - column), height = min(blockHeight, rows - blockRow)
+                let x0 = Int((Double(column) * level.downsample).rounded())
+                let y0 = Int((Double(firstRow + blockRow) * level.downsample).rounded())
+                do {
+                    try block.withUnsafeMutableBufferPointer { buffer in
+                        try reader.readARGB(into: buffer.baseAddress, x: x0, y: y0, level: level.index, width: width, height: height)
+                    }
+                    for r in 0..<height {
+                        argb.replaceSubrange((blockRow + r) * level.width + column ..< (blockRow + r) * level.width + column + width,
+                                             with: block[r * width ..< (r + 1) * width])
+                    }
+                } catch let error as SlideError {
+                    guard case .readFailed = error else { throw error }
+                    for r in 0..<height {
+                        let start = (blockRow + r) * level.width + column
+                        argb.replaceSubrange(start ..< start + width, with: repeatElement(0, count: width))
+                    }
+                    damaged.append(DamagedRegion(level: level.index, x: x0, y: y0,
+                                                 width: Int((Double(width) * level.downsample).rounded(.up)),
+                                                 height: Int((Double(height) * level.downsample).rounded(.up)), error: error))
+                    reader = try Slide(path: path, maxReadPixels: maxReadPixels)
+                }
+            }
+        }
+        return damaged
     }
 
     /// The level ``thumbnail(maxSide:stripHeight:)`` reads: the smallest level still at least the thumbnail's

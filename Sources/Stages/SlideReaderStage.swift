@@ -148,12 +148,28 @@ public struct SlideReaderStage: Stage {
         }
         let choice = slide.chooseLevel(targetMPP: targetMPP * Double(grid.readExtent) / grid.extent, mpp: mpp)
         let maxSide = min(thumbnailSide, max(1, slide.width, slide.height))
-        let thumbnail: SlideThumbnail
-        let raster: LevelRaster?
+        var thumbnail: SlideThumbnail
+        var raster: LevelRaster?
+        var handle = slide
         do {
             raster = try LevelRaster.sharedByThumbnailAndTiles(slide: slide, tileLevel: choice.level, thumbnailSide: maxSide,
                                                                budget: levelCacheBytes)
             thumbnail = try raster.map { try slide.thumbnail(maxSide: maxSide, from: $0) } ?? slide.thumbnail(maxSide: maxSide)
+        } catch SlideError.readFailed {
+            // A damaged tile in the thumbnail's level: read it again block by block, the damaged blocks as
+            // background; their tiles are counted as tile errors below, the rest of the slide is tiled (C1, C2).
+            do {
+                handle = try Slide(path: job.path)
+                raster = nil
+                thumbnail = try handle.thumbnail(maxSide: maxSide, tolerateDamage: true)
+                if !handle.isUsable { handle = try Slide(path: job.path) }
+            } catch {
+                return try fail(.failed, "thumbnail: \(error)")
+            }
+            let damagedArea = thumbnail.damaged.reduce(0) { $0 + $1.width * $1.height }
+            if let first = thumbnail.damaged.first, damagedArea >= slide.width * slide.height {
+                return try fail(.failed, "thumbnail: \(first.error)")  // nothing decodes
+            }
         } catch {
             return try fail(.failed, "thumbnail: \(error)")
         }
@@ -186,8 +202,28 @@ public struct SlideReaderStage: Stage {
                 context?.logger.warning("slide \(job.slideID): QC thumbnail not written: \(error)")
             }
         }
-        let kept = all.filter(\.kept)
-        var handle = slide
+        var kept = all.filter(\.kept)
+        if let first = thumbnail.damaged.first {
+            var message = "slide \(job.slideID): \(thumbnail.damaged.count) damaged block(s) of level \(first.level) read as background"
+            if thumbnail.level == choice.level {
+                // The tiles would be read from the same damaged level: not cut, each counted as a tile error.
+                func overDamage(_ tile: TileGrid.Tile) -> Bool {
+                    thumbnail.damaged.contains { $0.overlaps(x: tile.x, y: tile.y, side: tile.readExtent) }
+                }
+                let lost = kept.filter(overDamage).count
+                kept.removeAll(where: overDamage)
+                report.tileErrors += lost
+                message += ", \(lost) tile(s) over them not cut"
+            } else {
+                message += " (no tissue is detected there)"
+            }
+            message += "; first: \(first.error)"
+            if failFast { throw SlideReaderError(message: message) }
+            context?.recordItemError(message)
+            if report.tileErrors >= maxTileErrors {
+                return try fail(.quarantined, "quarantined after \(report.tileErrors) tile read errors; last: \(message)")
+            }
+        }
         for (index, tile) in kept.enumerated() {
             try Task.checkCancellation()
             if context?.isDraining == true {

@@ -22,7 +22,7 @@ struct SlideInspectionTests {
         #expect(text.contains("bounds: x 0, y 0, 2220 × 2967 px"))
         #expect(text.contains("background: #FFFFFF"))
         #expect(text.contains("associated images: label 387 × 463, macro 1280 × 431, thumbnail 574 × 768"))
-        #expect(text.contains("pixels: readable"))
+        #expect(text.contains("pixels: a probe read at the centre of every level decodes"))
 
         let object = try json(inspection)
         #expect(object["vendor"] as? String == "aperio")

@@ -100,6 +100,41 @@ struct SlideThumbnailTests {
         }
     }
 
+    @Test("tolerateDamage: the damaged TIFF tile reads as background, the rest as from the undamaged file (C1, C2)")
+    func damagedTileAsBackground() throws {
+        let path = SlidePaths.fixture("corrupt-tile.tiff")
+        guard case .readFailed? = slideError({ try Slide(path: path).thumbnail(maxSide: 128) }) else {
+            Issue.record("without tolerateDamage the damaged tile fails the thumbnail")
+            return
+        }
+        let slide = try Slide(path: path)
+        let thumbnail = try slide.thumbnail(maxSide: 128, tolerateDamage: true)
+        // Level 0 (128 × 96 px, TIFF tiles of 64 × 64) is read in 64 × 64 blocks once its strip fails: only the
+        // block of tile (0, 0) is lost.
+        #expect(thumbnail.level == 0 && thumbnail.image.width == 128 && thumbnail.image.height == 96)
+        #expect(thumbnail.damaged.count == 1)
+        let block = try #require(thumbnail.damaged.first)
+        #expect(block.level == 0 && block.x == 0 && block.y == 0 && block.width == 64 && block.height == 64)
+        guard case .readFailed = block.error else { Issue.record("\(block.error)"); return }
+        #expect(block.overlaps(x: 60, y: 60, side: 8) && !block.overlaps(x: 64, y: 0, side: 32))
+        // The same file without the damage (make_slide_fixtures.py wrote corrupt-tile.tiff from res-cm-40000.tiff).
+        let reference = try Slide(path: SlidePaths.fixture("res-cm-40000.tiff")).thumbnail(maxSide: 128).image
+        var insideMismatch = 0, outsideMismatch = 0
+        for y in 0..<96 {
+            for x in 0..<128 {
+                for c in 0..<3 {
+                    let i = (y * 128 + x) * 3 + c
+                    if x < 64 && y < 64 {
+                        if thumbnail.image.pixels[i] != 255 { insideMismatch += 1 }  // the background, #FFFFFF
+                    } else if thumbnail.image.pixels[i] != reference.pixels[i] {
+                        outsideMismatch += 1
+                    }
+                }
+            }
+        }
+        #expect(insideMismatch == 0 && outsideMismatch == 0)
+    }
+
     @Test("area averaging: integer factors average blocks exactly; fractional factors weight partial pixels")
     func areaReducer() {
         // 4 × 2 source, one channel pattern, reduced to 2 × 1: each output is the mean of a 2 × 2 block.

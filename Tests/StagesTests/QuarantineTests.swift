@@ -5,6 +5,7 @@ import SlideIO
 import Synchronization
 import Testing
 import TileShards
+import TestSupport
 
 func defaultParameters(_ specs: [ParameterSpec], _ extra: [String: ParameterValue] = [:]) -> StageParameters {
     var values: [String: ParameterValue] = [:]
@@ -61,6 +62,31 @@ struct ScriptedTileSource: Stage {
         for (a, b) in zip(once, perTile) {
             #expect(a.x == b.x && a.y == b.y && a.pixels == b.pixels, "tile at (\(a.x), \(a.y))")
         }
+    }
+
+    /// A damaged TIFF tile in the level the thumbnail and the tiles come from (field cases C1, C2: "premature end of
+    /// data segment" used to fail the whole slide at its thumbnail): the block reads as background, the tiles over it
+    /// are not cut and count as tile errors, every other tile is cut; past `max_tile_errors` the slide is quarantined.
+    @Test func damagedTileCostsItsTilesNotTheSlide() async throws {
+        let job = SlideJob(path: PackageRoot.path("Tests/Fixtures/slides/corrupt-tile.tiff"), slideID: "corrupt-tile.tiff")
+        func read(maxTileErrors: Int) async throws -> (SlideReport, [TileSample]) {
+            let reader = try SlideReaderStage(parameters: defaultParameters(SlideReaderStage.parameters, [
+                "qc": .boolean(false), "mpp": .number(0.25), "size": .integer(32), "min_tissue": .number(0),
+                "max_tile_errors": .integer(maxTileErrors)]))
+            let collected = Mutex<[TileSample]>([])
+            let report = try await reader.read(job, table: nil, context: nil) { tile in collected.withLock { $0.append(tile) } }
+            return (report, collected.withLock { $0 })
+        }
+        let (report, tiles) = try await read(maxTileErrors: 10)
+        #expect(report.status == .ok && report.tileErrors == 4 && report.tiles == 8, "\(report)")
+        // 4 × 3 tiles of 32 px; the four in the damaged 64 × 64 block at (0, 0) are missing.
+        #expect(Set(tiles.map { "\($0.x),\($0.y)" }) == ["64,0", "96,0", "64,32", "96,32", "0,64", "32,64", "64,64", "96,64"])
+        let reference = try Slide(path: PackageRoot.path("Tests/Fixtures/slides/res-cm-40000.tiff"))
+        for tile in tiles {
+            #expect(tile.pixels == (try reference.readRegion(x: tile.x, y: tile.y, level: 0, width: 32, height: 32)).pixels)
+        }
+        let (quarantined, _) = try await read(maxTileErrors: 3)
+        #expect(quarantined.status == .quarantined && quarantined.error?.contains("damaged block") == true, "\(quarantined)")
     }
 
     @Test func tileErrorsAreCountedAndTheSlideQuarantined() async throws {
