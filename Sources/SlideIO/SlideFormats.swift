@@ -127,13 +127,19 @@ struct TIFFHeaderCheck {
             return
         }
         let entries = u16(bytes, ifd)
-        var tiled = false
+        var tiled = false, previousTag = 0, ordered = entries > 0
         for index in 0..<entries {
             let at = ifd + 2 + 12 * index
             guard at + 2 <= bytes.count else { break }
-            if u16(bytes, at) == 322 { tiled = true }
+            let tag = u16(bytes, at)
+            if tag == 322 { tiled = true }
+            if tag <= previousTag { ordered = false }  // TIFF 6.0 §2: entries sorted by tag, tags > 0
+            previousTag = tag
         }
-        if !tiled {
+        if !ordered {
+            explanation = "a TIFF whose first image directory (at byte \(ifd)) is empty or not a valid directory"
+                + " (\(entries == 0 ? "no entries" : "tags not in ascending order")): the file is damaged or truncated"
+        } else if !tiled {
             explanation = "a TIFF that is not tiled (OpenSlide reads only tiled, pyramidal TIFFs);"
                 + " convert it, e.g. `vips tiffsave IN OUT --tile --pyramid`"
         } else {
