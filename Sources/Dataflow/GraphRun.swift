@@ -29,6 +29,10 @@ public final class GraphRun: Sendable {
     private let events: AsyncStream<SupervisorEvent>
     private let eventSink: AsyncStream<SupervisorEvent>.Continuation
 
+    /// A second signal (SIGINT/SIGTERM) within this many nanoseconds of the first (250 ms) is the same signal
+    /// delivered twice, not a second Ctrl-C; a program's own `requestStop(.requested)` is never merged.
+    static let repeatedStopInterval: UInt64 = 250_000_000
+
     /// Builds the run: makes every stage replica (``Stage/init(parameters:)``) and edge. Nothing runs yet.
     /// - Parameters:
     ///   - graph: a graph validated against `registry`.
@@ -141,6 +145,7 @@ public final class GraphRun: Sendable {
         var outcome: RunOutcome = .completed
         var hung: [HungTask] = []
         var drainCutShort = false
+        var drainStarted: UInt64 = 0
         var phase = SupervisorPhase.running
         var deadlineTask: Task<Void, Never>?
         func cancel(_ indices: [Int]) {
@@ -181,11 +186,15 @@ public final class GraphRun: Sendable {
                 case .running:
                     if case .completed = outcome { outcome = .stopped(request) }
                     phase = .draining
+                    drainStarted = MonotonicClock.now()
                     logger.notice("\(request): draining (sources stop, in-flight items finish; again to stop at once)")
                     for context in contexts { context.beginDraining() }
                     cancel(unfinished().filter { tasks[$0].isSource })
                     armDeadline(after: graph.run.drainTimeout)
                 case .draining:
+                    // The same signal delivered twice at once (GNU timeout signals the child and then its process
+                    // group; a wrapper may forward it too) is one request: a person's second Ctrl-C comes later.
+                    if request != .requested, MonotonicClock.now() - drainStarted < Self.repeatedStopInterval { continue }
                     phase = .stopping
                     drainCutShort = true
                     logger.notice("\(request) again: stopping now")

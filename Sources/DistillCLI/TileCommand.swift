@@ -63,9 +63,15 @@ struct TileCommand: AsyncParsableCommand {
             throw ValidationError("--mpp-override \(mppOverride) is not a level-0 µm/px in \(plausible.lowerBound)…\(plausible.upperBound)")
         }
         if !plausible.contains(mpp) { throw ValidationError("--mpp \(mpp) is not a µm/px in \(plausible.lowerBound)…\(plausible.upperBound)") }
-        var isDirectory: ObjCBool = false
-        if FileManager.default.fileExists(atPath: out, isDirectory: &isDirectory), !isDirectory.boolValue {
-            throw ValidationError("--out \(out) is a file, not a dataset folder")
+        // The folder, or the first part of its path that exists, must be a folder.
+        var path = (out as NSString).standardizingPath
+        while !path.isEmpty && path != "/" {
+            var isDirectory: ObjCBool = false
+            if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) {
+                if !isDirectory.boolValue { throw ValidationError("--out \(out): \(path) is a file, not a folder") }
+                break
+            }
+            path = (path as NSString).deletingLastPathComponent
         }
         if !["reject", "bright-objects"].contains(fluorescence) {
             throw ValidationError("--fluorescence must be reject or bright-objects")

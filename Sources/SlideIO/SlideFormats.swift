@@ -127,18 +127,17 @@ struct TIFFHeaderCheck {
             return
         }
         let entries = u16(bytes, ifd)
-        var tiled = false, previousTag = 0, ordered = entries > 0
+        var tiled = false, zeroTag = false
         for index in 0..<entries {
             let at = ifd + 2 + 12 * index
             guard at + 2 <= bytes.count else { break }
             let tag = u16(bytes, at)
             if tag == 322 { tiled = true }
-            if tag <= previousTag { ordered = false }  // TIFF 6.0 §2: entries sorted by tag, tags > 0
-            previousTag = tag
+            if tag == 0 { zeroTag = true }  // no TIFF tag is 0: zeroed bytes
         }
-        if !ordered {
-            explanation = "a TIFF whose first image directory (at byte \(ifd)) is empty or not a valid directory"
-                + " (\(entries == 0 ? "no entries" : "tags not in ascending order")): the file is damaged or truncated"
+        if entries == 0 || zeroTag {
+            explanation = "a TIFF whose first image directory (at byte \(ifd)) is not a valid directory"
+                + " (\(entries == 0 ? "no entries" : "a tag 0")): the file is damaged or truncated"
         } else if !tiled {
             explanation = "a TIFF that is not tiled (OpenSlide reads only tiled, pyramidal TIFFs);"
                 + " convert it, e.g. `vips tiffsave IN OUT --tile --pyramid`"

@@ -125,36 +125,49 @@ extension Slide {
 
     /// Reads level rows `firstRow ..< firstRow + rows` of `level` into `argb` (`level.width` px a row) block by
     /// block — the level's TIFF tile size, else 256 × 256 px — with `reader`, replacing it by a fresh handle after
-    /// each failure; a failed block is left transparent (composited as background).
-    /// - Returns: the blocks that failed.
+    /// each failure. A block whose read fails is read again without its last column and row, from the first
+    /// level-0 pixel at or after its origin: on a level with a non-integer downsample OpenSlide's read of a block
+    /// reaches one pixel into the next TIFF tiles, so a damaged tile would also fail its left and upper
+    /// neighbours. A block that fails both ways is left transparent (composited as background) and returned.
     /// - Throws: errors other than `readFailed`, and errors reopening the slide.
     func readBlocks(into argb: inout [UInt32], level: SlideLevel, firstRow: Int, rows: Int, reader: inout Slide) throws -> [DamagedRegion] {
         let blockWidth = max(16, level.tileWidth ?? 256), blockHeight = max(16, level.tileHeight ?? 256)
         var block = [UInt32](repeating: 0, count: blockWidth * blockHeight)
         var damaged: [DamagedRegion] = []
+        /// Reads `width × height` level px at level-0 (x, y) into `block`, then copies them to (column, blockRow).
+        func read(x: Int, y: Int, width: Int, height: Int, column: Int, blockRow: Int) throws {
+            try block.withUnsafeMutableBufferPointer { buffer in
+                try reader.readARGB(into: buffer.baseAddress, x: x, y: y, level: level.index, width: width, height: height)
+            }
+            for r in 0..<height {
+                let start = (blockRow + r) * level.width + column
+                argb.replaceSubrange(start ..< start + width, with: block[r * width ..< (r + 1) * width])
+            }
+        }
         for blockRow in stride(from: 0, to: rows, by: blockHeight) {
             for column in stride(from: 0, to: level.width, by: blockWidth) {
                 let width = min(blockWidth, level.width - column), height = min(blockHeight, rows - blockRow)
                 let x0 = Int((Double(column) * level.downsample).rounded())
                 let y0 = Int((Double(firstRow + blockRow) * level.downsample).rounded())
+                for r in 0..<height {
+                    let start = (blockRow + r) * level.width + column
+                    argb.replaceSubrange(start ..< start + width, with: repeatElement(0, count: width))
+                }
                 do {
-                    try block.withUnsafeMutableBufferPointer { buffer in
-                        try reader.readARGB(into: buffer.baseAddress, x: x0, y: y0, level: level.index, width: width, height: height)
-                    }
-                    for r in 0..<height {
-                        argb.replaceSubrange((blockRow + r) * level.width + column ..< (blockRow + r) * level.width + column + width,
-                                             with: block[r * width ..< (r + 1) * width])
-                    }
-                } catch let error as SlideError {
-                    guard case .readFailed = error else { throw error }
-                    for r in 0..<height {
-                        let start = (blockRow + r) * level.width + column
-                        argb.replaceSubrange(start ..< start + width, with: repeatElement(0, count: width))
-                    }
-                    damaged.append(DamagedRegion(level: level.index, x: x0, y: y0,
-                                                 width: Int((Double(width) * level.downsample).rounded(.up)),
-                                                 height: Int((Double(height) * level.downsample).rounded(.up)), error: error))
+                    try read(x: x0, y: y0, width: width, height: height, column: column, blockRow: blockRow)
+                } catch SlideError.readFailed {
                     reader = try Slide(path: path, maxReadPixels: maxReadPixels)
+                    do {
+                        try read(x: Int((Double(column) * level.downsample).rounded(.up)),
+                                 y: Int((Double(firstRow + blockRow) * level.downsample).rounded(.up)),
+                                 width: max(1, width - 1), height: max(1, height - 1), column: column, blockRow: blockRow)
+                    } catch let error as SlideError {
+                        guard case .readFailed = error else { throw error }
+                        damaged.append(DamagedRegion(level: level.index, x: x0, y: y0,
+                                                     width: Int((Double(width) * level.downsample).rounded(.up)),
+                                                     height: Int((Double(height) * level.downsample).rounded(.up)), error: error))
+                        reader = try Slide(path: path, maxReadPixels: maxReadPixels)
+                    }
                 }
             }
         }

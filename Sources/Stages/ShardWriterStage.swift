@@ -63,6 +63,9 @@ public struct ShardWriterStage: Stage {
                 switch item {
                 case .tile(let tile):
                     if alreadyComplete.contains(tile.slideID) { continue }
+                    if mpp > 0, abs(tile.mpp - mpp) > 1e-6 * mpp {
+                        throw ParameterError(key: "mpp", "slide \(tile.slideID) sends tiles at \(tile.mpp) µm/px into a dataset of \(mpp) µm/px")
+                    }
                     try writer.append(tile.pixels, metadata: TileMetadata(
                         slideID: tile.slideID, x: Int64(tile.x), y: Int64(tile.y), mpp: tile.mpp,
                         tissueFraction: tile.tissueFraction))
@@ -75,6 +78,8 @@ public struct ShardWriterStage: Stage {
                         report.error = nil
                     } else if report.isFinal {
                         try writer.finishSource(report.slideID)
+                    } else if report.status == .interrupted {
+                        report.tiles = 0  // removed at the end (its error says how far the reader got)
                     } else if report.status == .quarantined {
                         quarantined = true
                     }
@@ -91,19 +96,17 @@ public struct ShardWriterStage: Stage {
             try? writeSummary(reports, context: context)
             throw error
         }
-        // A quarantined slide's tiles must not count as complete: close() leaves it unfinished (the next
-        // writer removes its tiles); otherwise finish() completes every source.
-        if context.isDraining {
-            try writer.close()
-        } else if quarantined {
-            // Tiles of a quarantined slide may already be in sealed shards: close, then let a fresh writer's
-            // resume rewrite those shards without them, so every listed shard holds complete slides only.
+        // Quarantined slides, and a slide cut short by a drain, must not count as complete, and their tiles may
+        // already be in sealed shards: close() leaves them unfinished, then a fresh writer's resume rewrites those
+        // shards without them, so every listed shard holds complete slides only (a re-run tiles them again).
+        // Otherwise finish() completes every source.
+        if quarantined || context.isDraining {
             try writer.close()
             let cleanup = try DatasetWriter(directory: out, options: options)
             let removed = cleanup.resumeReport.rewrittenShards.reduce(0) { $0 + $1.removedTiles }
             try cleanup.finish()
             written -= removed
-            context.logger.info("removed \(removed) tiles of quarantined slides from \(out)")
+            if removed > 0 { context.logger.info("removed \(removed) tiles of interrupted or quarantined slides from \(out)") }
         } else {
             try writer.finish()
         }

@@ -26,11 +26,11 @@ public struct SlideReaderStage: Stage {
     public static var inputs: [PortSpec] { [input.spec] }
     public static var outputs: [PortSpec] { [output.spec] }
     public static let parameters: [ParameterSpec] = [
-        ParameterSpec("mpp", .number, default: .number(0.5), "target resolution, µm/px"),
-        ParameterSpec("size", .integer(1...8192), default: .integer(224), "tile side, px"),
-        ParameterSpec("overlap", .integer(0...8191), default: .integer(0), "px shared by neighbouring tiles (at the target mpp)"),
-        ParameterSpec("min_tissue", .number, default: .number(0.5), "minimum tissue fraction of a kept tile, 0…1"),
-        ParameterSpec("edge", .choice(["drop", "pad", "shift"]), default: .string("drop"), "partial tiles at the right/bottom edges"),
+        ParameterSpec("mpp", .number, default: .number(0.5), "target resolution, µm/px", fixedOnResume: true),
+        ParameterSpec("size", .integer(1...8192), default: .integer(224), "tile side, px", fixedOnResume: true),
+        ParameterSpec("overlap", .integer(0...8191), default: .integer(0), "px shared by neighbouring tiles (at the target mpp)", fixedOnResume: true),
+        ParameterSpec("min_tissue", .number, default: .number(0.5), "minimum tissue fraction of a kept tile, 0…1", fixedOnResume: true),
+        ParameterSpec("edge", .choice(["drop", "pad", "shift"]), default: .string("drop"), "partial tiles at the right/bottom edges", fixedOnResume: true),
         ParameterSpec("mpp_override", .number, default: .number(0), "µm/px for every slide (wins over metadata); 0 = none"),
         ParameterSpec("mpp_csv", .string, default: .string(""), "CSV of slide,mpp overrides; empty = none"),
         ParameterSpec("fluorescence", .choice(["reject", "bright-objects"]), default: .string("reject"), "dark-background slides: report and skip, or take bright regions as tissue"),
@@ -204,15 +204,17 @@ public struct SlideReaderStage: Stage {
         }
         var kept = all.filter(\.kept)
         if let first = thumbnail.damaged.first {
+            // Each damaged block counts as one tile read error (whatever the tile size, one damaged TIFF tile costs
+            // its own area, not the slide).
+            report.tileErrors += thumbnail.damaged.count
             var message = "slide \(job.slideID): \(thumbnail.damaged.count) damaged block(s) of level \(first.level) read as background"
             if thumbnail.level == choice.level {
-                // The tiles would be read from the same damaged level: not cut, each counted as a tile error.
+                // The tiles would be read from the same damaged level: not cut.
                 func overDamage(_ tile: TileGrid.Tile) -> Bool {
                     thumbnail.damaged.contains { $0.overlaps(x: tile.x, y: tile.y, side: tile.readExtent) }
                 }
                 let lost = kept.filter(overDamage).count
                 kept.removeAll(where: overDamage)
-                report.tileErrors += lost
                 message += ", \(lost) tile(s) over them not cut"
             } else {
                 message += " (no tissue is detected there)"

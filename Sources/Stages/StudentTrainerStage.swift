@@ -47,24 +47,24 @@ public struct StudentTrainerStage: Stage {
     public static var devices: [String] { ["cpu", "cuda"] }
     public static var outputs: [PortSpec] { [output.spec] }
     public static let parameters: [ParameterSpec] = [
-        ParameterSpec("model", .string, default: .string(""), "student ViT config (configs/models/*.yaml)"),
+        ParameterSpec("model", .string, default: .string(""), "student ViT config (configs/models/*.yaml)", fixedOnResume: true),
         ParameterSpec("objective", .choice(["dino_ibot", "features"]), default: .string("dino_ibot"),
                       "dino_ibot: DINO + iBOT through the teacher's heads; features: feature distillation for a teacher without heads",
                       fixedOnResume: true),
-        ParameterSpec("teacher_model", .string, default: .string(""), "teacher ViT config: its width sizes the teacher heads"),
+        ParameterSpec("teacher_model", .string, default: .string(""), "teacher ViT config: its width sizes the teacher heads", fixedOnResume: true),
         ParameterSpec("teacher_weights", .string, default: .string(""),
                       "safetensors holding the teacher's dino_head.* and ibot_head.*; empty = random heads from the run seed",
                       fixedOnResume: true),
         ParameterSpec("feature_cosine_weight", .number, default: .number(1), "objective features: weight of the cosine term", fixedOnResume: true),
         ParameterSpec("feature_smooth_l1_weight", .number, default: .number(1), "objective features: weight of the smooth-L1 term", fixedOnResume: true),
         ParameterSpec("feature_beta", .number, default: .number(1), "objective features: smooth-L1 threshold β", fixedOnResume: true),
-        ParameterSpec("prototypes", .integer(1...(1 << 24)), default: .integer(131_072), "K, prototypes of both heads"),
-        ParameterSpec("head_hidden", .integer(1...65536), default: .integer(2048), "hidden width of the heads' MLP"),
-        ParameterSpec("dino_bottleneck", .integer(1...65536), default: .integer(384), "DINO head bottleneck"),
-        ParameterSpec("ibot_bottleneck", .integer(1...65536), default: .integer(256), "iBOT head bottleneck"),
-        ParameterSpec("teacher_head_hidden", .integer(1...65536), default: .integer(2048), "hidden width of the teacher's heads"),
-        ParameterSpec("teacher_dino_bottleneck", .integer(1...65536), default: .integer(384), "teacher DINO head bottleneck"),
-        ParameterSpec("teacher_ibot_bottleneck", .integer(1...65536), default: .integer(256), "teacher iBOT head bottleneck"),
+        ParameterSpec("prototypes", .integer(1...(1 << 24)), default: .integer(131_072), "K, prototypes of both heads", fixedOnResume: true),
+        ParameterSpec("head_hidden", .integer(1...65536), default: .integer(2048), "hidden width of the heads' MLP", fixedOnResume: true),
+        ParameterSpec("dino_bottleneck", .integer(1...65536), default: .integer(384), "DINO head bottleneck", fixedOnResume: true),
+        ParameterSpec("ibot_bottleneck", .integer(1...65536), default: .integer(256), "iBOT head bottleneck", fixedOnResume: true),
+        ParameterSpec("teacher_head_hidden", .integer(1...65536), default: .integer(2048), "hidden width of the teacher's heads", fixedOnResume: true),
+        ParameterSpec("teacher_dino_bottleneck", .integer(1...65536), default: .integer(384), "teacher DINO head bottleneck", fixedOnResume: true),
+        ParameterSpec("teacher_ibot_bottleneck", .integer(1...65536), default: .integer(256), "teacher iBOT head bottleneck", fixedOnResume: true),
         ParameterSpec("batch", .integer(1...1 << 20), default: .integer(32), "samples per step (B)", fixedOnResume: true),
         ParameterSpec("epochs", .integer(1...1 << 20), default: .integer(100), "schedule length in epochs", fixedOnResume: true),
         ParameterSpec("epoch_length", .integer(1...1 << 30), default: .integer(1250), "iterations per epoch (OFFICIAL_EPOCH_LENGTH)", fixedOnResume: true),
@@ -131,7 +131,11 @@ public struct StudentTrainerStage: Stage {
                                              ("weight_decay_end", s.weightDecayEnd, s.weightDecayEnd >= 0, "≥ 0"),
                                              ("momentum", s.momentum, (0...1).contains(s.momentum), "in 0…1"),
                                              ("teacher_temp", s.teacherTemperature, s.teacherTemperature > 0, "a positive temperature"),
-                                             ("warmup_teacher_temp", s.warmupTeacherTemperature, s.warmupTeacherTemperature > 0, "a positive temperature")]
+                                             ("warmup_teacher_temp", s.warmupTeacherTemperature, s.warmupTeacherTemperature > 0, "a positive temperature"),
+                                             ("clip_grad", parameters.number("clip_grad"), parameters.number("clip_grad") > 0, "a positive gradient norm"),
+                                             ("layerwise_decay", parameters.number("layerwise_decay"),
+                                              parameters.number("layerwise_decay") > 0 && parameters.number("layerwise_decay") <= 1, "in (0, 1]"),
+                                             ("patch_embed_lr_mult", parameters.number("patch_embed_lr_mult"), parameters.number("patch_embed_lr_mult") >= 0, "≥ 0")]
         where !valid || !value.isFinite {
             throw ParameterError(key: key, "must be \(meaning), not \(value)")
         }
@@ -305,7 +309,8 @@ public struct StudentTrainerStage: Stage {
             if context.isDraining {
                 context.logger.info("student-trainer: the run stopped before the first step")
             } else if let resumed {
-                context.logger.warning("student-trainer: resumed at step \(resumed.iteration), but the input ended there: no step left to take")
+                let position = skip > 0 ? "before the checkpoint's position (\(skip) of its \(resumed.samplesConsumed) samples not seen)" : "at the checkpoint's position"
+                context.logger.warning("student-trainer: resumed at step \(resumed.iteration), but the input ended \(position): no step left to take")
             } else {
                 throw StudentTrainerError(message: "no training step: \(pending.count) sample(s) arrived, fewer than one batch of \(batch) (were all slides skipped or without tissue? see the slide reports in run.log and slides.json)")
             }

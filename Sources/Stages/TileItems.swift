@@ -67,7 +67,8 @@ public struct SlideReport: Sendable, Equatable, Codable {
         case quarantined
         /// Already complete in the dataset (resume): not read again.
         case skipped
-        /// Cut short by the run's drain (SIGINT/SIGTERM): its tiles so far are not kept, the next run tiles it again.
+        /// Cut short by the run's drain (SIGINT/SIGTERM): `shard-writer` removes its tiles so far before the run
+        /// ends, and the next run tiles it again.
         case interrupted
     }
 
