@@ -200,7 +200,6 @@ public final class RunSession: Sendable {
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
-    /// Writes to a temporary file in the same directory and renames it over `path`.
     /// Refuses to resume the run in `directory` with a `graph` that changes what ``ResumeCheck`` keeps.
     /// - Throws: ``RunDirectoryError`` listing every difference, or naming the run's unreadable `graph.yaml`.
     static func checkResume(_ graph: GraphSpec, directory: String, registry: StageRegistry) throws {
@@ -220,6 +219,7 @@ public final class RunSession: Sendable {
         }
     }
 
+    /// Writes to a temporary file in the same directory and renames it over `path`.
     static func writeAtomically(_ text: String, to path: String) throws {
         let temporary = path + ".tmp-\(getpid())"
         do {

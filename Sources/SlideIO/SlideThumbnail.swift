@@ -149,14 +149,14 @@ extension Slide {
                 let width = min(blockWidth, level.width - column), height = min(blockHeight, rows - blockRow)
                 let x0 = Int((Double(column) * level.downsample).rounded())
                 let y0 = Int((Double(firstRow + blockRow) * level.downsample).rounded())
-                for r in 0..<height {
-                    let start = (blockRow + r) * level.width + column
-                    argb.replaceSubrange(start ..< start + width, with: repeatElement(0, count: width))
-                }
                 do {
                     try read(x: x0, y: y0, width: width, height: height, column: column, blockRow: blockRow)
                 } catch SlideError.readFailed {
                     reader = try Slide(path: path, maxReadPixels: maxReadPixels)
+                    for r in 0..<height {  // what the reads below leave unwritten stays transparent
+                        let start = (blockRow + r) * level.width + column
+                        argb.replaceSubrange(start ..< start + width, with: repeatElement(0, count: width))
+                    }
                     do {
                         try read(x: Int((Double(column) * level.downsample).rounded(.up)),
                                  y: Int((Double(firstRow + blockRow) * level.downsample).rounded(.up)),

@@ -46,7 +46,7 @@ public struct ShardWriterStage: Stage {
                                             compression: ShardCompression(level: Int32(zstdLevel)),
                                             maxTilesPerShard: tilesPerShard)
         let writer = try DatasetWriter(directory: out, options: options)
-        if mpp > 0, let held = try Self.resolution(of: writer), abs(held - mpp) > 1e-6 * mpp {
+        if let held = try Self.resolution(of: writer), differsFromMPP(held) {
             try writer.close()
             throw ParameterError(key: "mpp", "\(out) holds tiles at \(held) µm/px, this run cuts tiles at \(mpp) µm/px: a dataset holds one resolution, so tile into another folder")
         }
@@ -63,7 +63,7 @@ public struct ShardWriterStage: Stage {
                 switch item {
                 case .tile(let tile):
                     if alreadyComplete.contains(tile.slideID) { continue }
-                    if mpp > 0, abs(tile.mpp - mpp) > 1e-6 * mpp {
+                    if differsFromMPP(tile.mpp) {
                         throw ParameterError(key: "mpp", "slide \(tile.slideID) sends tiles at \(tile.mpp) µm/px into a dataset of \(mpp) µm/px")
                     }
                     try writer.append(tile.pixels, metadata: TileMetadata(
@@ -113,6 +113,9 @@ public struct ShardWriterStage: Stage {
         try writeSummary(reports, context: context)
         context.logger.info("\(written) tiles written to \(out)\(logTable ? "\n" + Self.table(reports) : "")")
     }
+
+    /// Whether tiles at `other` µm/px do not belong in this dataset (`mpp` given, and not within 1e-6 of it).
+    func differsFromMPP(_ other: Double) -> Bool { mpp > 0 && abs(other - mpp) > 1e-6 * mpp }
 
     /// The µm/px of the dataset's first tile, nil while it holds none.
     /// - Throws: `ShardError` reading that shard.

@@ -213,9 +213,9 @@ public struct SlideReaderStage: Stage {
                 func overDamage(_ tile: TileGrid.Tile) -> Bool {
                     thumbnail.damaged.contains { $0.overlaps(x: tile.x, y: tile.y, side: tile.readExtent) }
                 }
-                let lost = kept.filter(overDamage).count
+                let before = kept.count
                 kept.removeAll(where: overDamage)
-                message += ", \(lost) tile(s) over them not cut"
+                message += ", \(before - kept.count) tile(s) over them not cut"
             } else {
                 message += " (no tissue is detected there)"
             }

@@ -95,9 +95,23 @@ public struct StudentTrainerStage: Stage {
         guard !parameters.string("teacher_model").isEmpty else {
             throw ParameterError(key: "teacher_model", "give the teacher's config file (configs/models/*.yaml)")
         }
+        for (key, meaning, valid) in Self.numberRanges {
+            let value = parameters.number(key)
+            guard value.isFinite, valid(value) else { throw ParameterError(key: key, "must be \(meaning), not \(value)") }
+        }
         _ = try schedules()
         _ = try featureLoss()
     }
+
+    /// The number parameters outside whose range a run makes no sense (a negative `clip_grad` flips the gradients):
+    /// name, the range in words, the test.
+    static let numberRanges: [(String, String, @Sendable (Double) -> Bool)] = [
+        ("base_lr", "a positive lr", { $0 > 0 }), ("min_lr", "an lr ≥ 0", { $0 >= 0 }),
+        ("weight_decay", "≥ 0", { $0 >= 0 }), ("weight_decay_end", "≥ 0", { $0 >= 0 }), ("momentum", "in 0…1", { (0...1).contains($0) }),
+        ("teacher_temp", "a positive temperature", { $0 > 0 }), ("warmup_teacher_temp", "a positive temperature", { $0 > 0 }),
+        ("clip_grad", "a positive gradient norm", { $0 > 0 }), ("layerwise_decay", "in (0, 1]", { $0 > 0 && $0 <= 1 }),
+        ("patch_embed_lr_mult", "≥ 0", { $0 >= 0 }),
+    ]
 
     /// The feature loss from `feature_cosine_weight`, `feature_smooth_l1_weight` and `feature_beta`.
     /// - Throws: ``ParameterError`` for a negative weight or β ≤ 0.
@@ -126,19 +140,6 @@ public struct StudentTrainerStage: Stage {
         s.warmupTeacherTemperature = parameters.number("warmup_teacher_temp")
         s.warmupTeacherTemperatureEpochs = parameters.integer("warmup_teacher_temp_epochs")
         s.freezeLastLayerEpochs = parameters.integer("freeze_last_layer_epochs")
-        for (key, value, valid, meaning) in [("base_lr", s.baseLR, s.baseLR > 0, "a positive lr"), ("min_lr", s.minLR, s.minLR >= 0, "an lr ≥ 0"),
-                                             ("weight_decay", s.weightDecay, s.weightDecay >= 0, "≥ 0"),
-                                             ("weight_decay_end", s.weightDecayEnd, s.weightDecayEnd >= 0, "≥ 0"),
-                                             ("momentum", s.momentum, (0...1).contains(s.momentum), "in 0…1"),
-                                             ("teacher_temp", s.teacherTemperature, s.teacherTemperature > 0, "a positive temperature"),
-                                             ("warmup_teacher_temp", s.warmupTeacherTemperature, s.warmupTeacherTemperature > 0, "a positive temperature"),
-                                             ("clip_grad", parameters.number("clip_grad"), parameters.number("clip_grad") > 0, "a positive gradient norm"),
-                                             ("layerwise_decay", parameters.number("layerwise_decay"),
-                                              parameters.number("layerwise_decay") > 0 && parameters.number("layerwise_decay") <= 1, "in (0, 1]"),
-                                             ("patch_embed_lr_mult", parameters.number("patch_embed_lr_mult"), parameters.number("patch_embed_lr_mult") >= 0, "≥ 0")]
-        where !valid || !value.isFinite {
-            throw ParameterError(key: key, "must be \(meaning), not \(value)")
-        }
         do { _ = try TrainingSchedules(s) } catch { throw ParameterError(key: "epochs", "\(error)") }
         return s
     }
